@@ -1,0 +1,3 @@
+from ru_llm.cli.main import main
+
+main()

@@ -1,0 +1,94 @@
+"""Builds the ``ru-llm`` Typer app: every command comes from a ``register_commands`` hook."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+import typer
+
+from ru_llm.cli.group import RuLLMGroup
+from ru_llm.core.errors import PluginError
+from ru_llm.core.plugins import add_package, get_plugin_manager
+
+add_package("ru-llm", hookspecs="ru_llm.cli.hookspecs", builtins=("ru_llm.cli.builtin_commands",))
+
+DISTRIBUTIONS = (
+    "ru-llm",
+    "ru-llm-core",
+    "ru-llm-dataset",
+    "ru-llm-translate",
+    "ru-llm-tokenize",
+    "ru-llm-train",
+    "ru-llm-eval",
+)
+
+
+def _versions() -> str:
+    lines = []
+    for dist in DISTRIBUTIONS:
+        try:
+            lines.append(f"{dist} {importlib.metadata.version(dist)}")
+        except importlib.metadata.PackageNotFoundError:
+            lines.append(f"{dist} (not installed)")
+    return "\n".join(lines)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(_versions())
+        raise typer.Exit()
+
+
+def _command_names(app: typer.Typer) -> list[str]:
+    names = [
+        c.name or (c.callback.__name__.replace("_", "-") if c.callback else "")
+        for c in app.registered_commands
+    ]
+    names += [
+        g.name or (g.typer_instance.info.name if g.typer_instance else "") for g in app.registered_groups
+    ]
+    return [n for n in names if n]
+
+
+def build_app() -> typer.Typer:
+    """The root app with the commands of every built-in and third-party plugin."""
+    app = typer.Typer(
+        name="ru-llm",
+        cls=RuLLMGroup,
+        help="Build Russian instruction-following language models: translate, build datasets, adapt "
+        "tokenizers, train and evaluate.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def root(
+        version: bool = typer.Option(
+            False,
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Show package versions and exit.",
+        ),
+    ) -> None:
+        """Build Russian instruction-following language models."""
+
+    pm = get_plugin_manager()
+    pm.check_hooks()
+    owners: dict[str, str] = {}
+    for plugin_name, call in pm.ordered_calls("register_commands"):
+        before = set(_command_names(app))
+        call(app=app)
+        added = _command_names(app)
+        for name in set(added) - before:
+            owners[name] = plugin_name
+        clashes = {n for n in added if added.count(n) > 1}
+        if clashes:
+            name = sorted(clashes)[0]
+            raise PluginError(
+                f"plugin {plugin_name!r} adds the command {name!r}, which plugin {owners.get(name, '?')!r} "
+                "already provides",
+                hint="rename the command in the plugin",
+            )
+    return app

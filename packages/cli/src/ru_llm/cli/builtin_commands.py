@@ -1,0 +1,27 @@
+"""The built-in commands, registered through ``register_commands`` like any plugin's."""
+
+from __future__ import annotations
+
+import typer
+
+from ru_llm.cli.models_cmd import models_command
+from ru_llm.cli.placeholder import mount_package_app
+from ru_llm.cli.plugins_cmd import plugins_command
+from ru_llm.core.plugins import hookimpl
+
+# Sub-apps live in their packages; (module, the issue that brings their commands while they have none).
+PACKAGE_APPS = (
+    ("ru_llm.translate.cli", "#4"),
+    ("ru_llm.dataset.cli", "#3"),
+    ("ru_llm.tokenize.cli", "#5"),
+    ("ru_llm.train.cli", None),
+    ("ru_llm.eval.cli", None),
+)
+
+
+@hookimpl
+def register_commands(app: typer.Typer) -> None:
+    for module, issue in PACKAGE_APPS:
+        mount_package_app(app, module, issue=issue, panel="Pipeline")
+    app.command("plugins", rich_help_panel="Toolkit")(plugins_command)
+    app.command("models", rich_help_panel="Toolkit")(models_command)

@@ -1,0 +1,233 @@
+"""Streaming JSONL reading with ``file:line`` errors, rejects files, and atomic writing.
+
+Reading never holds a whole file in memory. In strict mode the first bad line raises
+:class:`RecordError`; in lenient mode each bad line goes to ``on_reject`` (usually a
+:class:`RejectsWriter`) with its reason, so records in = records out + records rejected.
+Writing goes to a temporary file beside the target, is fsynced, and renamed over it: a killed
+process leaves the old file (or none), never half of a new one. ``.gz`` paths are (de)compressed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Generic, TypeVar
+
+from ru_llm.core.conversation import Conversation
+from ru_llm.core.errors import RecordError, RuLLMError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record that was dropped, with why and where from."""
+
+    reason: str
+    file: str | None = None
+    line: int | None = None
+    record_id: str | None = None
+    record: Any = None  # the decoded record, or the raw line when it did not decode
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reason": self.reason,
+            "file": self.file,
+            "line": self.line,
+            "id": self.record_id,
+            "record": self.record,
+        }
+
+
+@dataclass
+class ReadStats:
+    """What a reader saw: records (non-blank lines), how many passed, how many were rejected and why."""
+
+    records: int = 0
+    ok: int = 0
+    rejected: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+def _open_read(path: Path) -> IO[bytes]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+class JsonlReader(Generic[T]):
+    """Iterate the records of a JSONL file, parsed by ``parse(obj, location=...)``.
+
+    :param strict: raise on the first bad line (default); otherwise send it to ``on_reject``.
+    :param on_reject: called with a :class:`Reject` for each bad line; required when not strict.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        parse: Callable[..., T],
+        *,
+        strict: bool = True,
+        on_reject: Callable[[Reject], object] | None = None,
+    ) -> None:
+        if not strict and on_reject is None:
+            raise ValueError("lenient reading needs on_reject, so no bad line is dropped silently")
+        self.path = Path(path)
+        self.parse = parse
+        self.strict = strict
+        self.on_reject = on_reject
+        self.stats = ReadStats()
+
+    def __iter__(self) -> Iterator[T]:
+        if not self.path.is_file():
+            raise RuLLMError(f"{self.path}: no such file", hint="check the path")
+        with _open_read(self.path) as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]  # a UTF-8 byte-order mark written by some editors
+                if not raw.strip():
+                    continue
+                self.stats.records += 1
+                try:
+                    item = self._parse_line(raw, lineno)
+                except RecordError as e:
+                    self._reject(e, raw, lineno)
+                    continue
+                self.stats.ok += 1
+                yield item
+
+    def _parse_line(self, raw: bytes, lineno: int) -> T:
+        location = f"{self.path}:{lineno}"
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise RecordError(
+                f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at column {e.start + 1})", location=location
+            ) from None
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise RecordError(f"invalid JSON: {e.msg} at column {e.colno}", location=location) from None
+        return self.parse(obj, location=location)
+
+    def _reject(self, error: RecordError, raw: bytes, lineno: int) -> None:
+        if self.strict:
+            raise error
+        self.stats.rejected += 1
+        self.stats.reasons[error.reason] += 1
+        try:
+            record: Any = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            record = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
+        assert self.on_reject is not None
+        self.on_reject(
+            Reject(error.reason, file=str(self.path), line=lineno, record_id=error.record_id, record=record)
+        )
+
+
+def _as_is(obj: Any, *, location: str | None = None) -> Any:
+    return obj
+
+
+def read_jsonl(path: str | os.PathLike[str], **options: Any) -> JsonlReader[Any]:
+    """Decoded JSON values, one per non-blank line (see :class:`JsonlReader` for options)."""
+    return JsonlReader(path, _as_is, **options)
+
+
+def read_conversations(path: str | os.PathLike[str], **options: Any) -> JsonlReader[Conversation]:
+    """Validated :class:`Conversation` records (see :class:`JsonlReader` for options)."""
+    return JsonlReader(path, Conversation.from_dict, **options)
+
+
+@contextmanager
+def atomic_open(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
+    """A text file that replaces ``path`` only when the block ends without an exception."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            gz = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.suffix == ".gz" else None
+            text = io.TextIOWrapper(gz or raw, encoding="utf-8", newline="\n")
+            yield text
+            text.flush()
+            text.detach()  # leave closing the binary file to the `with` above
+            if gz is not None:
+                gz.close()  # writes the gzip trailer; does not close `raw`
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # not supported on every platform
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _to_json_line(record: Any) -> str:
+    if hasattr(record, "to_dict"):
+        record = record.to_dict()
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+class JsonlWriter:
+    """Write records (dicts or objects with ``to_dict()``) atomically; use as a context manager."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.count = 0
+        self._cm = atomic_open(self.path)
+        self._fh: IO[str] | None = None
+
+    def __enter__(self) -> JsonlWriter:
+        self._fh = self._cm.__enter__()
+        return self
+
+    def write(self, record: Any) -> None:
+        if self._fh is None:
+            raise RuntimeError("JsonlWriter is used outside its `with` block")
+        self._fh.write(_to_json_line(record))
+        self.count += 1
+
+    def __exit__(self, *exc: Any) -> bool | None:
+        self._fh = None
+        return self._cm.__exit__(*exc)
+
+
+def write_jsonl(path: str | os.PathLike[str], records: Iterable[Any]) -> int:
+    """Write every record atomically; returns how many were written."""
+    with JsonlWriter(path) as writer:
+        for record in records:
+            writer.write(record)
+    return writer.count
+
+
+class RejectsWriter(JsonlWriter):
+    """A rejects file: one :class:`Reject` per line, counted by reason. Callable as ``on_reject``."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__(path)
+        self.reasons: Counter[str] = Counter()
+
+    def __call__(self, reject: Reject) -> None:
+        self.reasons[reject.reason] += 1
+        self.write(reject)

@@ -1,0 +1,8 @@
+"""ru-llm-dataset: dataset builders, template formatters, mixing, dedup, licence lineage."""
+
+from ru_llm.core.plugins import add_package
+from ru_llm.dataset.registry import dataset_builders, get_dataset_builder, get_template, templates
+
+add_package("ru-llm-dataset", hookspecs="ru_llm.dataset.hookspecs")
+
+__all__ = ["dataset_builders", "get_dataset_builder", "get_template", "templates"]

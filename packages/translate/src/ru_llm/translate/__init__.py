@@ -1,0 +1,8 @@
+"""ru-llm-translate: MT backends, format-preserving segmentation, quality checks, translation engine."""
+
+from ru_llm.core.plugins import add_package
+from ru_llm.translate.registry import get_translator, translators
+
+add_package("ru-llm-translate", hookspecs="ru_llm.translate.hookspecs")
+
+__all__ = ["get_translator", "translators"]
