@@ -72,7 +72,7 @@ class Conversation:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id:
+        if not isinstance(self.id, str) or not self.id.strip():
             raise RecordError("'id' must be a non-empty string", hint="give every record a unique id")
         object.__setattr__(self, "messages", tuple(self.messages))
         if not self.messages:
@@ -91,6 +91,8 @@ class Conversation:
             raise RecordError(f"expected a JSON object, got {_json_type(data)}", location=location)
         raw_id = data.get("id")
         record_id = str(raw_id) if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else None
+        if record_id is not None and not record_id.strip():
+            record_id = None
 
         def fail(reason: str, hint: str | None = None) -> RecordError:
             return RecordError(reason, record_id=record_id, location=location, hint=hint)
@@ -145,7 +147,7 @@ class Conversation:
             "source": self.source,
             "lang": self.lang,
             "license": self.license,
-            "meta": self.meta,
+            "meta": dict(self.meta),
         }
 
     def turns(self, role: str) -> list[Message]:

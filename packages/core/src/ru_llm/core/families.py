@@ -87,7 +87,9 @@ def _config_get(config: Any, key: str) -> Any:
 
 def model_families() -> Registry[ModelFamily]:
     """Every registered model family (built-ins and plugins)."""
-    return get_plugin_manager().registry("register_model_families", "model family", hint=_HINT)
+    return get_plugin_manager().registry(
+        "register_model_families", "model family", hint=_HINT, expect=ModelFamily
+    )
 
 
 def get_model_family(name: str) -> ModelFamily:

@@ -87,6 +87,7 @@ class JsonlReader(Generic[T]):
         self.stats = ReadStats()
 
     def __iter__(self) -> Iterator[T]:
+        self.stats = ReadStats()  # each pass counts afresh
         if not self.path.is_file():
             raise RuLLMError(f"{self.path}: no such file", hint="check the path")
         with _open_read(self.path) as fh:
@@ -116,6 +117,8 @@ class JsonlReader(Generic[T]):
             obj = json.loads(text)
         except json.JSONDecodeError as e:
             raise RecordError(f"invalid JSON: {e.msg} at column {e.colno}", location=location) from None
+        except ValueError as e:  # e.g. an integer longer than Python's int-parsing limit
+            raise RecordError(f"invalid JSON: {e}", location=location) from None
         return self.parse(obj, location=location)
 
     def _reject(self, error: RecordError, raw: bytes, lineno: int) -> None:
@@ -125,7 +128,7 @@ class JsonlReader(Generic[T]):
         self.stats.reasons[error.reason] += 1
         try:
             record: Any = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             record = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
         assert self.on_reject is not None
         self.on_reject(
@@ -147,6 +150,16 @@ def read_conversations(path: str | os.PathLike[str], **options: Any) -> JsonlRea
     return JsonlReader(path, Conversation.from_dict, **options)
 
 
+def _new_file_mode(path: Path) -> int:
+    """Keep the mode of the file being replaced; a new file gets the usual 0o666 minus the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextmanager
 def atomic_open(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
     """A text file that replaces ``path`` only when the block ends without an exception."""
@@ -155,12 +168,15 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
+        os.fchmod(fd, _new_file_mode(path))  # mkstemp makes files private (0o600)
         with os.fdopen(fd, "wb") as raw:
             gz = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.suffix == ".gz" else None
             text = io.TextIOWrapper(gz or raw, encoding="utf-8", newline="\n")
-            yield text
-            text.flush()
-            text.detach()  # leave closing the binary file to the `with` above
+            try:
+                yield text
+                text.flush()
+            finally:
+                text.detach()  # leave closing the binary file to the `with` above
             if gz is not None:
                 gz.close()  # writes the gzip trailer; does not close `raw`
             raw.flush()
@@ -186,7 +202,13 @@ def _fsync_dir(directory: Path) -> None:
 def _to_json_line(record: Any) -> str:
     if hasattr(record, "to_dict"):
         record = record.to_dict()
-    return json.dumps(record, ensure_ascii=False) + "\n"
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (read from a "\\ud800" escape) has no UTF-8 form: keep it escaped.
+        line = json.dumps(record, ensure_ascii=True) + "\n"
+    return line
 
 
 class JsonlWriter:

@@ -165,7 +165,7 @@ class PluginManager(pluggy.PluginManager):
             if caller.spec is not None:
                 continue
             for impl in caller.get_hookimpls():
-                if impl.hookimpl_opts.get("optionalhook"):
+                if getattr(impl, "optionalhook", False):
                     continue
                 close = difflib.get_close_matches(name, known, n=1)
                 raise PluginError(
@@ -221,16 +221,19 @@ class PluginManager(pluggy.PluginManager):
         return [(impl.plugin_name, bind(impl)) for impl in ordered]
 
     # -- registries -----------------------------------------------------------------------------
-    def registry(self, hook_name: str, kind: str, *, hint: str | None = None) -> Registry[Any]:
+    def registry(
+        self, hook_name: str, kind: str, *, hint: str | None = None, expect: type | None = None
+    ) -> Registry[Any]:
         """The registry filled by every implementation of the registry hook ``hook_name``.
 
-        Built on first use and rebuilt after any plugin is registered or removed.
+        Built on first use and rebuilt after any plugin is registered or removed. ``expect``: the
+        class (or runtime-checkable Protocol) every registered object must be an instance of.
         """
         self.sync_packages()
         cached = self._registries.get(hook_name)
         if cached is not None:
             return cached
-        registry: Registry[Any] = Registry(kind, hint=hint)
+        registry: Registry[Any] = Registry(kind, hint=hint, expect=expect)
         for plugin_name, call in self.ordered_calls(hook_name):
             call(register=registry.callback(plugin_name))
         self._registries[hook_name] = registry
@@ -264,9 +267,11 @@ def get_plugin_manager() -> PluginManager:
     return _manager
 
 
-def registry(hook_name: str, kind: str, *, hint: str | None = None) -> Registry[Any]:
+def registry(
+    hook_name: str, kind: str, *, hint: str | None = None, expect: type | None = None
+) -> Registry[Any]:
     """The registry behind a ``register_<things>`` hook, from the process-wide manager."""
-    return get_plugin_manager().registry(hook_name, kind, hint=hint)
+    return get_plugin_manager().registry(hook_name, kind, hint=hint, expect=expect)
 
 
 def set_plugin_manager(pm: PluginManager | None) -> PluginManager | None:

@@ -37,9 +37,10 @@ class Entry(Generic[T]):
 class Registry(Generic[T]):
     """Named objects of one ``kind`` (the word used in error messages, e.g. ``"model family"``)."""
 
-    def __init__(self, kind: str, *, hint: str | None = None) -> None:
+    def __init__(self, kind: str, *, hint: str | None = None, expect: type | None = None) -> None:
         self.kind = kind
         self.hint = hint
+        self.expect = expect  # registered objects must be instances of this (a class or runtime Protocol)
         self._entries: dict[str, Entry[T]] = {}  # canonical key -> entry, in registration order
         self._keys: dict[str, str] = {}  # name or alias key -> canonical key
 
@@ -57,13 +58,22 @@ class Registry(Generic[T]):
         A name or alias that is already taken is a :class:`PluginError` naming both plugins, unless
         ``override`` is true, in which case the old entry is replaced whole.
         """
-        name = name if name is not None else getattr(obj, "name", None)
-        if not isinstance(name, str) or not _NAME.match(name):
+        if self.expect is not None and not isinstance(obj, self.expect):
             raise PluginError(
-                f"{self.kind} {name!r} from plugin {plugin or '?'} has an invalid name",
+                f"plugin {plugin or '?'} registered {obj!r} as a {self.kind}, but it is not a "
+                f"{self.expect.__name__}",
+                hint=f"register {self.expect.__module__}.{self.expect.__name__} objects",
+            )
+        name = name if name is not None else getattr(obj, "name", None)
+        aliases = tuple(aliases) or tuple(getattr(obj, "aliases", ()) or ())
+        # Canonical names are lower-case; aliases may use any case (lookups ignore it).
+        bad = [n for n in (name,) if not isinstance(n, str) or not _NAME.match(n)]
+        bad += [a for a in aliases if not isinstance(a, str) or not _NAME.match(a.lower())]
+        if bad:
+            raise PluginError(
+                f"{self.kind} {name!r} from plugin {plugin or '?'} has an invalid name or alias {bad[0]!r}",
                 hint="names are lower-case letters, digits, '_', '-' or '.', starting with a letter or digit",
             )
-        aliases = tuple(aliases) or tuple(getattr(obj, "aliases", ()) or ())
         key = normalize_name(name)
         wanted = [key, *(normalize_name(a) for a in aliases)]
         if len(set(wanted)) != len(wanted):

@@ -2,7 +2,16 @@
 
 from ru_llm.core.plugins import add_package
 from ru_llm.dataset.registry import dataset_builders, get_dataset_builder, get_template, templates
+from ru_llm.dataset.templates import Segment, Template, render_text
 
 add_package("ru-llm-dataset", hookspecs="ru_llm.dataset.hookspecs")
 
-__all__ = ["dataset_builders", "get_dataset_builder", "get_template", "templates"]
+__all__ = [
+    "Segment",
+    "Template",
+    "dataset_builders",
+    "get_dataset_builder",
+    "get_template",
+    "render_text",
+    "templates",
+]

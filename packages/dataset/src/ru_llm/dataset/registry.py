@@ -6,6 +6,7 @@ from typing import Any
 
 from ru_llm.core.plugins import registry
 from ru_llm.core.registry import Registry
+from ru_llm.dataset.templates import Template
 
 _HINT = "run `ru-llm plugins` to see what is installed; a plugin adds more (docs/plugins.md)"
 
@@ -21,8 +22,8 @@ def get_dataset_builder(name: str) -> Any:
 
 def templates() -> Registry[Any]:
     """Every registered chat template."""
-    return registry("register_templates", "template", hint=_HINT)
+    return registry("register_templates", "template", hint=_HINT, expect=Template)
 
 
-def get_template(name: str) -> Any:
+def get_template(name: str) -> Template:
     return templates().get(name)
