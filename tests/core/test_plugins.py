@@ -114,7 +114,7 @@ def test_a_plugin_that_fails_to_import_is_named(tmp_path: Path, monkeypatch: pyt
 
 def test_misspelt_hook_is_reported_with_the_right_name(plugin_manager) -> None:
     plugin_manager.register(plugin_module("typo", register_model_familes=lambda register: None), name="typo")
-    with pytest.raises(PluginError, match="unknown hook 'register_model_familes'.*'register_model_families'"):
+    with pytest.raises(PluginError, match=r"unknown hook 'register_model_familes'.*'register_model_families'"):
         plugin_manager.check_hooks()
 
 

@@ -81,7 +81,8 @@ def _gemma_tokenizer(work: Path) -> Any:
     names = {"pad_piece": "<pad>", "eos_piece": "<eos>", "bos_piece": "<bos>", "unk_piece": "<unk>"}
     model = _sentencepiece("bpe", pad_id=0, eos_id=1, bos_id=2, unk_id=3, **names)
     (work / "tokenizer.model").write_bytes(model)
-    (work / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "GemmaTokenizer"}))
+    config = {"tokenizer_class": "GemmaTokenizer", "add_bos_token": True}  # as the real Gemma tokenizers
+    (work / "tokenizer_config.json").write_text(json.dumps(config))
     return AutoTokenizer.from_pretrained(work)
 
 

@@ -40,13 +40,11 @@ def _version_callback(value: bool) -> None:
 
 
 def _command_names(app: typer.Typer) -> list[str]:
-    names = [
-        c.name or (c.callback.__name__.replace("_", "-") if c.callback else "")
-        for c in app.registered_commands
-    ]
-    names += [
-        g.name or (g.typer_instance.info.name if g.typer_instance else "") for g in app.registered_groups
-    ]
+    """The names the app's commands and sub-apps will have, derived as Typer derives them."""
+    from typer.main import get_command_name
+
+    names = [c.name or (get_command_name(c.callback.__name__) if c.callback else "") for c in app.registered_commands]
+    names += [g.name or (g.typer_instance.info.name if g.typer_instance else "") for g in app.registered_groups]
     return [n for n in names if n]
 
 

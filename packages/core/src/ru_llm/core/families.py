@@ -41,7 +41,7 @@ class ModelFamily:
     config_match: Mapping[str, Any] = field(default_factory=dict)
     #: token to pad with when the tokenizer defines none (``None``: the tokenizer has its own)
     pad_token: str | None = None
-    #: whether the tokenizer puts a BOS token in front of every encoded text
+    #: whether the tokenizer puts a start token in front of every encoded text (BOS; XGLM uses </s>)
     adds_bos: bool = True
     #: PEFT ``fan_in_fan_out``: true for GPT-2 style ``Conv1D`` layers that store weights transposed
     lora_fan_in_fan_out: bool = False
@@ -87,9 +87,7 @@ def _config_get(config: Any, key: str) -> Any:
 
 def model_families() -> Registry[ModelFamily]:
     """Every registered model family (built-ins and plugins)."""
-    return get_plugin_manager().registry(
-        "register_model_families", "model family", hint=_HINT, expect=ModelFamily
-    )
+    return get_plugin_manager().registry("register_model_families", "model family", hint=_HINT, expect=ModelFamily)
 
 
 def get_model_family(name: str) -> ModelFamily:

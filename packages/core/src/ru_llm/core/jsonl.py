@@ -131,9 +131,7 @@ class JsonlReader(Generic[T]):
         except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             record = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
         assert self.on_reject is not None
-        self.on_reject(
-            Reject(error.reason, file=str(self.path), line=lineno, record_id=error.record_id, record=record)
-        )
+        self.on_reject(Reject(error.reason, file=str(self.path), line=lineno, record_id=error.record_id, record=record))
 
 
 def _as_is(obj: Any, *, location: str | None = None) -> Any:

@@ -267,9 +267,7 @@ def get_plugin_manager() -> PluginManager:
     return _manager
 
 
-def registry(
-    hook_name: str, kind: str, *, hint: str | None = None, expect: type | None = None
-) -> Registry[Any]:
+def registry(hook_name: str, kind: str, *, hint: str | None = None, expect: type | None = None) -> Registry[Any]:
     """The registry behind a ``register_<things>`` hook, from the process-wide manager."""
     return get_plugin_manager().registry(hook_name, kind, hint=hint, expect=expect)
 

@@ -60,8 +60,7 @@ class Registry(Generic[T]):
         """
         if self.expect is not None and not isinstance(obj, self.expect):
             raise PluginError(
-                f"plugin {plugin or '?'} registered {obj!r} as a {self.kind}, but it is not a "
-                f"{self.expect.__name__}",
+                f"plugin {plugin or '?'} registered {obj!r} as a {self.kind}, but it is not a {self.expect.__name__}",
                 hint=f"register {self.expect.__module__}.{self.expect.__name__} objects",
             )
         name = name if name is not None else getattr(obj, "name", None)
@@ -77,9 +76,7 @@ class Registry(Generic[T]):
         key = normalize_name(name)
         wanted = [key, *(normalize_name(a) for a in aliases)]
         if len(set(wanted)) != len(wanted):
-            raise PluginError(
-                f"{self.kind} {name!r} from plugin {plugin or '?'} repeats a name in its aliases"
-            )
+            raise PluginError(f"{self.kind} {name!r} from plugin {plugin or '?'} repeats a name in its aliases")
         taken = {k: self._keys[k] for k in wanted if k in self._keys}
         if taken and not override:
             k, owner_key = next(iter(taken.items()))

@@ -1,0 +1,181 @@
+"""The plugin surface: every hook is documented, tested, and works for a third-party plugin."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from ru_llm.core import ModelFamily, PluginError, get_plugin_manager, hookimpl
+from ru_llm.core.families import get_model_family, model_families
+from ru_llm.dataset import Segment, get_dataset_builder, get_template, templates
+from ru_llm.eval import metrics
+from ru_llm.tokenize import embedding_initializers, tokenizer_trainers
+from ru_llm.train import trainer_strategies
+from ru_llm.translate import get_translator
+
+
+def hookspecs() -> dict[str, object]:
+    """Every hook defined by an installed ru-llm package: name -> spec function."""
+    pm = get_plugin_manager()
+    return {name: caller.spec.function for name, caller in vars(pm.hook).items() if caller.spec is not None}
+
+
+EXPECTED_HOOKS = {
+    "register_model_families",
+    "register_dataset_builders",
+    "register_templates",
+    "register_translators",
+    "register_tokenizer_trainers",
+    "register_embedding_initializers",
+    "register_trainer_strategies",
+    "register_metrics",
+    "register_commands",
+}
+
+
+def test_the_architecture_hooks_all_exist() -> None:
+    assert set(hookspecs()) == EXPECTED_HOOKS
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_HOOKS))
+def test_every_hookspec_has_a_docstring_for_its_parameters(name: str) -> None:
+    spec = hookspecs()[name]
+    doc = inspect.getdoc(spec) or ""
+    assert len(doc.splitlines()[0]) > 10, f"{name} has no summary line"
+    for param in inspect.signature(spec).parameters:
+        assert f":param {param}:" in doc, f"{name} does not document {param}"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_HOOKS))
+def test_every_hook_has_its_own_test(name: str) -> None:
+    tests = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "tests").rglob("test_*.py"))
+    assert re.search(rf"def test_hook_{name}\b", tests), f"write test_hook_{name}"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_HOOKS))
+def test_every_hook_is_documented_with_its_signature(name: str) -> None:
+    docs = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
+    params = ", ".join(inspect.signature(hookspecs()[name]).parameters)
+    assert f"{name}({params})" in docs, f"docs/plugins.md must show {name}({params})"
+
+
+# -- one test per hook: a third-party plugin registers, the host finds it by name ----------------
+@dataclass(frozen=True)
+class Thing:
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+def register_plugin(pm, hook: str, obj: object, name: str = "thirdparty") -> None:
+    module = types.ModuleType(name)
+    setattr(module, hook, hookimpl(lambda register: register(obj)))
+    pm.register(module, name=name)
+
+
+def test_hook_register_model_families(plugin_manager) -> None:
+    family = ModelFamily(name="phi3", model_types=("phi3",), lora_target_modules=("qkv_proj", "o_proj"))
+    register_plugin(plugin_manager, "register_model_families", family)
+    assert get_model_family("PHI3") is family
+    assert model_families().entry("phi3").plugin == "thirdparty"
+
+
+def test_hook_register_dataset_builders(plugin_manager) -> None:
+    builder = Thing("my_corpus", aliases=("mine",))
+    register_plugin(plugin_manager, "register_dataset_builders", builder)
+    assert get_dataset_builder("mine") is builder
+
+
+class EchoTemplate:
+    name = "echo"
+
+    def render(self, conversation):
+        return [Segment(m.content, m.role == "assistant") for m in conversation.messages]
+
+    def render_prompt(self, conversation):
+        return "".join(s.text for s in self.render(conversation))
+
+
+def test_hook_register_templates(plugin_manager) -> None:
+    register_plugin(plugin_manager, "register_templates", EchoTemplate())
+    assert isinstance(get_template("echo"), EchoTemplate)
+    assert templates().entry("echo").plugin == "thirdparty"
+
+
+def test_templates_must_follow_the_template_contract(plugin_manager) -> None:
+    register_plugin(plugin_manager, "register_templates", Thing("not_a_template"))
+    with pytest.raises(PluginError, match="is not a Template"):
+        templates()
+
+
+def test_hook_register_translators(plugin_manager) -> None:
+    translator = Thing("fake_mt")
+    register_plugin(plugin_manager, "register_translators", translator)
+    assert get_translator("fake-mt") is translator
+
+
+def test_hook_register_tokenizer_trainers(plugin_manager) -> None:
+    trainer = Thing("wordpiece")
+    register_plugin(plugin_manager, "register_tokenizer_trainers", trainer)
+    assert tokenizer_trainers().get("wordpiece") is trainer
+
+
+def test_hook_register_embedding_initializers(plugin_manager) -> None:
+    init = Thing("zeros")
+    register_plugin(plugin_manager, "register_embedding_initializers", init)
+    assert embedding_initializers().get("zeros") is init
+
+
+def test_hook_register_trainer_strategies(plugin_manager) -> None:
+    strategy = Thing("qlora")
+    register_plugin(plugin_manager, "register_trainer_strategies", strategy)
+    assert trainer_strategies().entry("qlora").plugin == "thirdparty"
+
+
+def test_hook_register_metrics(plugin_manager) -> None:
+    metric = Thing("rucola")
+    register_plugin(plugin_manager, "register_metrics", metric)
+    assert metrics().get("rucola") is metric
+
+
+def test_hook_register_commands(plugin_manager) -> None:
+    from typer.testing import CliRunner
+
+    from ru_llm.cli.app import build_app
+
+    def register_commands(app):
+        @app.command("greet")
+        def greet(name: str) -> None:
+            """Say hello in Russian."""
+            print(f"Привет, {name}!")
+
+    module = types.ModuleType("greeter")
+    module.register_commands = hookimpl(register_commands)
+    plugin_manager.register(module, name="greeter")
+    result = CliRunner().invoke(build_app(), ["greet", "мир"])
+    assert result.exit_code == 0, result.output
+    assert "Привет, мир!" in result.output
+
+
+def test_every_package_registers_its_hookspecs_from_its_own_module() -> None:
+    pm = get_plugin_manager()
+    owners = {name: caller.spec.namespace.__name__ for name, caller in vars(pm.hook).items() if caller.spec}
+    assert owners["register_model_families"] == "ru_llm.core.hookspecs"
+    assert owners["register_templates"] == "ru_llm.dataset.hookspecs"
+    assert owners["register_translators"] == "ru_llm.translate.hookspecs"
+    assert owners["register_embedding_initializers"] == "ru_llm.tokenize.hookspecs"
+    assert owners["register_trainer_strategies"] == "ru_llm.train.hookspecs"
+    assert owners["register_metrics"] == "ru_llm.eval.hookspecs"
+    assert owners["register_commands"] == "ru_llm.cli.hookspecs"
+
+
+def test_package_hooks_live_in_the_package_folder() -> None:
+    for package in ("core", "dataset", "translate", "tokenize", "train", "eval", "cli"):
+        assert (REPO / "packages" / package / "src" / "ru_llm" / package / "hookspecs.py").is_file()
+    assert not (REPO / "packages" / "core" / "src" / "ru_llm" / "__init__.py").exists(), "ru_llm is a namespace"
+    assert Path(inspect.getfile(get_plugin_manager().__class__)).name == "plugins.py"
