@@ -78,9 +78,8 @@ def test_allow_list_controls_it(installed: None, monkeypatch: pytest.MonkeyPatch
 @pytest.mark.slow
 def test_its_lora_targets_exist_in_the_real_phi3_model() -> None:
     import torch
-    from transformers import Phi3Config, Phi3ForCausalLM
-
     from ru_llm_plugin_example import PHI3
+    from transformers import Phi3Config, Phi3ForCausalLM
 
     torch.manual_seed(0)
     config = Phi3Config(
