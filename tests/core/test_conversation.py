@@ -273,9 +273,7 @@ def test_integer_id_is_named_in_errors() -> None:
 def test_messages_not_a_list_raises(messages: object, kind: str) -> None:
     with pytest.raises(RecordError) as info:
         Conversation.from_dict(record(messages=messages), location=LOC)
-    assert_record_error(
-        info.value, record_id="dolly-00042", fragment=f"'messages' must be a list, got {kind}"
-    )
+    assert_record_error(info.value, record_id="dolly-00042", fragment=f"'messages' must be a list, got {kind}")
 
 
 def test_empty_messages_raises() -> None:
@@ -293,9 +291,7 @@ def test_message_not_an_object_raises(message: object, kind: str) -> None:
     messages = [{"role": "user", "content": "Привет"}, message]
     with pytest.raises(RecordError) as info:
         Conversation.from_dict(record(messages=messages), location=LOC)
-    assert_record_error(
-        info.value, record_id="dolly-00042", fragment=f"message 1 must be an object, got {kind}"
-    )
+    assert_record_error(info.value, record_id="dolly-00042", fragment=f"message 1 must be an object, got {kind}")
 
 
 def test_unknown_message_key_raises() -> None:
@@ -333,9 +329,7 @@ def test_non_string_content_raises(content: object, kind: str) -> None:
         message["content"] = content
     with pytest.raises(RecordError) as info:
         Conversation.from_dict(record(messages=[message]), location=LOC)
-    assert_record_error(
-        info.value, record_id="dolly-00042", fragment=f"message 0 content must be a string, got {kind}"
-    )
+    assert_record_error(info.value, record_id="dolly-00042", fragment=f"message 0 content must be a string, got {kind}")
 
 
 @pytest.mark.parametrize("key", ["source", "lang", "license"])
@@ -343,9 +337,7 @@ def test_non_string_content_raises(content: object, kind: str) -> None:
 def test_non_string_optional_text_field_raises(key: str, value: object, kind: str) -> None:
     with pytest.raises(RecordError) as info:
         Conversation.from_dict(record(**{key: value}), location=LOC)
-    assert_record_error(
-        info.value, record_id="dolly-00042", fragment=f"{key!r} must be a string or null, got {kind}"
-    )
+    assert_record_error(info.value, record_id="dolly-00042", fragment=f"{key!r} must be a string or null, got {kind}")
 
 
 @pytest.mark.parametrize(("meta", "kind"), [([], "array"), ("открытый", "string"), (3, "number")], ids=repr)

@@ -190,9 +190,7 @@ def test_record_error_is_a_rullm_error(tmp_path: Path) -> None:
 
 
 def test_blank_lines_are_skipped_and_not_counted(tmp_path: Path) -> None:
-    path = write_bytes(
-        tmp_path / "a.jsonl", b"\n", line({"n": 1}), b"   \n", b"\t\r\n", line({"n": 2}), b"\n", b"\n"
-    )
+    path = write_bytes(tmp_path / "a.jsonl", b"\n", line({"n": 1}), b"   \n", b"\t\r\n", line({"n": 2}), b"\n", b"\n")
     reader = read_jsonl(path)
     assert list(reader) == [{"n": 1}, {"n": 2}]
     assert reader.stats.records == 2
@@ -238,9 +236,7 @@ def test_lenient_without_on_reject_raises_value_error(tmp_path: Path, reader: An
 
 
 def test_lenient_invalid_json_goes_to_on_reject_with_raw_text(tmp_path: Path) -> None:
-    path = write_bytes(
-        tmp_path / "a.jsonl", line({"n": 1}), b'{"\xd1\x82\xd0\xb5\xd0\xba\xd1\x81\xd1\x82": \r\n'
-    )
+    path = write_bytes(tmp_path / "a.jsonl", line({"n": 1}), b'{"\xd1\x82\xd0\xb5\xd0\xba\xd1\x81\xd1\x82": \r\n')
     rejects: list[Reject] = []
     reader = read_jsonl(path, strict=False, on_reject=rejects.append)
     assert list(reader) == [{"n": 1}]
@@ -439,9 +435,7 @@ def test_lenient_rejects_line_with_huge_integer(tmp_path: Path) -> None:
 
 
 def test_record_with_escaped_lone_surrogate_can_be_written_back(tmp_path: Path) -> None:
-    src = write_bytes(
-        tmp_path / "in.jsonl", b'{"id": "s-1", "messages": [{"role": "user", "content": "\\ud800"}]}\n'
-    )
+    src = write_bytes(tmp_path / "in.jsonl", b'{"id": "s-1", "messages": [{"role": "user", "content": "\\ud800"}]}\n')
     convs = list(read_conversations(src))
     assert len(convs) == 1
     out = tmp_path / "out.jsonl"
@@ -508,9 +502,7 @@ def test_write_jsonl_writes_conversations_canonically(tmp_path: Path) -> None:
 
 def test_gzip_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl.gz"
-    convs = [
-        conversation(f"gz-{i}", [("user", f"Вопрос {i}"), ("assistant", f"Ответ {i}")]) for i in range(10)
-    ]
+    convs = [conversation(f"gz-{i}", [("user", f"Вопрос {i}"), ("assistant", f"Ответ {i}")]) for i in range(10)]
     assert write_jsonl(path, convs) == 10
     raw = path.read_bytes()
     assert raw[:2] == b"\x1f\x8b"  # it really is gzip

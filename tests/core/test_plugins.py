@@ -168,17 +168,13 @@ def test_registering_the_wrong_type_is_refused(plugin_manager) -> None:
     plugin_manager.register(
         plugin_module("wrong", register_model_families=lambda register: register("llama")), name="wrong"
     )
-    with pytest.raises(
-        PluginError, match="registered 'llama' as a model family, but it is not a ModelFamily"
-    ):
+    with pytest.raises(PluginError, match="registered 'llama' as a model family, but it is not a ModelFamily"):
         plugin_manager.registry("register_model_families", "model family", expect=ModelFamily)
 
 
 def test_hook_implementations_may_take_fewer_arguments(plugin_manager) -> None:
     calls = []
-    plugin_manager.register(
-        plugin_module("quiet", register_model_families=lambda: calls.append(1)), name="quiet"
-    )
+    plugin_manager.register(plugin_module("quiet", register_model_families=lambda: calls.append(1)), name="quiet")
     plugin_manager.registry("register_model_families", "model family")
     assert calls == [1]
 

@@ -250,9 +250,7 @@ def _m2m100_config(tok: Any) -> Any:
 
     # Language codes and "madeup words" get ids past the SentencePiece vocabulary, outside get_vocab().
     vocab_size = tok.encoder_size + len(tok.lang_token_to_id) + tok.num_madeup_words
-    return M2M100Config(
-        vocab_size=vocab_size, decoder_start_token_id=tok.eos_token_id, **_SEQ2SEQ, **_ids(tok)
-    )
+    return M2M100Config(vocab_size=vocab_size, decoder_start_token_id=tok.eos_token_id, **_SEQ2SEQ, **_ids(tok))
 
 
 # name -> (tokenizer factory, config factory, model class name)

@@ -29,7 +29,7 @@ def models_command(
     registry = model_families()
     if model is None:
         entries = registry.entries()
-    elif Path(model).exists():
+    elif Path(model).exists() or "/" in model or "\\" in model:  # a path (load_model_config says if missing)
         family = model_family_for(load_model_config(model))
         entries = [registry.entry(family.name)]
     else:

@@ -10,23 +10,27 @@ from ru_llm.core.errors import NotAvailableError
 
 
 def mount_package_app(app: typer.Typer, module: str, *, issue: str | None, panel: str) -> None:
-    """Add ``module.app`` to ``app``; a sub-app without commands answers "not available yet", exit 1."""
+    """Add ``module.app`` to ``app``.
+
+    A sub-app without commands is mounted as one command that accepts any arguments and answers
+    "not available yet" (exit 1), so ``ru-llm translate dolly --source x`` says so too.
+    """
     sub: typer.Typer = importlib.import_module(module).app
     name = sub.info.name
-    if not sub.registered_commands and not sub.registered_groups:
-        sub = _placeholder(name, sub.info.help, issue)
-    app.add_typer(sub, name=name, rich_help_panel=panel)
-
-
-def _placeholder(name: str, help: str, issue: str | None) -> typer.Typer:
-    placeholder = typer.Typer(name=name, help=help)
+    if sub.registered_commands or sub.registered_groups:
+        app.add_typer(sub, name=name, rich_help_panel=panel)
+        return
     where = f"issue {issue}" if issue else "a later release"
 
-    @placeholder.callback(invoke_without_command=True)
-    def not_available() -> None:
+    def not_available(ctx: typer.Context) -> None:
         raise NotAvailableError(
             f"`ru-llm {name}` is not available yet: its commands arrive with {where}",
             hint="`ru-llm --help` lists what works today",
         )
 
-    return placeholder
+    app.command(
+        name,
+        help=sub.info.help,
+        rich_help_panel=panel,
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(not_available)

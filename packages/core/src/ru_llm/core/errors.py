@@ -72,8 +72,7 @@ class UnknownNameError(RuLLMError, LookupError):
         self.known = sorted(known)
         message = f"unknown {kind} {name!r}"
         close = difflib.get_close_matches(name.lower(), self.known, n=1, cutoff=0.6)
-        if close:
-            message += f"; did you mean {close[0]!r}?"
+        message += f"; did you mean {close[0]!r}?" if close else "."
         message += f" Known: {', '.join(self.known) if self.known else '(none registered)'}"
         self.suggestion = close[0] if close else None
         super().__init__(message, hint=hint)

@@ -1,0 +1,44 @@
+"""The test kit itself: every tiny model loads through the Auto classes, generates, and stays small."""
+
+from __future__ import annotations
+
+import pytest
+from kit.tiny_models import TINY_MODELS
+
+SEQ2SEQ = {"marian", "m2m100"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(TINY_MODELS))
+def test_tiny_model_loads_and_generates(tiny_model, name: str) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    path = tiny_model(name)
+    files = {p.name for p in path.iterdir()}
+    assert "model.safetensors" in files and not any(f.endswith(".bin") for f in files)
+    assert sum(p.stat().st_size for p in path.iterdir()) < 25_000_000
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = (AutoModelForSeq2SeqLM if name in SEQ2SEQ else AutoModelForCausalLM).from_pretrained(path)
+    text = "Переведи: the cat sits on the mat."
+    ids = tokenizer(text)["input_ids"]
+    assert len(ids) < len(text), "the tokenizer should merge characters into pieces"
+    assert tokenizer.unk_token_id not in ids  # every vocabulary covers this text
+    kwargs = {}
+    if name == "m2m100":
+        kwargs["forced_bos_token_id"] = tokenizer.get_lang_id("ru")
+    with torch.no_grad():
+        out = model.generate(torch.tensor([ids]), max_new_tokens=4, do_sample=False, **kwargs)
+    assert out.shape[0] == 1 and out.shape[1] >= 2
+    if name == "m2m100":
+        assert out[0, 1].item() == tokenizer.get_lang_id("ru")
+    assert model.config.vocab_size >= max(tokenizer.get_vocab().values()) + 1
+
+
+def test_tiny_models_are_deterministic(tmp_path) -> None:
+    from kit.tiny_models import build_tiny_model
+    from safetensors.torch import load_file
+
+    a = load_file(build_tiny_model("gpt2", tmp_path / "a") / "model.safetensors")
+    b = load_file(build_tiny_model("gpt2", tmp_path / "b") / "model.safetensors")
+    assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
