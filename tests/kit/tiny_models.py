@@ -157,52 +157,18 @@ def _ids(tok: Any) -> dict[str, Any]:
     }
 
 
-def _llama_config(tok: Any) -> Any:
-    from transformers import LlamaConfig
+def _decoder_config(config_class: str, **extra: Any) -> Callable[[Any], Any]:
+    """A config factory for a small decoder-only model of ``config_class`` sized for ``tok``."""
 
-    return LlamaConfig(
-        vocab_size=_vocab_size(tok),
-        num_key_value_heads=1,
-        max_position_embeddings=256,
-        **_DECODER,
-        **_ids(tok),
-    )
+    def make(tok: Any) -> Any:
+        import transformers
 
+        return getattr(transformers, config_class)(
+            vocab_size=_vocab_size(tok), num_key_value_heads=1, max_position_embeddings=256,
+            **_DECODER, **_ids(tok), **extra,
+        )  # fmt: skip
 
-def _mistral_config(tok: Any) -> Any:
-    from transformers import MistralConfig
-
-    return MistralConfig(
-        vocab_size=_vocab_size(tok),
-        num_key_value_heads=1,
-        max_position_embeddings=256,
-        sliding_window=None,
-        **_DECODER,
-        **_ids(tok),
-    )
-
-
-def _qwen2_config(tok: Any) -> Any:
-    from transformers import Qwen2Config
-
-    # The real 151k vocabulary; tie the matrices, as Qwen2.5-0.5B does.
-    return Qwen2Config(
-        vocab_size=_vocab_size(tok),
-        num_key_value_heads=1,
-        max_position_embeddings=256,
-        tie_word_embeddings=True,
-        **_DECODER,
-        **_ids(tok),
-    )
-
-
-def _gemma_config(tok: Any) -> Any:
-    from transformers import GemmaConfig
-
-    return GemmaConfig(
-        vocab_size=_vocab_size(tok), head_dim=8, num_key_value_heads=1, max_position_embeddings=256,
-        **_DECODER, **_ids(tok),
-    )  # fmt: skip
+    return make
 
 
 def _gpt2_config(tok: Any) -> Any:
@@ -255,10 +221,15 @@ def _m2m100_config(tok: Any) -> Any:
 
 # name -> (tokenizer factory, config factory, model class name)
 TINY_MODELS: dict[str, tuple[Callable[[Path], Any], Callable[[Any], Any], str]] = {
-    "llama": (_real_tokenizer("llama2"), _llama_config, "LlamaForCausalLM"),
-    "mistral": (_real_tokenizer("mistral-7b-v0.1"), _mistral_config, "MistralForCausalLM"),
-    "qwen2": (_real_tokenizer("qwen2.5"), _qwen2_config, "Qwen2ForCausalLM"),
-    "gemma": (_gemma_tokenizer, _gemma_config, "GemmaForCausalLM"),
+    "llama": (_real_tokenizer("llama2"), _decoder_config("LlamaConfig"), "LlamaForCausalLM"),
+    "mistral": (
+        _real_tokenizer("mistral-7b-v0.1"),
+        _decoder_config("MistralConfig", sliding_window=None),
+        "MistralForCausalLM",
+    ),
+    # The real 151k vocabulary; tie the matrices, as Qwen2.5-0.5B does.
+    "qwen2": (_real_tokenizer("qwen2.5"), _decoder_config("Qwen2Config", tie_word_embeddings=True), "Qwen2ForCausalLM"),
+    "gemma": (_gemma_tokenizer, _decoder_config("GemmaConfig", head_dim=8), "GemmaForCausalLM"),
     "gpt2": (_gpt2_tokenizer, _gpt2_config, "GPT2LMHeadModel"),
     "xglm": (_xglm_tokenizer, _xglm_config, "XGLMForCausalLM"),
     "marian": (_marian_tokenizer, _marian_config, "MarianMTModel"),
