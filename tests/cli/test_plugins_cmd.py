@@ -210,3 +210,16 @@ def test_clash_through_a_capitalised_function_name_is_refused(command_plugin):
     command_plugin("capital_plugin", add_capitalised)
     with pytest.raises(PluginError, match=r"'capital_plugin'.*'plugins'"):
         build_app()
+
+
+def test_a_plugin_adding_the_same_command_twice_is_told_so(command_plugin):
+    from ru_llm.cli.app import build_app
+    from ru_llm.core import PluginError
+
+    def register_commands(app):
+        app.command("hello")(lambda: None)
+        app.command("hello")(lambda: None)
+
+    command_plugin("doubler", register_commands)
+    with pytest.raises(PluginError, match="plugin 'doubler' adds the command 'hello' twice"):
+        build_app()

@@ -482,3 +482,11 @@ def test_message_is_frozen() -> None:
     message = Message("user", "Привет")
     with pytest.raises(AttributeError):
         message.content = "Пока"  # type: ignore[misc]
+
+
+def test_conversations_hash_and_turns_accept_aliases() -> None:
+    from ru_llm.core import conversation
+
+    conv = conversation("h1", [("human", "Привет"), ("bot", "Здравствуйте")], meta={"k": [1]})
+    assert hash(conv) == hash(conversation("h1", [("user", "Привет"), ("assistant", "Здравствуйте")]))
+    assert [m.content for m in conv.turns("bot")] == ["Здравствуйте"]

@@ -140,3 +140,8 @@ def test_family_describes_the_real_model(tiny_model, model: str, family: str) ->
     assert (ids[0] in tokenizer.all_special_ids) == fam.adds_bos
     if fam.pad_token is not None and tokenizer.pad_token is None:
         assert fam.pad_token in tokenizer.get_vocab(), "the family's fallback pad token must exist"
+
+
+def test_non_string_model_type_is_a_clear_error() -> None:
+    with pytest.raises(UnknownNameError, match="unknown model_type '5'"):
+        model_family_for({"model_type": 5})

@@ -746,3 +746,13 @@ def test_no_temp_files_after_successful_writes(tmp_path: Path) -> None:
     for name in ("a.jsonl", "b.jsonl.gz"):
         write_jsonl(tmp_path / name, [{"n": 1}])
     assert sorted(os.listdir(tmp_path)) == ["a.jsonl", "b.jsonl.gz"]
+
+
+def test_damaged_gzip_is_a_clear_error(tmp_path: Path) -> None:
+    import gzip
+
+    good = gzip.compress(b'{"a": 1}\n' * 1000)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(good[: len(good) // 2])
+    with pytest.raises(RuLLMError, match=r"cut.jsonl.gz: cannot read the file"):
+        list(read_jsonl(path))

@@ -193,3 +193,55 @@ def test_registry_is_cached_and_rebuilt_when_plugins_change(plugin_manager) -> N
 def test_unknown_hook_name_for_a_registry(plugin_manager) -> None:
     with pytest.raises(PluginError, match="no ru-llm package defines the hook 'register_nothing'"):
         plugin_manager.registry("register_nothing", "thing")
+
+
+def test_two_distributions_with_the_same_plugin_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for dist in ("ru-llm-one", "ru-llm-two"):
+        write_distribution(tmp_path / dist, dist, "1.0", {"same": "fam_same"})
+        put_on_path(monkeypatch, [tmp_path / dist])
+    (tmp_path / "ru-llm-one" / "fam_same.py").write_text(FAMILY_PLUGIN.format(name="same"))
+    monkeypatch.delenv(DISABLE_AUTOLOAD_ENV)
+    with pytest.raises(PluginError, match="two plugins are named 'same': one from ru-llm-(one|two), one from"):
+        build_plugin_manager()
+
+
+def test_registry_cache_respects_the_expected_type(plugin_manager) -> None:
+    plugin_manager.register(
+        plugin_module("wrong", register_model_families=lambda register: register(types.SimpleNamespace(name="x"))),
+        name="wrong",
+    )
+    assert "x" in plugin_manager.registry("register_model_families", "model family")
+    with pytest.raises(PluginError, match="not a ModelFamily"):
+        plugin_manager.registry("register_model_families", "model family", expect=ModelFamily)
+
+
+def test_a_failing_builtin_hook_is_reported_as_our_bug(plugin_manager, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ru_llm.core.builtin_families as builtin
+
+    monkeypatch.setattr(builtin, "BUILTIN_FAMILIES", 5)  # iterating it raises TypeError inside the hook
+    with pytest.raises(PluginError, match="ru_llm.core.builtin_families' failed .*TypeError") as info:
+        plugin_manager.registry("register_model_families", "model family", expect=ModelFamily)
+    assert "bug in ru-llm" in info.value.hint
+
+
+def test_plugin_for_a_package_it_does_not_import_passes_the_cli_check(tmp_path: Path) -> None:
+    # In a fresh interpreter the CLI imports the packages itself before checking hook names.
+    import json
+    import os
+    import subprocess
+    import sys
+
+    site = write_distribution(
+        tmp_path, "ru-llm-mt-extra", "0.2.0", {"mt_extra": "mt_extra"},
+        modules={"mt_extra": "from ru_llm.core import hookimpl\n\n@hookimpl\ndef register_translators(register):\n"
+                 "    pass\n"},
+    )  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RU_LLM_")}
+    env["PYTHONPATH"] = str(site)
+    result = subprocess.run(
+        [sys.executable, "-m", "ru_llm.cli", "plugins", "--json"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert {"name": "mt_extra", "hooks": ["register_translators"]}.items() <= {
+        k: v for p in json.loads(result.stdout) if p["name"] == "mt_extra" for k, v in p.items()
+    }.items()

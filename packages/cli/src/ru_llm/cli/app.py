@@ -73,7 +73,6 @@ def build_app() -> typer.Typer:
         """Build Russian instruction-following language models."""
 
     pm = get_plugin_manager()
-    pm.check_hooks()
     owners: dict[str, str] = {}
     for plugin_name, call in pm.ordered_calls("register_commands"):
         before = set(_command_names(app))
@@ -84,9 +83,12 @@ def build_app() -> typer.Typer:
         clashes = {n for n in added if added.count(n) > 1}
         if clashes:
             name = sorted(clashes)[0]
+            owner = owners.get(name, "?")
+            already = "twice" if owner == plugin_name else f"which plugin {owner!r} already provides"
             raise PluginError(
-                f"plugin {plugin_name!r} adds the command {name!r}, which plugin {owners.get(name, '?')!r} "
-                "already provides",
+                f"plugin {plugin_name!r} adds the command {name!r} {already}",
                 hint="rename the command in the plugin",
             )
+    # Only now is every package imported (the built-in commands import them), so every hook is known.
+    pm.check_hooks()
     return app

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer.core
 
-from ru_llm.cli.errors import debug_enabled, report_user_error
+from ru_llm.cli.errors import exit_with_user_error
 from ru_llm.core.errors import RuLLMError
 
 
@@ -17,7 +17,4 @@ class RuLLMGroup(typer.core.TyperGroup):
         try:
             return super().invoke(ctx)
         except RuLLMError as error:
-            if debug_enabled():
-                raise
-            report_user_error(error)
-            ctx.exit(1)
+            exit_with_user_error(error)

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import sys
-
-from ru_llm.cli.errors import debug_enabled, report_user_error
+from ru_llm.cli.app import build_app
+from ru_llm.cli.errors import exit_with_user_error
 from ru_llm.core.errors import RuLLMError
 
 
 def main(argv: list[str] | None = None) -> None:
     """Build the app (loading plugins) and run it; user errors print one line and exit 1."""
     try:
-        from ru_llm.cli.app import build_app
-
         app = build_app()
     except RuLLMError as error:  # a broken plugin, before any command runs
-        if debug_enabled():
-            raise
-        report_user_error(error)
-        sys.exit(1)
+        exit_with_user_error(error)
     app(args=argv, prog_name="ru-llm")
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ru_llm.core.families import ModelFamily, load_model_config, model_families, model_family_for
+from ru_llm.core.families import ModelFamily, model_families, model_family_for
 
 
 def _family_dict(family: ModelFamily, plugin: str | None) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def models_command(
     if model is None:
         entries = registry.entries()
     elif Path(model).exists() or "/" in model or "\\" in model:  # a path (load_model_config says if missing)
-        family = model_family_for(load_model_config(model))
+        family = model_family_for(Path(model))
         entries = [registry.entry(family.name)]
     else:
         entries = [registry.entry(model)]
@@ -40,7 +40,7 @@ def models_command(
     from rich.console import Console
     from rich.table import Table
 
-    if len(entries) == 1:
+    if model is not None:
         _print_family(entries[0].obj, entries[0].plugin)
         return
     table = Table(title="ru-llm model families")

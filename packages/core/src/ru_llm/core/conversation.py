@@ -69,7 +69,7 @@ class Conversation:
     source: str | None = None
     lang: str | None = None
     license: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
@@ -151,8 +151,9 @@ class Conversation:
         }
 
     def turns(self, role: str) -> list[Message]:
-        """The messages of one role (``user``, ``assistant`` or ``system``)."""
-        return [m for m in self.messages if m.role == role]
+        """The messages of one role (``user``, ``assistant``, ``system`` or an alias such as ``bot``)."""
+        canonical = canonical_role(role)
+        return [m for m in self.messages if m.role == canonical]
 
 
 def conversation(id: str, turns: Iterable[tuple[str, str]], **fields: Any) -> Conversation:

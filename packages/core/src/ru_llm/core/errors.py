@@ -66,7 +66,8 @@ class RecordError(RuLLMError):
 class UnknownNameError(RuLLMError, LookupError):
     """A name that no registry entry has; the message lists the known names and the closest one."""
 
-    def __init__(self, kind: str, name: str, known: Iterable[str], *, hint: str | None = None) -> None:
+    def __init__(self, kind: str, name: object, known: Iterable[str], *, hint: str | None = None) -> None:
+        name = str(name)
         self.kind = kind
         self.name = name
         self.known = sorted(known)

@@ -63,6 +63,14 @@ def _open_read(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
+def _lines(fh: IO[bytes], path: Path) -> Iterator[bytes]:
+    """The file's lines; a damaged compressed file is a user error, not a traceback."""
+    try:
+        yield from fh
+    except (OSError, EOFError) as e:
+        raise RuLLMError(f"{path}: cannot read the file: {e}", hint="is the .gz file complete?") from e
+
+
 class JsonlReader(Generic[T]):
     """Iterate the records of a JSONL file, parsed by ``parse(obj, location=...)``.
 
@@ -91,7 +99,8 @@ class JsonlReader(Generic[T]):
         if not self.path.is_file():
             raise RuLLMError(f"{self.path}: no such file", hint="check the path")
         with _open_read(self.path) as fh:
-            for lineno, raw in enumerate(fh, start=1):
+            lines = enumerate(_lines(fh, self.path), start=1)
+            for lineno, raw in lines:
                 if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]  # a UTF-8 byte-order mark written by some editors
                 if not raw.strip():

@@ -70,7 +70,8 @@ def add_package(distribution: str, *, hookspecs: str, builtins: tuple[str, ...] 
     _packages[distribution] = PackageHooks(distribution, hookspecs, tuple(builtins))
 
 
-def _env_flag(name: str) -> bool:
+def env_flag(name: str) -> bool:
+    """Whether an environment switch such as ``RU_LLM_DEBUG`` is on (1, true, yes, on)."""
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -96,7 +97,7 @@ class PluginManager(pluggy.PluginManager):
         self._added: set[str] = set()
         self._builtin_names: list[str] = []
         self._origins: dict[str, tuple[str | None, str | None]] = {}  # plugin name -> (dist, version)
-        self._registries: dict[str, Registry[Any]] = {}
+        self._registries: dict[tuple[Any, ...], Registry[Any]] = {}  # (hook, kind, hint, expect) -> registry
 
     # -- packages and plugins -------------------------------------------------------------------
     def sync_packages(self) -> None:
@@ -106,8 +107,11 @@ class PluginManager(pluggy.PluginManager):
                 self._add_package(pkg)
 
     def _add_package(self, pkg: PackageHooks) -> None:
+        try:
+            self.add_hookspecs(importlib.import_module(pkg.hookspecs))
+        except pluggy.PluginValidationError as e:  # a plugin loaded earlier does not fit the new spec
+            raise PluginError(f"plugin {e.plugin_name!r} does not fit {pkg.distribution}'s hooks: {e}") from e
         self._added.add(pkg.distribution)
-        self.add_hookspecs(importlib.import_module(pkg.hookspecs))
         for module_name in pkg.builtins:
             if self.has_plugin(module_name):
                 continue
@@ -140,8 +144,17 @@ class PluginManager(pluggy.PluginManager):
             seen |= keys
             if allow is not None and not keys & allow:
                 continue
-            if self.has_plugin(ep.name) or self.is_blocked(ep.name):
+            if self.is_blocked(ep.name):
                 continue
+            if self.has_plugin(ep.name):
+                other = self._origins.get(ep.name, (None, None))[0]
+                if other == dist_name:  # the same distribution seen twice on sys.path
+                    continue
+                raise PluginError(
+                    f"two plugins are named {ep.name!r}: one from {other or 'a built-in'}, one from "
+                    f"{dist_name or 'an unknown distribution'}",
+                    hint="uninstall one of them",
+                )
             where = f"entry point {ep.name!r} ({ep.value}) of {dist_name or 'an unknown distribution'}"
             try:
                 plugin = ep.load()
@@ -160,6 +173,7 @@ class PluginManager(pluggy.PluginManager):
 
     def check_hooks(self) -> None:
         """Fail on a plugin that implements a hook no installed package defines (e.g. a typo)."""
+        self.sync_packages()
         known = sorted(name for name, caller in vars(self.hook).items() if caller.spec is not None)
         for name, caller in vars(self.hook).items():
             if caller.spec is not None:
@@ -211,9 +225,10 @@ class PluginManager(pluggy.PluginManager):
                 except RuLLMError:
                     raise
                 except Exception as e:
+                    builtin = self.is_builtin(impl.plugin_name)
                     raise PluginError(
                         f"plugin {impl.plugin_name!r} failed in {hook_name}: {type(e).__name__}: {e}",
-                        hint=_AUTOLOAD_HINT,
+                        hint="this is a bug in ru-llm: please report it" if builtin else _AUTOLOAD_HINT,
                     ) from e
 
             return call
@@ -230,13 +245,14 @@ class PluginManager(pluggy.PluginManager):
         class (or runtime-checkable Protocol) every registered object must be an instance of.
         """
         self.sync_packages()
-        cached = self._registries.get(hook_name)
+        key = (hook_name, kind, hint, expect)
+        cached = self._registries.get(key)
         if cached is not None:
             return cached
         registry: Registry[Any] = Registry(kind, hint=hint, expect=expect)
         for plugin_name, call in self.ordered_calls(hook_name):
             call(register=registry.callback(plugin_name))
-        self._registries[hook_name] = registry
+        self._registries[key] = registry
         return registry
 
 
@@ -252,7 +268,7 @@ def build_plugin_manager(*, autoload: bool | None = None, allow: set[str] | None
     pm = PluginManager()
     pm.sync_packages()
     if autoload is None:
-        autoload = not _env_flag(DISABLE_AUTOLOAD_ENV)
+        autoload = not env_flag(DISABLE_AUTOLOAD_ENV)
     if autoload:
         pm.load_entry_points(allow if allow is not None else _env_allow_list())
     return pm
