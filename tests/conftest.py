@@ -52,3 +52,33 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
         return built[name]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def real_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], object]:
+    """``real_tokenizer("llama3")`` -> the real tokenizer from tests/data/tokenizers, loaded once.
+
+    Names: qwen2.5, llama2, llama3, mistral-7b-v0.1. Large ``tokenizer.json`` files are stored gzipped
+    and unpacked into a session temp dir.
+    """
+    import gzip
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    loaded: dict[str, object] = {}
+
+    def get(name: str) -> object:
+        if name not in loaded:
+            source = REPO / "tests" / "data" / "tokenizers" / name
+            target = tmp_path_factory.mktemp(f"tok-{name}")
+            for file in source.iterdir():
+                if file.suffix == ".gz":
+                    with gzip.open(file, "rb") as src, open(target / file.stem, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+                else:
+                    shutil.copy(file, target / file.name)
+            loaded[name] = AutoTokenizer.from_pretrained(target)
+        return loaded[name]
+
+    return get

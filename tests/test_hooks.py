@@ -86,9 +86,25 @@ def test_hook_register_model_families(plugin_manager) -> None:
 
 
 def test_hook_register_dataset_builders(plugin_manager) -> None:
-    builder = Thing("my_corpus", aliases=("mine",))
-    register_plugin(plugin_manager, "register_dataset_builders", builder)
-    assert get_dataset_builder("mine") is builder
+    from ru_llm.core import conversation
+    from ru_llm.dataset.builders import DatasetBuilder
+
+    class MyCorpus(DatasetBuilder):
+        name = "my_corpus"
+        aliases = ("mine",)
+        license = "CC0-1.0"
+        commercial = True
+        lang = "ru"
+
+        def convert(self, row, options):
+            yield conversation(f"mine-{row.index}", [("user", row.record["q"]), ("assistant", row.record["a"])])
+
+    register_plugin(plugin_manager, "register_dataset_builders", MyCorpus())
+    builder = get_dataset_builder("mine")
+    assert isinstance(builder, MyCorpus)
+    register_plugin(plugin_manager, "register_dataset_builders", Thing("not_a_builder"), name="bad")
+    with pytest.raises(PluginError, match="is not a DatasetBuilder"):
+        get_dataset_builder("mine")
 
 
 class EchoTemplate:

@@ -355,8 +355,8 @@ def test_rejects_file_keeps_cyrillic_readable(tmp_path: Path) -> None:
     with RejectsWriter(rejects_path) as rejects:
         list(read_conversations(src, strict=False, on_reject=rejects))
     text = rejects_path.read_text(encoding="utf-8")
-    assert '"id": "к-1"' in text
-    assert '"record": {"id": "к-1", "messages": "Привет"}' in text
+    assert '"id":"к-1"' in text
+    assert '"record":{"id":"к-1","messages":"Привет"}' in text
 
 
 def test_mixed_file_loses_nothing(tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ ROLE_ALIASES = {
     "prompter": "user",
 }
 _ROLE_HINT = f"use one of {', '.join(ROLES)} (aliases: {', '.join(sorted(ROLE_ALIASES))})"
-_FIELDS = ("id", "messages", "source", "lang", "license", "meta")
+_FIELDS = frozenset(("id", "messages", "source", "lang", "license", "meta"))
+_CANONICAL = frozenset(ROLES)
 _OPTIONAL_TEXT_FIELDS = ("source", "lang", "license")
 
 
@@ -35,6 +36,8 @@ def canonical_role(role: object) -> str | None:
     """The canonical role for a role or alias (any case), or ``None`` if it is not one."""
     if not isinstance(role, str):
         return None
+    if role in _CANONICAL:  # the common case, without string work
+        return role
     key = role.strip().lower()
     if key in ROLES:
         return key
@@ -99,7 +102,7 @@ class Conversation:
 
         if not record_id:
             raise fail("'id' must be a non-empty string or an integer", "give every record a unique id")
-        unknown = [key for key in data if key not in _FIELDS]
+        unknown = [key for key in data if key not in _FIELDS] if data.keys() - _FIELDS else []
         if unknown:
             raise fail(f"unknown key {unknown[0]!r}", "put extra fields under 'meta'")
         messages = data.get("messages")
@@ -111,7 +114,7 @@ class Conversation:
         for i, message in enumerate(messages):
             if not isinstance(message, Mapping):
                 raise fail(f"message {i} must be an object, got {_json_type(message)}")
-            extra = [key for key in message if key not in ("role", "content")]
+            extra = [key for key in message if key not in ("role", "content")] if len(message) > 2 else []
             if extra:
                 raise fail(f"message {i} has unknown key {extra[0]!r}", "a message has only role and content")
             role = canonical_role(message.get("role"))

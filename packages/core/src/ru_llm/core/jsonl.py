@@ -24,6 +24,11 @@ from typing import IO, Any, Generic, TypeVar
 from ru_llm.core.conversation import Conversation
 from ru_llm.core.errors import RecordError, RuLLMError
 
+try:  # several times faster; ru-llm-dataset installs it, core alone falls back to the standard library
+    import orjson
+except ImportError:  # pragma: no cover - depends on the installation
+    orjson = None  # type: ignore[assignment]
+
 T = TypeVar("T")
 
 
@@ -36,15 +41,19 @@ class Reject:
     line: int | None = None
     record_id: str | None = None
     record: Any = None  # the decoded record, or the raw line when it did not decode
+    source: str | None = None  # the dataset source it belonged to, when a stage mixes several
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "reason": self.reason,
             "file": self.file,
             "line": self.line,
             "id": self.record_id,
             "record": self.record,
         }
+        if self.source is not None:
+            data["source"] = self.source
+        return data
 
 
 @dataclass
@@ -116,6 +125,11 @@ class JsonlReader(Generic[T]):
 
     def _parse_line(self, raw: bytes, lineno: int) -> T:
         location = f"{self.path}:{lineno}"
+        if orjson is not None:  # fast path: orjson checks UTF-8 and JSON in one go
+            try:
+                return self.parse(orjson.loads(raw), location=location)
+            except orjson.JSONDecodeError:
+                pass  # below, the standard library explains what is wrong (or accepts it)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -206,15 +220,31 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _to_json_line(record: Any) -> str:
+def loads(text: str) -> Any:
+    """``json.loads``, through orjson when it is installed; what orjson refuses, json decides."""
+    if orjson is not None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass  # json gives the familiar error message, and accepts e.g. integers past 64 bits
+    return json.loads(text)
+
+
+def to_json_line(record: Any) -> str:
+    """One compact JSONL line (with its newline) for a dict or an object with ``to_dict()``."""
     if hasattr(record, "to_dict"):
         record = record.to_dict()
-    line = json.dumps(record, ensure_ascii=False) + "\n"
+    if orjson is not None:
+        try:
+            return orjson.dumps(record).decode("utf-8") + "\n"
+        except (TypeError, orjson.JSONEncodeError):
+            pass  # non-string keys, lone surrogates, big integers: the standard library handles them
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
     try:
         line.encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate (read from a "\\ud800" escape) has no UTF-8 form: keep it escaped.
-        line = json.dumps(record, ensure_ascii=True) + "\n"
+        line = json.dumps(record, ensure_ascii=True, separators=(",", ":")) + "\n"
     return line
 
 
@@ -232,9 +262,13 @@ class JsonlWriter:
         return self
 
     def write(self, record: Any) -> None:
+        self.write_line(to_json_line(record))
+
+    def write_line(self, line: str) -> None:
+        """Write an already serialized line (ending in a newline)."""
         if self._fh is None:
             raise RuntimeError("JsonlWriter is used outside its `with` block")
-        self._fh.write(_to_json_line(record))
+        self._fh.write(line)
         self.count += 1
 
     def __exit__(self, *exc: Any) -> bool | None:

@@ -4,7 +4,11 @@ from ru_llm.core.plugins import add_package
 from ru_llm.dataset.registry import dataset_builders, get_dataset_builder, get_template, templates
 from ru_llm.dataset.templates import Segment, Template, render_text
 
-add_package("ru-llm-dataset", hookspecs="ru_llm.dataset.hookspecs")
+add_package(
+    "ru-llm-dataset",
+    hookspecs="ru_llm.dataset.hookspecs",
+    builtins=("ru_llm.dataset.templates.builtin", "ru_llm.dataset.builders.builtin"),
+)
 
 __all__ = [
     "Segment",

@@ -6,17 +6,18 @@ from typing import Any
 
 from ru_llm.core.plugins import registry
 from ru_llm.core.registry import Registry
+from ru_llm.dataset.builders.base import DatasetBuilder
 from ru_llm.dataset.templates import Template
 
 _HINT = "run `ru-llm plugins` to see what is installed; a plugin adds more (docs/plugins.md)"
 
 
-def dataset_builders() -> Registry[Any]:
+def dataset_builders() -> Registry[DatasetBuilder]:
     """Every registered dataset builder."""
-    return registry("register_dataset_builders", "dataset builder", hint=_HINT)
+    return registry("register_dataset_builders", "dataset builder", hint=_HINT, expect=DatasetBuilder)
 
 
-def get_dataset_builder(name: str) -> Any:
+def get_dataset_builder(name: str) -> DatasetBuilder:
     return dataset_builders().get(name)
 
 

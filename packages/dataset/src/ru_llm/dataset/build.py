@@ -1,0 +1,288 @@
+"""``ru-llm dataset build``: mix sources into train/validation files with a rejects file and a card.
+
+Per source, in order: load (bad rows rejected by the builder), turn structure and filters, the
+per-source cap (a seeded sample), then across sources exact and near duplicate removal, unique ids,
+weights (repeats), the id-hash split and the seeded shuffle. Every conversation that is not written
+goes to ``rejects.jsonl`` with its reason: records in = records out + records rejected. The output
+directory is built beside the target and renamed into place, so a failed build leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import json
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ru_llm.core.conversation import Conversation
+from ru_llm.core.errors import ConfigError, RuLLMError
+from ru_llm.core.jsonl import JsonlWriter, Reject, RejectsWriter, to_json_line
+from ru_llm.dataset.builders.base import DatasetBuilder, LoadStats
+from ru_llm.dataset.dedup import ExactDedup, NearDedup
+from ru_llm.dataset.filters import first_failure, spec_checks, turn_structure
+from ru_llm.dataset.order import ShuffleBuffer, copies, id_hash, in_validation
+from ru_llm.dataset.recipe import Recipe, SourceSpec
+from ru_llm.dataset.registry import get_dataset_builder
+
+Progress = Callable[[str, int], None]  # (source label, conversations read so far)
+INVALID = "invalid record"  # rows a builder could not convert; each one's own reason is in rejects.jsonl
+
+
+@dataclass
+class SourceReport:
+    """Counts and provenance of one source in a build."""
+
+    label: str
+    builder: str
+    hub_id: str | None
+    source: str | None
+    license: str
+    commercial: bool
+    lang: str | None
+    rows: int = 0
+    loaded: int = 0
+    kept: int = 0
+    train: int = 0
+    validation: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    languages: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class BuildReport:
+    out_dir: Path
+    sources: list[SourceReport]
+    recipe: Recipe
+
+    @property
+    def train(self) -> int:
+        return sum(s.train for s in self.sources)
+
+    @property
+    def validation(self) -> int:
+        return sum(s.validation for s in self.sources)
+
+    @property
+    def rejected(self) -> int:
+        return sum(sum(s.rejected.values()) for s in self.sources)
+
+    @property
+    def records_in(self) -> int:
+        """Conversations loaded plus raw rows the builders rejected."""
+        return sum(s.loaded + s.rejected[INVALID] for s in self.sources)
+
+    @property
+    def kept(self) -> int:
+        return sum(s.kept for s in self.sources)
+
+    @property
+    def commercial(self) -> bool:
+        return all(s.commercial for s in self.sources)
+
+    def reasons(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for s in self.sources:
+            total.update(s.rejected)
+        return total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "out_dir": str(self.out_dir),
+            "records_in": self.records_in,
+            "kept": self.kept,
+            "rejected": self.rejected,
+            "train": self.train,
+            "validation": self.validation,
+            "commercial": self.commercial,
+            "sources": [
+                {**dataclasses.asdict(s), "rejected": dict(s.rejected), "languages": dict(s.languages)}
+                for s in self.sources
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class _Source:
+    spec: SourceSpec
+    builder: DatasetBuilder
+    options: Any
+    report: SourceReport
+
+
+def _resolve(spec: SourceSpec) -> _Source:
+    builder = get_dataset_builder(spec.builder)
+    options = builder.parse_options(spec.options)
+    # A builder whose data may carry any licence (e.g. `file`) takes it from its options.
+    report = SourceReport(
+        label=spec.label,
+        builder=builder.name,
+        hub_id=builder.hub_id,
+        source=spec.source,
+        license=getattr(options, "license", None) or builder.license,
+        commercial=builder.commercial if getattr(options, "commercial", None) is None else bool(options.commercial),
+        lang=getattr(options, "lang", None) or builder.lang,
+    )
+    return _Source(spec, builder, options, report)
+
+
+def check_commercial(sources: Iterable[SourceReport]) -> None:
+    """Refuse, naming every source that is not cleared for commercial use."""
+    blocked = [s for s in sources if not s.commercial]
+    if blocked:
+        names = ", ".join(f"{s.label} ({s.license})" for s in blocked)
+        raise ConfigError(
+            f"--commercial: not cleared for commercial use: {names}",
+            hint="drop these sources, or, for your own files, declare options: {commercial: true, license: ...}",
+        )
+
+
+class _Builder:
+    """One build run: the state shared by all sources (rejects, dedup tables, outputs)."""
+
+    def __init__(self, recipe: Recipe, work: Path, rejects: RejectsWriter, progress: Progress | None) -> None:
+        self.recipe = recipe
+        self.work = work
+        self.rejects = rejects
+        self.progress = progress
+        self.exact = ExactDedup() if recipe.dedup.exact else None
+        self.near = NearDedup(recipe.dedup.near_threshold) if recipe.dedup.near else None
+        self.checks = [turn_structure, *spec_checks(recipe.filters)]
+        self.ids: set[str] = set()
+
+    def reject(self, source: _Source, reason: str, conv: Conversation | None = None, key: str | None = None) -> None:
+        source.report.rejected[key or reason] += 1
+        record = conv.to_dict() if conv is not None else None
+        self.rejects(Reject(reason, record_id=conv.id if conv else None, record=record, source=source.report.label))
+
+    def load(self, source: _Source) -> Iterator[Conversation]:
+        """The source's conversations that pass structure and filters (builder rejects recorded)."""
+        report = source.report
+        stats = LoadStats()
+
+        def builder_reject(item: Reject) -> None:
+            report.rejected[INVALID] += 1
+            self.rejects(dataclasses.replace(item, source=report.label))
+
+        for conv in source.builder.load(source.spec.source, source.spec.options, on_reject=builder_reject, stats=stats):
+            report.loaded += 1
+            if self.progress and report.loaded % 1000 == 0:
+                self.progress(report.label, report.loaded)
+            reason = first_failure(conv, self.checks)
+            if reason is not None:
+                self.reject(source, reason, conv)
+                continue
+            yield conv
+        report.rows = stats.rows
+        if self.progress:
+            self.progress(report.label, report.loaded)
+
+    def capped(self, source: _Source, convs: Iterable[Conversation]) -> Iterable[Conversation]:
+        """At most ``max`` conversations: those with the smallest seeded id hash, in input order."""
+        limit = source.spec.max
+        if limit is None:
+            return convs
+        heap: list[tuple[int, int, Conversation]] = []  # max-heap on the hash, by negation
+        for position, conv in enumerate(convs):
+            entry = (-id_hash(conv.id, self.recipe.seed), position, conv)
+            if len(heap) < limit:
+                heapq.heappush(heap, entry)
+                continue
+            dropped = heapq.heappushpop(heap, entry) if limit else entry
+            self.reject(source, f"cap: source {source.report.label} limited to {limit}", dropped[2], key="cap")
+        return [conv for _, _, conv in sorted(heap, key=lambda e: e[1])]
+
+    def unique(self, source: _Source, conv: Conversation) -> Conversation | None:
+        """``conv`` with a build-wide unique id, or ``None`` if it duplicates a kept conversation."""
+        if self.exact is not None and (first := self.exact.duplicate_of(conv)) is not None:
+            self.reject(source, f"duplicate: same text as {first}", conv, key="duplicate")
+            return None
+        if self.near is not None and (near := self.near.duplicate_of(conv)) is not None:
+            self.reject(source, f"near-duplicate: {near[1]:.2f} similar to {near[0]}", conv, key="near-duplicate")
+            return None
+        if conv.id in self.ids:  # two sources used the same id (e.g. an original and its translation)
+            conv = dataclasses.replace(
+                conv, id=f"{conv.id}@{source.report.label}", meta={**conv.meta, "original_id": conv.id}
+            )
+        self.ids.add(conv.id)
+        return conv
+
+    def written(self, source: _Source, conv: Conversation) -> Iterator[tuple[str, Conversation]]:
+        """(split, conversation) for each copy the source weight asks for."""
+        split = "validation" if in_validation(conv.id, self.recipe.validation) else "train"
+        for k in range(copies(conv.id, source.spec.weight, self.recipe.seed)):
+            yield split, conv if k == 0 else dataclasses.replace(conv, id=f"{conv.id}#{k + 1}")
+
+
+def build_dataset(
+    recipe: Recipe,
+    out_dir: str | Path,
+    *,
+    commercial: bool = False,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Build ``recipe`` into ``out_dir`` (train.jsonl, validation.jsonl, rejects.jsonl, README.md)."""
+    from ru_llm.dataset.card import dataset_card
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
+        raise RuLLMError(f"{out_dir}: already exists and is not empty", hint="pass --overwrite or another --out")
+    sources = [_resolve(spec) for spec in recipe.sources]  # every builder and option checked before any work
+    if commercial or recipe.commercial:
+        check_commercial(s.report for s in sources)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        report = BuildReport(out_dir, [s.report for s in sources], recipe)
+        with RejectsWriter(work / "rejects.jsonl") as rejects:
+            run = _Builder(recipe, work, rejects, progress)
+            _write_splits(run, sources, work)
+        (work / "README.md").write_text(dataset_card(report), encoding="utf-8")
+        (work / "stats.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        work.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return report
+
+
+def _write_splits(run: _Builder, sources: list[_Source], work: Path) -> None:
+    seed = run.recipe.seed
+    buffers = {split: ShuffleBuffer(seed, work) for split in ("train", "validation")} if run.recipe.shuffle else {}
+    writers = {split: JsonlWriter(work / f"{split}.jsonl") for split in ("train", "validation")}
+    try:
+        for writer in writers.values():
+            writer.__enter__()
+        for source in sources:
+            for conv in run.capped(source, run.load(source)):
+                kept = run.unique(source, conv)
+                if kept is None:
+                    continue
+                source.report.kept += 1
+                source.report.languages[kept.lang or "unknown"] += 1
+                for split, copy in run.written(source, kept):
+                    setattr(source.report, split, getattr(source.report, split) + 1)
+                    line = to_json_line(copy)
+                    if buffers:
+                        buffers[split].add(copy.id, line)
+                    else:
+                        writers[split].write_line(line)
+        for split, buffer in buffers.items():
+            for line in buffer:
+                writers[split].write_line(line)
+    except BaseException as error:
+        for buffer in buffers.values():
+            buffer.discard()
+        for writer in writers.values():
+            writer.__exit__(type(error), error, error.__traceback__)
+        raise
+    for writer in writers.values():
+        writer.__exit__(None, None, None)

@@ -1,0 +1,163 @@
+"""Helpers shared by the built-in converters: field checks, turn normalisation, option checks.
+
+Turn rules (every multi-turn builder applies them, so every produced conversation has one shape:
+an optional system message, then user/assistant turns alternating, starting with the user and
+ending with the assistant):
+
+* a role outside ``system``/``user``/``assistant`` and their aliases is a rejection naming it;
+* an empty (or whitespace-only) message is a rejection naming its index;
+* a system message anywhere but first is a rejection;
+* consecutive turns of one role (non-alternating) are merged with a blank line between them, and
+  ``meta["merged_turns"]`` counts the merges; with the option ``non_alternating: reject`` they are
+  a rejection instead. Merging keeps the text (ShareGPT exports often split one reply in two);
+* a conversation whose first turn is the assistant's is a rejection (most chat templates cannot
+  render it);
+* trailing user turns (a question nobody answered) are removed, and ``meta["trimmed_trailing_user"]``
+  says how many; a conversation with no assistant turn at all is a rejection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ru_llm.core.conversation import Message, canonical_role
+from ru_llm.core.errors import RecordError
+from ru_llm.dataset.rows import Row
+
+NON_ALTERNATING = ("merge", "reject")
+_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
+
+
+def json_type(value: object) -> str:
+    """How a value reads in JSON terms, for messages ("expected a string, got array")."""
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "object"
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+# -- options ------------------------------------------------------------------------------------
+def check_choice(option: str, value: object, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"option {option!r} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+
+
+def check_bool(option: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"option {option!r} must be true or false, got {value!r}")
+
+
+def check_optional_str(option: str, value: object) -> None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise ValueError(f"option {option!r} must be a non-empty string or null, got {value!r}")
+
+
+# -- records ------------------------------------------------------------------------------------
+def as_object(row: Row) -> Mapping[str, Any]:
+    """The row's record as a JSON object, or a rejection saying what it was instead."""
+    if not isinstance(row.record, Mapping):
+        raise RecordError(f"expected a JSON object, got {json_type(row.record)}")
+    return row.record
+
+
+def text_field(record: Mapping[str, Any], key: str, *, required: bool = True) -> str:
+    """A string field; missing/null is ``""`` unless ``required`` (then a rejection), as is a blank one."""
+    value = record.get(key)
+    if value is None:
+        if required:
+            raise RecordError(f"missing field {key!r}")
+        return ""
+    if not isinstance(value, str):
+        raise RecordError(f"field {key!r} must be a string, got {json_type(value)}")
+    if required and not value.strip():
+        raise RecordError(f"field {key!r} is empty")
+    return value
+
+
+def own_id(record: Mapping[str, Any], key: str = "id") -> str | None:
+    """The source's own record id (a non-empty string or an integer), if it has one."""
+    value = record.get(key)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value
+    return None
+
+
+def index_id(name: str, row: Row) -> str:
+    """A stable id from the builder name and the row's position in the source."""
+    return f"{name}-{row.index:05d}"
+
+
+def message_list(value: object, *, field: str = "messages") -> list[tuple[object, object]]:
+    """``(role, content)`` pairs from a list of ``{"role", "content"}`` objects or from the column
+    layout the hub uses for sequences of structs: ``{"role": [...], "content": [...]}``."""
+    if isinstance(value, Mapping):
+        roles, contents = value.get("role"), value.get("content")
+        if not isinstance(roles, list) or not isinstance(contents, list):
+            raise RecordError(f"{field!r} must have 'role' and 'content' lists, got keys {sorted(map(str, value))}")
+        if len(roles) != len(contents):
+            raise RecordError(f"{field!r} has {len(roles)} roles but {len(contents)} contents")
+        return list(zip(roles, contents, strict=True))
+    if not isinstance(value, list):
+        raise RecordError(f"{field!r} must be a list of messages, got {json_type(value)}")
+    pairs = []
+    for i, message in enumerate(value):
+        if not isinstance(message, Mapping):
+            raise RecordError(f"message {i} must be an object, got {json_type(message)}")
+        if "role" not in message or "content" not in message:
+            raise RecordError(f"message {i} needs 'role' and 'content', got keys {sorted(map(str, message))}")
+        pairs.append((message["role"], message["content"]))
+    return pairs
+
+
+def normalize_turns(
+    turns: Iterable[tuple[object, object]],
+    *,
+    non_alternating: str = "merge",
+    roles: Mapping[str, str] | None = None,
+) -> tuple[list[Message], dict[str, int]]:
+    """Validated messages in the one shape every conversation has (see the module docstring).
+
+    :param roles: extra role names of this source (lower case) mapped to canonical roles.
+    :returns: the messages and notes for ``meta`` (``merged_turns``, ``trimmed_trailing_user``).
+    """
+    notes: dict[str, int] = {}
+    messages: list[Message] = []
+    for i, (raw_role, content) in enumerate(turns):
+        role = canonical_role(raw_role)
+        if role is None and isinstance(raw_role, str) and roles:
+            role = roles.get(raw_role.strip().lower())
+        if role is None:
+            raise RecordError(f"message {i} has unknown role {raw_role!r}")
+        if not isinstance(content, str):
+            raise RecordError(f"message {i} ({role}) content must be a string, got {json_type(content)}")
+        if not content.strip():
+            raise RecordError(f"message {i} ({role}) is empty")
+        if role == "system" and messages and messages[-1].role != "system":
+            raise RecordError(f"message {i} is a system message after the conversation started")
+        if messages and messages[-1].role == role:
+            if non_alternating == "reject":
+                raise RecordError(f"messages {i - 1} and {i} are both {role} turns (non-alternating)")
+            messages[-1] = Message(role, messages[-1].content + "\n\n" + content)
+            notes["merged_turns"] = notes.get("merged_turns", 0) + 1
+            continue
+        messages.append(Message(role, content))
+    dialogue = [m for m in messages if m.role != "system"]
+    if not dialogue:
+        raise RecordError("no user or assistant turns")
+    if dialogue[0].role == "assistant":
+        raise RecordError("the first turn is the assistant's; a conversation starts with the user")
+    trimmed = 0
+    while messages and messages[-1].role == "user":
+        messages.pop()
+        trimmed += 1
+    if not any(m.role == "assistant" for m in messages):
+        raise RecordError("no assistant turn")
+    if trimmed:
+        notes["trimmed_trailing_user"] = trimmed
+    return messages, notes

@@ -1,0 +1,150 @@
+"""``file``: local conversations in any common layout, recognised record by record.
+
+* OpenAI messages: ``{"messages": [{"role", "content"}, ...]}``, with or without our ``id``,
+  ``source``, ``lang``, ``license`` and ``meta`` (so files written by other ru-llm stages load as
+  they are); ``content`` may also be a list of ``{"type": "text", "text": ...}`` parts;
+* ShareGPT: ``{"conversations": [{"from": "human"|"gpt"|"system", "value": ...}, ...]}``;
+* Alpaca: ``{"instruction", "input", "output"}`` (``input`` optional, joined after a blank line).
+
+Licence, commercial use and language come from the options, because a local file declares none;
+a record's own ``license``/``lang``/``source`` (our schema) win over them, so a translated Dolly file
+keeps its CC-BY-SA-3.0 lineage. Ids are the record's own id, else ``file-<row index>``. Other
+top-level keys go to ``meta``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ru_llm.core.conversation import Conversation
+from ru_llm.core.errors import RecordError, RuLLMError
+from ru_llm.dataset.builders.base import DatasetBuilder
+from ru_llm.dataset.builders.common import (
+    NON_ALTERNATING,
+    as_object,
+    check_bool,
+    check_choice,
+    check_optional_str,
+    index_id,
+    json_type,
+    message_list,
+    normalize_turns,
+    own_id,
+    text_field,
+)
+from ru_llm.dataset.rows import Row
+
+SHAREGPT_ROLES = {"chatgpt": "assistant", "bing": "assistant", "bard": "assistant", "user": "user"}
+_OURS = ("id", "messages", "source", "lang", "license", "meta")
+
+
+@dataclass(frozen=True)
+class FileOptions:
+    #: the data's licence (SPDX-style), for the dataset card and lineage
+    license: str = "unknown"
+    #: whether the licence allows commercial use; `--commercial` builds refuse sources without it
+    commercial: bool = False
+    #: the language of the conversations (a record's own "lang" wins)
+    lang: str | None = None
+    #: consecutive turns of one role: "merge" them, or "reject" the record
+    non_alternating: str = "merge"
+
+    def __post_init__(self) -> None:
+        check_optional_str("license", self.license)
+        if self.license is None:
+            raise ValueError("option 'license' must be a string (use 'unknown' when it is not known)")
+        check_bool("commercial", self.commercial)
+        check_optional_str("lang", self.lang)
+        check_choice("non_alternating", self.non_alternating, NON_ALTERNATING)
+
+
+def _content(value: object, i: int) -> object:
+    """Message content; OpenAI's list of text parts is joined, other parts are a rejection."""
+    if not isinstance(value, list):
+        return value
+    texts = []
+    for part in value:
+        if not isinstance(part, Mapping) or part.get("type") != "text" or not isinstance(part.get("text"), str):
+            kind = part.get("type") if isinstance(part, Mapping) else json_type(part)
+            raise RecordError(f"message {i} has a content part of type {kind!r}; only text parts are supported")
+        texts.append(part["text"])
+    return "".join(texts)
+
+
+class FileBuilder(DatasetBuilder):
+    name = "file"
+    license = "unknown"
+    commercial = False
+    lang = None
+    description = "Local JSONL/JSON/Parquet conversations: OpenAI messages, ShareGPT or Alpaca layout"
+    aliases = ("local",)
+    options_class = FileOptions
+
+    def read_hub(self, options: Any) -> Iterator[Row]:
+        raise RuLLMError("the 'file' builder reads local files only", hint="pass --source PATH (a file or directory)")
+
+    def info(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        info = super().info(options)
+        if options is not None:
+            parsed = self.parse_options(options)
+            info.update(license=parsed.license, commercial=parsed.commercial, lang=parsed.lang)
+        return info
+
+    def convert(self, row: Row, options: FileOptions) -> Iterator[Conversation]:
+        record = as_object(row)
+        if "messages" in record:
+            layout, extra_keys = "openai", _OURS
+            turns = [(role, _content(content, i)) for i, (role, content) in enumerate(message_list(record["messages"]))]
+        elif "conversations" in record:
+            layout, extra_keys = "sharegpt", ("id", "conversations")
+            turns = self._sharegpt(record["conversations"])
+        elif "instruction" in record and "output" in record:
+            layout, extra_keys = "alpaca", ("id", "instruction", "input", "output")
+            prompt = text_field(record, "instruction")
+            extra = text_field(record, "input", required=False)
+            if extra.strip():
+                prompt = f"{prompt}\n\n{extra}"
+            turns = [("user", prompt), ("assistant", text_field(record, "output"))]
+        else:
+            keys = ", ".join(map(repr, sorted(map(str, record)))) or "none"
+            raise RecordError(
+                f"unknown layout (keys: {keys}); expected 'messages' (OpenAI), 'conversations' (ShareGPT) "
+                "or 'instruction'/'output' (Alpaca)"
+            )
+        messages, notes = normalize_turns(turns, non_alternating=options.non_alternating, roles=SHAREGPT_ROLES)
+        meta: dict[str, Any] = {}
+        if layout == "openai":
+            raw_meta = record.get("meta")
+            if raw_meta is not None and not isinstance(raw_meta, Mapping):
+                raise RecordError(f"'meta' must be an object, got {json_type(raw_meta)}")
+            meta.update(raw_meta or {})
+        meta.update({key: value for key, value in record.items() if key not in extra_keys and key not in meta})
+        meta.update(notes)
+        if layout != "openai":
+            meta["layout"] = layout
+        fields = {}
+        for key, default in (("source", self.name), ("lang", options.lang), ("license", options.license)):
+            value = record.get(key) if layout == "openai" else None
+            if value is not None and not isinstance(value, str):
+                raise RecordError(f"{key!r} must be a string or null, got {json_type(value)}")
+            fields[key] = value or default
+        yield Conversation(
+            id=own_id(record) or index_id(self.name, row),
+            messages=tuple(messages),
+            meta=meta,
+            **fields,
+        )
+
+    @staticmethod
+    def _sharegpt(value: object) -> list[tuple[object, object]]:
+        if not isinstance(value, list):
+            raise RecordError(f"'conversations' must be a list, got {json_type(value)}")
+        turns = []
+        for i, turn in enumerate(value):
+            if not isinstance(turn, Mapping) or "from" not in turn or "value" not in turn:
+                got = sorted(map(str, turn)) if isinstance(turn, Mapping) else json_type(turn)
+                raise RecordError(f"turn {i} needs 'from' and 'value', got {got}")
+            turns.append((turn["from"], turn["value"]))
+        return turns

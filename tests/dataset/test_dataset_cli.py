@@ -1,0 +1,105 @@
+"""`ru-llm dataset list|load|build|stats` through the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from kit.qa_builder import qa_rows, register_qa, write_rows
+from typer.testing import CliRunner
+
+from ru_llm.cli.app import build_app
+from ru_llm.core import read_conversations, read_jsonl
+
+
+@pytest.fixture(autouse=True)
+def qa_plugin(plugin_manager):
+    register_qa(plugin_manager)
+
+
+def run(*args: str):
+    return CliRunner().invoke(build_app(), [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+def test_list_shows_licence_and_commercial_columns() -> None:
+    result = run("dataset", "list", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert rows["qa"]["commercial"] is True and rows["qa_nc"]["license"] == "CC-BY-NC-4.0"
+    table = run("dataset", "list")
+    assert "qa_nc" in table.stdout and "CC-BY-NC-4.0" in table.stdout
+
+
+def test_load_writes_conversations_and_rejects(tmp_path: Path) -> None:
+    write_rows(tmp_path / "qa.jsonl", [*qa_rows(5), "{broken", {"q": "только вопрос"}])
+    out = tmp_path / "qa_conv.jsonl"
+    result = run("dataset", "load", "qa", "--source", tmp_path / "qa.jsonl", "--out", out, "--option", "lang=en")
+    assert result.exit_code == 0, result.output
+    assert "7 rows in, 5 conversations out, 2 rejected" in result.stderr
+    assert [c.lang for c in read_conversations(out)] == ["ru"] * 5  # rows carry their own lang
+    rejects = list(read_jsonl(tmp_path / "qa_conv.rejects.jsonl"))
+    assert len(rejects) == 2 and rejects[0]["line"] == 6
+
+
+def test_load_limit_and_bad_option(tmp_path: Path) -> None:
+    write_rows(tmp_path / "qa.jsonl", qa_rows(10))
+    out = tmp_path / "o.jsonl"
+    assert run("dataset", "load", "qa", "--source", tmp_path / "qa.jsonl", "--out", out, "--limit", "3").exit_code == 0
+    assert len(list(read_conversations(out))) == 3
+    bad = run("dataset", "load", "qa", "--source", tmp_path / "qa.jsonl", "--out", out, "--option", "colour=red")
+    assert bad.exit_code == 1 and "has no option 'colour'" in bad.stderr
+    missing = run("dataset", "load", "qa", "--source", tmp_path / "nope.jsonl", "--out", out)
+    assert missing.exit_code == 1 and "nope.jsonl: no such file or directory" in missing.stderr
+
+
+def test_build_prints_the_balance_and_exports_parquet(tmp_path: Path) -> None:
+    write_rows(tmp_path / "qa.jsonl", [*qa_rows(30), "{broken"])
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({"sources": [{"builder": "qa", "source": "qa.jsonl"}], "validation": 0.2}))
+    out = tmp_path / "out"
+    result = run("dataset", "build", recipe, "--out", out, "--parquet")
+    assert result.exit_code == 0, result.output
+    assert "records in 31 = kept 30 + rejected 1" in result.stderr
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(out / "train.parquet").num_rows == len(list(read_conversations(out / "train.jsonl")))
+    again = run("dataset", "build", recipe, "--out", out)
+    assert again.exit_code == 1 and "already exists" in again.stderr
+
+
+def test_build_commercial_flag_refuses(tmp_path: Path) -> None:
+    write_rows(tmp_path / "qa.jsonl", qa_rows(3))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({"sources": [{"builder": "qa_nc", "source": "qa.jsonl"}]}))
+    result = run("dataset", "build", recipe, "--out", tmp_path / "out", "--commercial")
+    assert result.exit_code == 1
+    assert "not cleared for commercial use: qa_nc (CC-BY-NC-4.0)" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_push_to_hub_needs_a_token_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_rows(tmp_path / "qa.jsonl", qa_rows(3))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({"sources": [{"builder": "qa", "source": "qa.jsonl"}]}))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    result = run("dataset", "build", recipe, "--out", tmp_path / "out", "--push-to-hub", "me/data")
+    assert result.exit_code == 1 and "set HF_TOKEN" in result.stderr
+
+
+def test_stats(tmp_path: Path) -> None:
+    from ru_llm.core import conversation, write_jsonl
+
+    convs = [conversation(f"c{i}", [("system", "Будь краток."), ("user", "Привет"), ("assistant", "Здравствуйте")],
+                          source="qa", lang="ru", license="CC0-1.0") for i in range(4)]  # fmt: skip
+    path = tmp_path / "c.jsonl"
+    write_jsonl(path, convs)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write('{"id": "bad", "messages": []}\n')
+    result = run("dataset", "stats", path, "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["conversations"] == 4 and data["invalid"] == 1 and data["with_system"] == 4
+    assert data["languages"] == {"ru": 4} and data["assistant_chars_mean"] == len("Здравствуйте")
+    assert "conversations" in run("dataset", "stats", path).stdout
