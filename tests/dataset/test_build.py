@@ -255,3 +255,13 @@ def test_a_failing_build_leaves_nothing_half_written(tmp_path: Path, monkeypatch
     with pytest.raises(RuLLMError, match="disk on fire"):
         build(tmp_path, sources=[{"builder": "qa", "source": "qa.jsonl"}])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["qa.jsonl", "recipe.yaml"]
+
+
+def test_the_example_recipe_is_valid_and_commercial() -> None:
+    from conftest import REPO
+
+    from ru_llm.dataset.build import _resolve, check_commercial
+
+    recipe = load_recipe(REPO / "examples" / "recipes" / "translate_and_tune.yaml")
+    assert [s.builder for s in recipe.sources] == ["dolly", "oasst1", "chip2", "file", "file", "file"]
+    check_commercial(_resolve(spec).report for spec in recipe.sources)  # every source is cleared

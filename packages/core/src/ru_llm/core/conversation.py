@@ -52,12 +52,13 @@ class Message:
     content: str
 
     def __post_init__(self) -> None:
-        role = canonical_role(self.role)
-        if role is None:
-            raise RecordError(f"unknown role {self.role!r}", hint=_ROLE_HINT)
+        if type(self.role) is not str or self.role not in _CANONICAL:  # fast path: already canonical
+            role = canonical_role(self.role)
+            if role is None:
+                raise RecordError(f"unknown role {self.role!r}", hint=_ROLE_HINT)
+            object.__setattr__(self, "role", role)
         if not isinstance(self.content, str):
             raise RecordError(f"message content must be a string, not {type(self.content).__name__}")
-        object.__setattr__(self, "role", role)
 
     def to_dict(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}
@@ -77,12 +78,13 @@ class Conversation:
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
             raise RecordError("'id' must be a non-empty string", hint="give every record a unique id")
-        object.__setattr__(self, "messages", tuple(self.messages))
+        if type(self.messages) is not tuple:
+            object.__setattr__(self, "messages", tuple(self.messages))
         if not self.messages:
             raise RecordError("'messages' is empty", record_id=self.id)
-        for i, message in enumerate(self.messages):
-            if not isinstance(message, Message):
-                raise RecordError(f"message {i} is not a Message", record_id=self.id)
+        if not all(isinstance(m, Message) for m in self.messages):
+            bad = next(i for i, m in enumerate(self.messages) if not isinstance(m, Message))
+            raise RecordError(f"message {bad} is not a Message", record_id=self.id)
 
     @classmethod
     def from_dict(cls, data: object, *, location: str | None = None) -> Conversation:

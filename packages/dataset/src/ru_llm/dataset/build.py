@@ -26,7 +26,7 @@ from ru_llm.core.jsonl import JsonlWriter, Reject, RejectsWriter, to_json_line
 from ru_llm.dataset.builders.base import DatasetBuilder, LoadStats
 from ru_llm.dataset.dedup import ExactDedup, NearDedup
 from ru_llm.dataset.filters import first_failure, spec_checks, turn_structure
-from ru_llm.dataset.order import ShuffleBuffer, copies, id_hash, in_validation
+from ru_llm.dataset.order import ShuffleBuffer, copies, id_hash, in_validation, shuffle_key
 from ru_llm.dataset.recipe import Recipe, SourceSpec
 from ru_llm.dataset.registry import get_dataset_builder
 
@@ -212,11 +212,13 @@ class _Builder:
         self.ids.add(conv.id)
         return conv
 
-    def written(self, source: _Source, conv: Conversation) -> Iterator[tuple[str, Conversation]]:
-        """(split, conversation) for each copy the source weight asks for."""
-        split = "validation" if in_validation(conv.id, self.recipe.validation) else "train"
+    def written(self, source: _Source, conv: Conversation) -> Iterator[tuple[str, int, Conversation]]:
+        """(split, shuffle key, conversation) for each copy the source weight asks for."""
+        key = id_hash(conv.id)
+        split = "validation" if in_validation(key, self.recipe.validation) else "train"
         for k in range(copies(conv.id, source.spec.weight, self.recipe.seed)):
-            yield split, conv if k == 0 else dataclasses.replace(conv, id=f"{conv.id}#{k + 1}")
+            copy = conv if k == 0 else dataclasses.replace(conv, id=f"{conv.id}#{k + 1}")
+            yield split, shuffle_key(key + k, self.recipe.seed), copy
 
 
 def build_dataset(
@@ -255,8 +257,7 @@ def build_dataset(
 
 
 def _write_splits(run: _Builder, sources: list[_Source], work: Path) -> None:
-    seed = run.recipe.seed
-    buffers = {split: ShuffleBuffer(seed, work) for split in ("train", "validation")} if run.recipe.shuffle else {}
+    buffers = {split: ShuffleBuffer(work) for split in ("train", "validation")} if run.recipe.shuffle else {}
     writers = {split: JsonlWriter(work / f"{split}.jsonl") for split in ("train", "validation")}
     try:
         for writer in writers.values():
@@ -268,11 +269,11 @@ def _write_splits(run: _Builder, sources: list[_Source], work: Path) -> None:
                     continue
                 source.report.kept += 1
                 source.report.languages[kept.lang or "unknown"] += 1
-                for split, copy in run.written(source, kept):
+                for split, key, copy in run.written(source, kept):
                     setattr(source.report, split, getattr(source.report, split) + 1)
                     line = to_json_line(copy)
                     if buffers:
-                        buffers[split].add(copy.id, line)
+                        buffers[split].add(key, line)
                     else:
                         writers[split].write_line(line)
         for split, buffer in buffers.items():

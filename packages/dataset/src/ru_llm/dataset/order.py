@@ -26,9 +26,22 @@ def unit(key: str, seed: int | str = "") -> float:
     return id_hash(key, seed) / _MAX
 
 
-def in_validation(conversation_id: str, share: float) -> bool:
-    """Whether a conversation belongs to the validation split (by its id alone, not the seed)."""
-    return share > 0 and unit(conversation_id, "validation") < share
+def in_validation(key: int, share: float) -> bool:
+    """Whether a conversation belongs to the validation split, from ``id_hash(id)`` (no seed: adding
+    sources or changing the seed never moves a conversation between splits)."""
+    return key < share * _MAX
+
+
+_MASK = 2**64 - 1
+
+
+def shuffle_key(key: int, seed: int) -> int:
+    """A seeded permutation of ``id_hash(id)`` (the splitmix64 finaliser): one hash per record serves
+    both the split and the shuffle."""
+    z = (key ^ (seed * 0x9E3779B97F4A7C15)) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
 
 
 def copies(conversation_id: str, weight: float, seed: int) -> int:
@@ -40,23 +53,23 @@ def copies(conversation_id: str, weight: float, seed: int) -> int:
 
 
 class ShuffleBuffer:
-    """Shuffle serialized lines by ``id_hash(id, seed)`` using temporary bucket files.
+    """Sort serialized lines by a 64-bit key using temporary bucket files (a seeded shuffle when the
+    key is :func:`shuffle_key`).
 
     Lines are spread over buckets by the hash's top bits, then each bucket is sorted in memory:
     the result is the full sort by hash, while memory holds one bucket at a time.
     """
 
-    def __init__(self, seed: int, directory: Path, buckets: int = 64) -> None:
-        self.seed = seed
+    def __init__(self, directory: Path, buckets: int = 64) -> None:
         self.shift = 64 - (buckets.bit_length() - 1)
         self.dir = Path(tempfile.mkdtemp(prefix=".shuffle-", dir=directory))
         # The bucket files stay open across add() calls, closed in __iter__ or discard().
         self._files = [open(self.dir / f"{i:03d}", "w", encoding="utf-8") for i in range(buckets)]  # noqa: SIM115
         self.count = 0
 
-    def add(self, conversation_id: str, line: str) -> None:
-        h = id_hash(conversation_id, self.seed)
-        self._files[h >> self.shift].write(f"{h:016x}\t{line}")
+    def add(self, key: int, line: str) -> None:
+        """Add a line under ``key``, a 64-bit hash (e.g. :func:`shuffle_key`)."""
+        self._files[key >> self.shift].write(f"{key:016x}\t{line}")
         self.count += 1
 
     def __iter__(self) -> Iterator[str]:
