@@ -265,3 +265,41 @@ def test_the_example_recipe_is_valid_and_commercial() -> None:
     recipe = load_recipe(REPO / "examples" / "recipes" / "translate_and_tune.yaml")
     assert [s.builder for s in recipe.sources] == ["dolly", "oasst1", "chip2", "file", "file", "file"]
     check_commercial(_resolve(spec).report for spec in recipe.sources)  # every source is cleared
+
+
+def test_malformed_translation_flags_are_a_reject_not_a_crash(tmp_path: Path) -> None:
+    from ru_llm.core import conversation, write_jsonl
+
+    def conv(i: str, meta: dict):
+        return conversation(i, [("user", f"Вопрос {i}?"), ("assistant", f"Ответ {i}.")], lang="ru", meta=meta)
+
+    write_jsonl(tmp_path / "c.jsonl", [conv("a", {"translation": "x"}), conv("b", {"translation": {"flags": 5}}),
+                                       conv("c", {"translation": {"flags": ["ok"]}})])  # fmt: skip
+    _, out = build(tmp_path, sources=[{"file": "c.jsonl"}], filters={"drop_flags": ["repetition"]})
+    assert set(ids(out / "train.jsonl")) == {"a", "c"}
+    assert {r["id"]: r["reason"] for r in read_jsonl(out / "rejects.jsonl")} == {
+        "b": "filter: meta.translation.flags is not a list of strings"
+    }
+
+
+def test_repeated_ids_with_near_dedup_and_weights_stay_unique(tmp_path: Path) -> None:
+    rows = [{"id": "a", "q": f"Вопрос {w}?", "a": f"Совсем другой ответ про {w}."} for w in ("кошек", "собак", "рыб")]
+    write_rows(tmp_path / "qa.jsonl", rows)
+    _, out = build(tmp_path, shuffle=False, dedup={"near": True},
+                   sources=[{"builder": "qa", "source": "qa.jsonl", "weight": 2}])  # fmt: skip
+    written = ids(out / "train.jsonl")
+    assert len(written) == len(set(written)) == 6
+    assert written[:4] == ["a", "a#2", "a@qa", "a@qa#2"]
+
+
+def test_exact_duplicate_of_a_rejected_record_names_the_kept_one(tmp_path: Path) -> None:
+    text = "Москва является столицей России и крупнейшим городом страны по численности населения"
+    write_rows(tmp_path / "qa.jsonl", [
+        {"id": "x", "q": "Что такое Москва?", "a": text},
+        {"id": "y", "q": "Что такое Москва?", "a": text + " сегодня"},  # near-duplicate of x: rejected
+        {"id": "z", "q": "Что такое Москва?", "a": text + " сегодня"},  # identical to y
+    ])  # fmt: skip
+    _, out = build(tmp_path, shuffle=False, dedup={"near": True, "near_threshold": 0.7},
+                   sources=[{"builder": "qa", "source": "qa.jsonl"}])  # fmt: skip
+    reasons = {r["id"]: r["reason"] for r in read_jsonl(out / "rejects.jsonl")}
+    assert reasons["y"].endswith("similar to x") and reasons["z"].endswith("similar to x")

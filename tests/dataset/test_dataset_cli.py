@@ -103,3 +103,14 @@ def test_stats(tmp_path: Path) -> None:
     assert data["conversations"] == 4 and data["invalid"] == 1 and data["with_system"] == 4
     assert data["languages"] == {"ru": 4} and data["assistant_chars_mean"] == len("Здравствуйте")
     assert "conversations" in run("dataset", "stats", path).stdout
+
+
+def test_render_rejects_a_negative_limit(tmp_path: Path) -> None:
+    from ru_llm.core import conversation, write_jsonl
+
+    path = tmp_path / "c.jsonl"
+    write_jsonl(path, [conversation("c1", [("user", "Привет"), ("assistant", "Здравствуйте")])])
+    result = run("dataset", "render", path, "--template", "saiga", "--limit", "-1")
+    assert result.exit_code == 1 and "--limit must be 0 (all) or more" in result.stderr
+    shown = run("dataset", "render", path, "--template", "saiga")
+    assert shown.exit_code == 0 and "Здравствуйте" in shown.stdout

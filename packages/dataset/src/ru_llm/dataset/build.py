@@ -197,18 +197,29 @@ class _Builder:
             self.reject(source, f"cap: source {source.report.label} limited to {limit}", dropped[2], key="cap")
         return [conv for _, _, conv in sorted(heap, key=lambda e: e[1])]
 
+    def free_id(self, wanted: str, label: str) -> str:
+        """``wanted`` if no kept conversation has it yet, else ``wanted@label`` (then ``-2``, ``-3``...)."""
+        if wanted not in self.ids:
+            return wanted
+        candidate, n = f"{wanted}@{label}", 1
+        while candidate in self.ids:
+            n += 1
+            candidate = f"{wanted}@{label}-{n}"
+        return candidate
+
     def unique(self, source: _Source, conv: Conversation) -> Conversation | None:
         """``conv`` with a build-wide unique id, or ``None`` if it duplicates a kept conversation."""
-        if self.exact is not None and (first := self.exact.duplicate_of(conv)) is not None:
+        new_id = self.free_id(conv.id, source.report.label)
+        if new_id != conv.id:  # e.g. an original and its translation kept the same id
+            conv = dataclasses.replace(conv, id=new_id, meta={**conv.meta, "original_id": conv.id})
+        if self.exact is not None and (first := self.exact.duplicate_of(conv, remember=False)) is not None:
             self.reject(source, f"duplicate: same text as {first}", conv, key="duplicate")
             return None
         if self.near is not None and (near := self.near.duplicate_of(conv)) is not None:
             self.reject(source, f"near-duplicate: {near[1]:.2f} similar to {near[0]}", conv, key="near-duplicate")
             return None
-        if conv.id in self.ids:  # two sources used the same id (e.g. an original and its translation)
-            conv = dataclasses.replace(
-                conv, id=f"{conv.id}@{source.report.label}", meta={**conv.meta, "original_id": conv.id}
-            )
+        if self.exact is not None:
+            self.exact.remember(conv)
         self.ids.add(conv.id)
         return conv
 
@@ -217,7 +228,10 @@ class _Builder:
         key = id_hash(conv.id)
         split = "validation" if in_validation(key, self.recipe.validation) else "train"
         for k in range(copies(conv.id, source.spec.weight, self.recipe.seed)):
-            copy = conv if k == 0 else dataclasses.replace(conv, id=f"{conv.id}#{k + 1}")
+            copy = conv
+            if k:
+                copy = dataclasses.replace(conv, id=self.free_id(f"{conv.id}#{k + 1}", source.report.label))
+                self.ids.add(copy.id)
             yield split, shuffle_key(key + k, self.recipe.seed), copy
 
 

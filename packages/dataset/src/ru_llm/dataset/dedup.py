@@ -19,13 +19,21 @@ class ExactDedup:
     def __init__(self) -> None:
         self._seen: dict[int, str] = {}
 
-    def duplicate_of(self, conv: Conversation) -> str | None:
-        """The id of an earlier identical conversation, or ``None`` (and remember this one)."""
-        key = hash(tuple((m.role, m.content.strip()) for m in conv.messages))
+    @staticmethod
+    def key(conv: Conversation) -> int:
+        return hash(tuple((m.role, m.content.strip()) for m in conv.messages))
+
+    def duplicate_of(self, conv: Conversation, *, remember: bool = True) -> str | None:
+        """The id of an earlier identical conversation, or ``None`` (and remember this one, unless told
+        not to: a later check may still reject it)."""
+        key = self.key(conv)
         first = self._seen.get(key)
-        if first is None:
+        if first is None and remember:
             self._seen[key] = conv.id
         return first
+
+    def remember(self, conv: Conversation) -> None:
+        self._seen.setdefault(self.key(conv), conv.id)
 
 
 class NearDedup:
@@ -37,7 +45,8 @@ class NearDedup:
         self.threshold = threshold
         self.num_perm = num_perm
         self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self._signatures: dict[str, object] = {}
+        self._signatures: list[object] = []  # by insertion number: ids may repeat before renaming
+        self._ids: list[str] = []
 
     def _minhash(self, conv: Conversation) -> object:
         from datasketch import MinHash
@@ -54,8 +63,8 @@ class NearDedup:
         for other in self._lsh.query(minhash):
             similarity = minhash.jaccard(self._signatures[other])
             if similarity >= self.threshold:
-                return other, similarity
-        key = conv.id
-        self._lsh.insert(key, minhash)
-        self._signatures[key] = minhash
+                return self._ids[other], similarity
+        self._lsh.insert(len(self._ids), minhash)
+        self._signatures.append(minhash)
+        self._ids.append(conv.id)
         return None

@@ -15,7 +15,15 @@ def _dataset_dict(out_dir: Path) -> Any:
     import datasets
 
     files = {s: str(out_dir / f"{s}.jsonl") for s in SPLITS if (out_dir / f"{s}.jsonl").stat().st_size > 0}
-    return datasets.load_dataset("json", data_files=files)
+    if not files:
+        raise RuLLMError(f"{out_dir}: both splits are empty, nothing to export")
+    try:
+        return datasets.load_dataset("json", data_files=files)
+    except Exception as e:  # e.g. meta values of different types across records, which Arrow refuses
+        raise RuLLMError(
+            f"{out_dir}: cannot load the splits with datasets for export: {type(e).__name__}: {e}",
+            hint="the JSONL files are complete; export fails on them only (check mixed-type meta fields)",
+        ) from e
 
 
 def to_parquet(out_dir: Path) -> list[Path]:

@@ -37,8 +37,13 @@ def spec_checks(spec: FilterSpec) -> list[Check]:
         dropped = set(spec.drop_flags)
 
         def flags(c: Conversation) -> str | None:
-            translation = c.meta.get("translation") if isinstance(c.meta, dict) else None
-            found = sorted(dropped & set((translation or {}).get("flags") or ()))
+            translation = c.meta.get("translation")
+            raw = translation.get("flags") if isinstance(translation, dict) else None
+            if raw is None:
+                return None
+            if not isinstance(raw, list) or not all(isinstance(f, str) for f in raw):
+                return "filter: meta.translation.flags is not a list of strings"
+            found = sorted(dropped & set(raw))
             return f"filter: translation flag {found[0]}" if found else None
 
         checks.append(flags)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from ru_llm.core.conversation import Conversation
-from ru_llm.core.errors import RecordError
+from ru_llm.core.errors import ConfigError, RecordError
 from ru_llm.core.jsonl import JsonlReader
 from ru_llm.dataset.templates import Segment, Template
 
@@ -37,6 +37,8 @@ def render_command(
 
     from ru_llm.dataset.templates.hf import load_tokenizer, resolve_template
 
+    if limit < 0:
+        raise ConfigError(f"--limit must be 0 (all) or more, got {limit}")
     tok = load_tokenizer(tokenizer) if tokenizer is not None else None
     chosen = resolve_template(template, tok)
     console = Console(highlight=False, soft_wrap=True)
@@ -68,6 +70,8 @@ def _show(console: Any, conv: Conversation, template: Template, tok: Any, *, max
         text.append(segment.text, style=TRAINED if segment.trainable else CONTEXT)
     console.print(text)
     console.print(_char_summary(segments))
+    if not any(s.trainable and s.text for s in segments):
+        console.print("[bold red]nothing to train on: tokenizing this conversation would be an error[/]")
     if tok is not None:
         _show_tokens(console, conv, template, tok, max_length)
 

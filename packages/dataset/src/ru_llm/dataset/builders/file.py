@@ -35,12 +35,12 @@ from ru_llm.dataset.builders.common import (
     own_id,
     text_field,
 )
+from ru_llm.dataset.filters import turn_structure
 from ru_llm.dataset.rows import Row
 
 SHAREGPT_ROLES = {"chatgpt": "assistant", "bing": "assistant", "bard": "assistant", "user": "user"}
 _OURS = ("id", "messages", "source", "lang", "license", "meta")
 _OURS_SET = frozenset(_OURS)
-_ALTERNATION = ("user", "assistant")
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,8 @@ def _ready_conversation(record: Mapping[str, Any], row: Row) -> Conversation | N
         conv = Conversation.from_dict(record, location=row.location)
     except RecordError:
         return None  # the general path explains what is wrong, with this builder's rules
-    start = 1 if conv.messages[0].role == "system" else 0
-    dialogue = conv.messages[start:]
-    if not dialogue or len(dialogue) % 2 or any(m.role == "system" for m in dialogue):
+    if turn_structure(conv) is not None:  # the general path merges or rejects, with its reasons
         return None
-    for i, message in enumerate(dialogue):
-        if message.role != _ALTERNATION[i % 2] or not message.content.strip():
-            return None
     return conv
 
 
