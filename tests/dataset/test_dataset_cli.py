@@ -114,3 +114,16 @@ def test_render_rejects_a_negative_limit(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "--limit must be 0 (all) or more" in result.stderr
     shown = run("dataset", "render", path, "--template", "saiga")
     assert shown.exit_code == 0 and "Здравствуйте" in shown.stdout
+
+
+def test_build_can_save_to_disk_for_datasets(tmp_path: Path) -> None:
+    import datasets
+
+    write_rows(tmp_path / "qa.jsonl", qa_rows(12))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({"sources": [{"builder": "qa", "source": "qa.jsonl"}], "validation": 0.3}))
+    result = run("dataset", "build", recipe, "--out", tmp_path / "out", "--save-to-disk", tmp_path / "disk")
+    assert result.exit_code == 0, result.output
+    saved = datasets.load_from_disk(str(tmp_path / "disk"))
+    assert saved["train"].num_rows + saved["validation"].num_rows == 12
+    assert saved["train"][0]["messages"][0]["role"] == "user"

@@ -118,15 +118,15 @@ class _Source:
 def _resolve(spec: SourceSpec) -> _Source:
     builder = get_dataset_builder(spec.builder)
     options = builder.parse_options(spec.options)
-    # A builder whose data may carry any licence (e.g. `file`) takes it from its options.
+    info = builder.info(spec.options)  # licence and language in effect (the `file` builder's come from options)
     report = SourceReport(
         label=spec.label,
         builder=builder.name,
         hub_id=builder.hub_id,
         source=spec.source,
-        license=getattr(options, "license", None) or builder.license,
-        commercial=builder.commercial if getattr(options, "commercial", None) is None else bool(options.commercial),
-        lang=getattr(options, "lang", None) or builder.lang,
+        license=info["license"],
+        commercial=bool(info["commercial"]),
+        lang=info["lang"],
     )
     return _Source(spec, builder, options, report)
 

@@ -160,10 +160,10 @@ class DatasetBuilder:
     def info(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Metadata for listings and dataset cards.
 
-        :param options: the options a source is loaded with; builders whose licence or language depend
-            on them (``file``) report the values in effect.
+        :param options: the options a source is loaded with. Options named ``license``, ``commercial``
+            or ``lang`` (the ``file`` builder's, say) override the builder's own values when set.
         """
-        return {
+        info = {
             "name": self.name,
             "hub_id": self.hub_id,
             "license": self.license,
@@ -171,3 +171,9 @@ class DatasetBuilder:
             "lang": self.lang,
             "description": self.description,
         }
+        if options is not None:
+            parsed = self.parse_options(options)
+            for key in ("license", "commercial", "lang"):
+                if getattr(parsed, key, None) is not None:
+                    info[key] = getattr(parsed, key)
+        return info

@@ -104,13 +104,6 @@ class FileBuilder(DatasetBuilder):
     def read_hub(self, options: Any) -> Iterator[Row]:
         raise RuLLMError("the 'file' builder reads local files only", hint="pass --source PATH (a file or directory)")
 
-    def info(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        info = super().info(options)
-        if options is not None:
-            parsed = self.parse_options(options)
-            info.update(license=parsed.license, commercial=parsed.commercial, lang=parsed.lang)
-        return info
-
     def convert(self, row: Row, options: FileOptions) -> Iterator[Conversation]:
         record = as_object(row)
         ready = _ready_conversation(record, row)
