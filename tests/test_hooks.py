@@ -130,9 +130,20 @@ def test_templates_must_follow_the_template_contract(plugin_manager) -> None:
 
 
 def test_hook_register_translators(plugin_manager) -> None:
-    translator = Thing("fake_mt")
+    from ru_llm.translate.backends import TranslatorBackend
+
+    class FakeMT(TranslatorBackend):
+        name = "fake_mt"
+
+        def load(self, model=None, **options):
+            raise NotImplementedError
+
+    translator = FakeMT()
     register_plugin(plugin_manager, "register_translators", translator)
     assert get_translator("fake-mt") is translator
+    register_plugin(plugin_manager, "register_translators", Thing("not_a_backend"), name="bad")
+    with pytest.raises(PluginError, match="is not a TranslatorBackend"):
+        get_translator("fake-mt")
 
 
 def test_hook_register_tokenizer_trainers(plugin_manager) -> None:
