@@ -14,6 +14,7 @@ BUILTINS = {
     "ru_llm.core.builtin_families": ("ru-llm-core", ("register_model_families",)),
     "ru_llm.dataset.templates.builtin": ("ru-llm-dataset", ("register_templates",)),
     "ru_llm.dataset.builders.builtin": ("ru-llm-dataset", ("register_dataset_builders",)),
+    "ru_llm.translate.backends.builtin": ("ru-llm-translate", ("register_translators",)),
     "ru_llm.cli.builtin_commands": ("ru-llm", ("register_commands",)),
 }
 

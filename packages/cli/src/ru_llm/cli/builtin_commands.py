@@ -11,7 +11,7 @@ from ru_llm.core.plugins import hookimpl
 
 # Sub-apps live in their packages; (module, the issue that brings their commands while they have none).
 PACKAGE_APPS = (
-    ("ru_llm.translate.cli", "#4"),
+    ("ru_llm.translate.cli", None),
     ("ru_llm.dataset.cli", None),
     ("ru_llm.tokenize.cli", "#5"),
     ("ru_llm.train.cli", None),

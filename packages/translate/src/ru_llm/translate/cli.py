@@ -1,8 +1,257 @@
 """`ru-llm translate`: translate instruction datasets into Russian."""
 
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from ru_llm.core.errors import ConfigError, RuLLMError
 
 app = typer.Typer(
     name="translate",
-    help="Translate English instruction sets (Dolly, OASST1, chip2, files) into Russian (not available yet: issue #4).",
+    help="Translate English instruction sets (Dolly, OASST1, chip2, files) into Russian, resumably.",
+    no_args_is_help=True,
 )
+
+OFFLINE_HINT = "offline? pass --source PATH for the data and --model DIR for a local MT model"
+
+
+def default_cache() -> Path:
+    """``$RU_LLM_CACHE_DIR/translate.sqlite`` (default ``~/.cache/ru-llm``): shared by every run."""
+    base = os.environ.get("RU_LLM_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "ru-llm")
+    return Path(base) / "translate.sqlite"
+
+
+def parse_shard(value: str | None) -> tuple[int, int] | None:
+    """``i/N`` (1-based, as users count) -> ``(i - 1, N)``; default from RANK/WORLD_SIZE (torchrun)."""
+    if value is None:
+        world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+        return (int(os.environ.get("RANK", "0") or 0), world) if world > 1 else None
+    index, sep, count = value.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        i = n = 0
+    if not sep or n < 1 or not 1 <= i <= n:
+        raise ConfigError(f"--shard {value!r}: expected i/N with 1 <= i <= N, e.g. 2/4")
+    return (i - 1, n) if n > 1 else None
+
+
+def _key_values(pairs: list[str] | None, flag: str) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} {pair!r}: expected KEY=VALUE")
+        out[key.strip()] = yaml.safe_load(value) if value else ""
+    return out
+
+
+def translate_source(
+    name: str,
+    *,
+    source: Path | None,
+    out: Path | None,
+    backend: str,
+    model: str | None,
+    rejects: Path | None,
+    cache: Path | None,
+    limit: int | None,
+    keep_original: bool,
+    shard: str | None,
+    batch_tokens: int,
+    device: str | None,
+    option: list[str] | None,
+    backend_option: list[str] | None,
+) -> None:
+    """Load a source with its dataset builder, translate it, write conversations and rejects."""
+    from itertools import islice
+
+    from rich.console import Console
+
+    from ru_llm.core.jsonl import JsonlWriter, RejectsWriter
+    from ru_llm.dataset.builders.base import LoadStats
+    from ru_llm.dataset.registry import get_dataset_builder
+    from ru_llm.translate.cache import TranslationCache
+    from ru_llm.translate.engine import EngineConfig, TranslationEngine
+    from ru_llm.translate.registry import get_translator
+
+    console = Console(stderr=True)
+    builder = get_dataset_builder(name)
+    mt = get_translator(backend)
+    shard_spec = parse_shard(shard)
+    out = out or Path(f"{name}_ru.jsonl")
+    rejects = rejects or out.with_name(out.name.removesuffix(".jsonl") + ".rejects.jsonl")
+    config = EngineConfig(batch_tokens=batch_tokens, shard=shard_spec)
+    options = _key_values(backend_option, "--backend-option")
+    if device:
+        options["device"] = device
+    if not mt.commercial:
+        console.print(f"[yellow]note: {mt.name} models are {mt.model_license}: not for commercial use[/]")
+    stats = LoadStats()
+    rejected: list[Any] = []  # written at the end, so a killed run leaves no half-written file
+    try:
+        conversations = list(
+            islice(builder.load(source, _key_values(option, "--option"), on_reject=rejected.append, stats=stats), limit)
+        )
+    except RuLLMError as e:
+        raise RuLLMError(str(e), hint=e.hint if source else OFFLINE_HINT) from e
+    try:
+        translator = mt.load(model, **options)
+    except RuLLMError as e:
+        raise RuLLMError(str(e), hint=e.hint if model else OFFLINE_HINT) from e
+    try:
+        store = TranslationCache(cache or default_cache(), {"backend": mt.name, "model": translator.model_id,
+                                                          **config.settings()})  # fmt: skip
+        engine = TranslationEngine(translator, store, config, backend_name=mt.name)
+        translated = _translate(engine, conversations, rejected, console)
+    finally:
+        translator.close()
+    if shard_spec is None:
+        originals = {c.id: c for c in conversations} if keep_original else {}
+        with JsonlWriter(out) as writer:
+            for conv in translated:
+                if keep_original:
+                    writer.write(originals[conv.meta["translation"]["source_id"]])
+                writer.write(conv)
+        with RejectsWriter(rejects) as rejects_file:
+            for reject in rejected:
+                rejects_file(reject)
+    _summary(console, name, stats, engine, out, rejects, shard_spec)
+
+
+def _translate(engine: Any, conversations: list, rejected: list, console: Any) -> list:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("translating"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} seg/s"),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("segments", total=None)
+        engine.progress = lambda done, total: progress.update(task, completed=done, total=total)
+        return list(engine.run(conversations, on_reject=rejected.append))
+
+
+def _summary(console: Any, name: str, stats: Any, engine: Any, out: Path, rejects: Path, shard: Any) -> None:
+    from rich.table import Table
+
+    s = engine.stats
+    table = Table(title=f"ru-llm translate {name}", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("count", justify="right")
+    rows = [
+        ("rows read", stats.rows),
+        ("records in", s.records_in),
+        ("records out", s.records_out),
+        ("rejected while loading", stats.rejected),
+        *((f"rejected: {flag}", n) for flag, n in s.rejected.most_common()),
+        ("segments", s.segments),
+        ("unique segments", s.unique_segments),
+        ("translated now", s.translated),
+        ("from the cache", s.cached),
+        ("retried", s.retried),
+        ("passed through (code, markup)", s.passed_through),
+    ]
+    if shard:
+        rows.append(("left to other shards", s.other_shards))
+    for label, count in rows:
+        table.add_row(label, str(count))
+    console.print(table)
+    if shard:
+        console.print(
+            f"shard {shard[0] + 1}/{shard[1]} done: its translations are in the cache; run without --shard "
+            "(after `ru-llm translate merge` if the caches are separate files) to write the output"
+        )
+    else:
+        console.print(f"records in {s.records_in} = out {s.records_out} + rejected "
+                      f"{s.records_in - s.records_out} -> {out} (rejects: {rejects})")  # fmt: skip
+
+
+def _make_command(name: str, help: str, needs_input: bool) -> None:
+    """One command per source; ``file`` takes the input file as an argument."""
+
+    def command(
+        input_path: Annotated[
+            Path | None, typer.Argument(help="Input file (file source only).", show_default=False)
+        ] = None,
+        source: Annotated[Path | None, typer.Option(help="Local file or directory instead of the hub.")] = None,
+        out: Annotated[Path | None, typer.Option("--out", "-o", help="Output JSONL (default NAME_ru.jsonl).")] = None,
+        backend: Annotated[str, typer.Option(help="MT backend (`ru-llm translate backends`).")] = "wmt21",
+        model: Annotated[str | None, typer.Option(help="Model hub id or local directory.")] = None,
+        rejects: Annotated[Path | None, typer.Option(help="Rejects file (default OUT.rejects.jsonl).")] = None,
+        cache: Annotated[
+            Path | None, typer.Option(help="SQLite cache (default ~/.cache/ru-llm/translate.sqlite).")
+        ] = None,
+        limit: Annotated[int | None, typer.Option(help="Translate only the first N records.")] = None,
+        keep_original: Annotated[bool, typer.Option(help="Also write each English original.")] = False,
+        shard: Annotated[
+            str | None, typer.Option(help="Translate share i/N of the segments (default: RANK/WORLD_SIZE).")
+        ] = None,
+        batch_tokens: Annotated[int, typer.Option(help="Padded tokens per batch.")] = 8192,
+        device: Annotated[str | None, typer.Option(help="cpu, cuda or auto.")] = None,
+        option: Annotated[list[str] | None, typer.Option("--option", help="Dataset builder option KEY=VALUE.")] = None,
+        backend_option: Annotated[
+            list[str] | None, typer.Option("--backend-option", help="Backend option KEY=VALUE.")
+        ] = None,
+    ) -> None:
+        if needs_input:
+            if input_path is None and source is None:
+                raise ConfigError(
+                    "`ru-llm translate file` needs the input file",
+                    hint="ru-llm translate file IN.jsonl --out OUT.jsonl",
+                )
+            source = source or input_path
+        elif input_path is not None:
+            raise ConfigError(f"`ru-llm translate {name}` takes no file argument", hint="use --source PATH")
+        translate_source(
+            name, source=source, out=out, backend=backend, model=model, rejects=rejects, cache=cache, limit=limit,
+            keep_original=keep_original, shard=shard, batch_tokens=batch_tokens, device=device, option=option,
+            backend_option=backend_option,
+        )  # fmt: skip
+
+    command.__doc__ = help
+    app.command(name)(command)
+
+
+_make_command("dolly", "Translate databricks-dolly-15k.", needs_input=False)
+_make_command("oasst1", "Translate OASST1 English threads.", needs_input=False)
+_make_command("chip2", "Translate chip2-instruct.", needs_input=False)
+_make_command("file", "Translate a local conversation file (OpenAI messages, ShareGPT or Alpaca).", needs_input=True)
+
+
+@app.command("backends")
+def backends(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List MT backends with their default model and its licence."""
+    from ru_llm.translate.registry import translators
+
+    rows = [b.info() for b in translators()]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="MT backends")
+    for column in ("name", "default model", "model licence", "commercial"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["name"], row["default_model"] or "-", row["model_license"] or "-",
+                      "yes" if row["commercial"] else "[red]no[/]")  # fmt: skip
+    Console().print(table)
+
+
+@app.command("merge")
+def merge(
+    target: Annotated[Path, typer.Argument(help="The cache to merge into (created if missing).")],
+    caches: Annotated[list[Path], typer.Argument(help="Shard caches to merge.")],
+) -> None:
+    """Merge shard caches, then rerun the translate command without --shard to write the output."""
+    from ru_llm.translate.cache import merge_caches
+
+    added = merge_caches(target, caches)
+    typer.echo(f"merged {len(caches)} caches into {target}: {added} new segments")

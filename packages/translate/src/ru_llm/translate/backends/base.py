@@ -64,7 +64,7 @@ class LoadedTranslator(ABC):
     def translate(self, texts: Sequence[str], decoding: Decoding) -> list[Translation]:
         """Translate a batch (English -> Russian), one result per text, in order."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (optional: a backend with nothing to free need not override it)
         """Free the model (GPU memory, connections)."""
 
 

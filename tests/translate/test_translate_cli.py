@@ -1,0 +1,169 @@
+"""`ru-llm translate ...` end to end with the fake backend, including kill -9 and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from kit.distributions import write_distribution
+from kit.fake_mt import register_fake
+from typer.testing import CliRunner
+
+from ru_llm.cli.app import build_app
+from ru_llm.core import conversation, read_conversations, read_jsonl, write_jsonl
+
+
+@pytest.fixture
+def fake(plugin_manager):
+    return register_fake(plugin_manager)
+
+
+def run(*args: str, **env: str):
+    return CliRunner().invoke(build_app(), [str(a) for a in args], env={"COLUMNS": "200", **env})
+
+
+def sample(path: Path, n: int = 6) -> Path:
+    convs = [conversation(f"s{i}", [("user", f"Question number {i}: what is {i} plus {i}?"),
+                                    ("assistant", f"The answer is {2 * i}.\n\n- first point\n- second point")],
+                          source="mine", lang="en", license="Apache-2.0") for i in range(n)]  # fmt: skip
+    write_jsonl(path, convs)
+    return path
+
+
+def test_translate_file_writes_russian_conversations_and_a_summary(tmp_path: Path, fake) -> None:
+    src = sample(tmp_path / "in.jsonl")
+    out = tmp_path / "out.jsonl"
+    result = run("translate", "file", src, "--backend", "fake", "--out", out, "--cache", tmp_path / "c.sqlite")
+    assert result.exit_code == 0, result.output
+    convs = list(read_conversations(out))
+    assert [c.id for c in convs] == [f"s{i}-ru" for i in range(6)]
+    assert convs[0].messages[1].content.endswith("\n\n- фирст поинт\n- сецонд поинт")
+    assert "records in 6 = out 6 + rejected 0" in result.stderr
+    assert list(read_jsonl(tmp_path / "out.rejects.jsonl")) == []
+    again = run("translate", "file", src, "--backend", "fake", "--out", out, "--cache", tmp_path / "c.sqlite")
+    assert "translated now" in again.stderr and fake.loaded[-1].calls == []
+
+
+def test_keep_original_limit_and_rejects(tmp_path: Path, fake) -> None:
+    src = sample(tmp_path / "in.jsonl", 3)
+    with open(src, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "bad", "messages": [{"role": "user", "content": "BROKEN for sure"},
+                                                      {"role": "assistant", "content": "yes"}]}) + "\n")  # fmt: skip
+        f.write("{not json\n")
+    out = tmp_path / "out.jsonl"
+    result = run("translate", "file", src, "--backend", "fake", "--out", out, "--keep-original",
+                 "--cache", tmp_path / "c.sqlite")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [c.id for c in read_conversations(out)] == ["s0", "s0-ru", "s1", "s1-ru", "s2", "s2-ru"]
+    rejects = list(read_jsonl(tmp_path / "out.rejects.jsonl"))
+    assert {r["id"] for r in rejects} == {"bad", None}
+    limited = run("translate", "file", src, "--backend", "fake", "--out", out, "--limit", "2",
+                  "--cache", tmp_path / "c.sqlite")  # fmt: skip
+    assert limited.exit_code == 0 and len(list(read_conversations(out))) == 2
+
+
+def test_shards_then_merge_then_assemble(tmp_path: Path, fake) -> None:
+    src = sample(tmp_path / "in.jsonl", 8)
+    out = tmp_path / "out.jsonl"
+    for i in (1, 2):
+        shard = run("translate", "file", src, "--backend", "fake", "--out", out, "--shard", f"{i}/2",
+                    "--cache", tmp_path / f"shard{i}.sqlite")  # fmt: skip
+        assert shard.exit_code == 0, shard.output
+        assert f"shard {i}/2 done" in shard.stderr
+    assert not out.exists()
+    merged = run("translate", "merge", tmp_path / "all.sqlite", tmp_path / "shard1.sqlite", tmp_path / "shard2.sqlite")
+    assert merged.exit_code == 0 and "merged 2 caches" in merged.stdout
+    final = run("translate", "file", src, "--backend", "fake", "--out", out, "--cache", tmp_path / "all.sqlite")
+    assert final.exit_code == 0 and len(list(read_conversations(out))) == 8
+    assert fake.loaded[-1].calls == []
+
+
+@pytest.mark.parametrize("value", ["3/2", "0/2", "a/b", "2"])
+def test_bad_shard_is_a_one_line_error(tmp_path: Path, fake, value: str) -> None:
+    result = run("translate", "file", sample(tmp_path / "in.jsonl"), "--backend", "fake", "--shard", value,
+                 "--out", tmp_path / "o.jsonl")  # fmt: skip
+    assert result.exit_code == 1 and "expected i/N" in result.stderr
+
+
+def test_shard_defaults_to_torchrun_rank(tmp_path: Path, fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ru_llm.translate.cli import parse_shard
+
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    assert parse_shard(None) == (1, 4)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert parse_shard(None) is None
+
+
+def test_offline_hub_says_how_to_use_local_files(tmp_path: Path, fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach the Hub")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    result = run("translate", "dolly", "--backend", "fake", "--out", tmp_path / "o.jsonl")
+    assert result.exit_code == 1
+    line = result.stderr.strip()
+    assert "\n" not in line and "--source" in line and "--model" in line
+
+
+def test_file_needs_its_input(tmp_path: Path, fake) -> None:
+    result = run("translate", "file", "--backend", "fake")
+    assert result.exit_code == 1 and "needs the input file" in result.stderr
+
+
+def test_backends_lists_the_fake_and_its_licence(fake) -> None:
+    result = run("translate", "backends", "--json")
+    assert result.exit_code == 0
+    assert {"name": "fake", "default_model": "fake-model", "model_license": "CC0-1.0", "commercial": True,
+            "description": "transliterating test backend"} in json.loads(result.stdout)  # fmt: skip
+
+
+# -- kill -9 at any moment, rerun, byte-identical output -------------------------------------------
+def _cli(args: list[str], site: Path, **env: str) -> subprocess.Popen:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("RU_LLM_")}
+    environ["PYTHONPATH"] = os.pathsep.join([str(site), str(REPO / "tests")])
+    environ.update(env)
+    return subprocess.Popen([sys.executable, "-m", "ru_llm.cli", *args], env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_kill_and_resume_gives_byte_identical_output(tmp_path: Path) -> None:
+    site = write_distribution(tmp_path / "site", "ru-llm-fake-mt", "0.1", {"fake_mt": "kit.fake_mt_plugin"})
+    src = sample(tmp_path / "in.jsonl", 40)
+    common = ["translate", "file", str(src), "--backend", "fake", "--batch-tokens", "24"]
+
+    reference = tmp_path / "reference.jsonl"
+    done = _cli([*common, "--out", str(reference), "--cache", str(tmp_path / "ref.sqlite")], site)
+    assert done.wait(120) == 0, done.stderr.read()
+
+    out, cache = tmp_path / "out.jsonl", tmp_path / "resume.sqlite"
+    killed = _cli([*common, "--out", str(out), "--cache", str(cache)], site, FAKE_MT_DELAY="0.2")
+    deadline = time.time() + 60
+    while time.time() < deadline:  # kill once some, but not all, batches are committed
+        if cache.exists():
+            import sqlite3
+
+            try:
+                count = sqlite3.connect(cache).execute("SELECT COUNT(*) FROM segments").fetchone()[0]
+            except sqlite3.OperationalError:
+                count = 0
+            if count >= 5:
+                break
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(10)
+    assert not out.exists(), "the output appears only when a run completes"
+    resumed = _cli([*common, "--out", str(out), "--cache", str(cache)], site)
+    assert resumed.wait(120) == 0, resumed.stderr.read()
+    assert out.read_bytes() == reference.read_bytes()
+    assert not list(tmp_path.glob(".out.jsonl.*")), "no temporary output left behind after the resume"
