@@ -167,3 +167,19 @@ def test_kill_and_resume_gives_byte_identical_output(tmp_path: Path) -> None:
     assert resumed.wait(120) == 0, resumed.stderr.read()
     assert out.read_bytes() == reference.read_bytes()
     assert not list(tmp_path.glob(".out.jsonl.*")), "no temporary output left behind after the resume"
+
+
+def test_thresholds_are_configurable_and_reported(tmp_path: Path, fake) -> None:
+    src = sample(tmp_path / "in.jsonl", 3)
+    out = tmp_path / "out.jsonl"
+    # The fake keeps lengths (ratio 1.0), so a maximum ratio of 0.5 fails every long enough segment.
+    strict = run("translate", "file", src, "--backend", "fake", "--out", out, "--cache", tmp_path / "c.sqlite",
+                 "--check", "max_length_ratio=0.5")  # fmt: skip
+    assert strict.exit_code == 0, strict.output
+    report = json.loads((tmp_path / "out.report.json").read_text())
+    assert report["checks"]["max_length_ratio"] == 0.5 and report["backend"] == "fake"
+    assert report["records_in"] == 3 and report["records_out"] == 0 and report["rejected"] == {"length_ratio": 3}
+    assert report["decoding"]["num_beams"] == 1 and report["retry"]["num_beams"] == 4
+    assert [r["reason"] for r in read_jsonl(tmp_path / "out.rejects.jsonl")] == ["translation failed: length_ratio"] * 3
+    bad = run("translate", "file", src, "--backend", "fake", "--out", out, "--check", "min_cyrilic_share=0.5")
+    assert bad.exit_code == 1 and "unknown CheckConfig key 'min_cyrilic_share'" in bad.stderr

@@ -69,8 +69,10 @@ def translate_source(
     device: str | None,
     option: list[str] | None,
     backend_option: list[str] | None,
+    check: list[str] | None = None,
+    report: Path | None = None,
 ) -> None:
-    """Load a source with its dataset builder, translate it, write conversations and rejects."""
+    """Load a source with its dataset builder, translate it, write conversations, rejects and a report."""
     from itertools import islice
 
     from rich.console import Console
@@ -88,7 +90,7 @@ def translate_source(
     shard_spec = parse_shard(shard)
     out = out or Path(f"{name}_ru.jsonl")
     rejects = rejects or out.with_name(out.name.removesuffix(".jsonl") + ".rejects.jsonl")
-    config = EngineConfig(batch_tokens=batch_tokens, shard=shard_spec)
+    config = EngineConfig(batch_tokens=batch_tokens, shard=shard_spec, checks=_checks(check))
     options = _key_values(backend_option, "--backend-option")
     if device:
         options["device"] = device
@@ -124,6 +126,38 @@ def translate_source(
             for reject in rejected:
                 rejects_file(reject)
     _summary(console, name, stats, engine, out, rejects, shard_spec)
+    report = report or out.with_name(out.name.removesuffix(".jsonl") + ".report.json")
+    _write_report(report, name, source, mt.name, translator.model_id, config, stats, engine)
+
+
+def _checks(pairs: list[str] | None) -> Any:
+    """``--check KEY=VALUE`` thresholds over the defaults; an unknown key is an error naming it."""
+    from ru_llm.translate.checks import CheckConfig
+
+    try:
+        return CheckConfig.from_dict(_key_values(pairs, "--check"))
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"--check: {e}", hint="see the thresholds in docs/translate.md") from e
+
+
+def _write_report(path: Path, name: str, source: Path | None, backend: str, model_id: str, config: Any,
+                  load_stats: Any, engine: Any) -> None:  # fmt: skip
+    """The machine-readable summary: counts, thresholds and decoding, so a run can be audited later."""
+    from ru_llm.core.jsonl import atomic_open
+
+    data = {
+        "source": name,
+        "source_path": str(source) if source else None,
+        "backend": backend,
+        "model": model_id,
+        "rows_read": load_stats.rows,
+        "rejected_while_loading": load_stats.rejected,
+        **engine.stats.to_dict(),
+        **config.settings(),
+        "shard": list(config.shard) if config.shard else None,
+    }
+    with atomic_open(path) as f:
+        f.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def _translate(engine: Any, conversations: list, rejected: list, console: Any) -> list:
@@ -198,6 +232,10 @@ def _make_command(name: str, help: str, needs_input: bool) -> None:
         backend_option: Annotated[
             list[str] | None, typer.Option("--backend-option", help="Backend option KEY=VALUE.")
         ] = None,
+        check: Annotated[
+            list[str] | None, typer.Option("--check", help="Check threshold KEY=VALUE, e.g. min_cyrillic_share=0.6.")
+        ] = None,
+        report: Annotated[Path | None, typer.Option(help="JSON report (default OUT.report.json).")] = None,
     ) -> None:
         if needs_input:
             if input_path is None and source is None:
@@ -211,7 +249,7 @@ def _make_command(name: str, help: str, needs_input: bool) -> None:
         translate_source(
             name, source=source, out=out, backend=backend, model=model, rejects=rejects, cache=cache, limit=limit,
             keep_original=keep_original, shard=shard, batch_tokens=batch_tokens, device=device, option=option,
-            backend_option=backend_option,
+            backend_option=backend_option, check=check, report=report,
         )  # fmt: skip
 
     command.__doc__ = help
