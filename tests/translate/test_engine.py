@@ -102,7 +102,9 @@ def test_rerun_comes_from_the_cache(tmp_path: Path) -> None:
     more = [*convs(), conversation("c4", [("user", "What is the capital of France?"), ("assistant", "Paris.")])]
     out, _ = run(extended, more)
     assert [c.id for c in out] == ["c1-ru", "c2-ru", "c3-ru", "c4-ru"]
-    assert extended.stats.cached_records == 3 and extended.stats.cached == 1 and extended.stats.translated == 1
+    stats = extended.stats
+    assert stats.cached_records == 3 and stats.translated == 1
+    assert stats.cached == stats.segments - 1, "every segment but the new one comes from the cache"
 
 
 def test_changed_settings_miss_the_cache(tmp_path: Path) -> None:
@@ -142,3 +144,26 @@ def test_a_corrupt_cache_file_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(RuLLMError, match="not a usable translation cache"):
         TranslationCache(bad, {})
+
+
+def test_lost_or_invented_placeholders_reject_the_record() -> None:
+    class Dropper(FakeLoaded):
+        def translate(self, texts, decoding):  # loses every [N] placeholder, as a careless model might
+            import re
+
+            from ru_llm.translate.backends import Translation
+
+            results = super().translate(texts, decoding)
+            return [Translation(re.sub(r"\[\d+\]", "", r.text), r.hit_cap) for r in results]
+
+    eng = engine(loaded=Dropper("drop"))
+    items = [conversation("u", [("user", "Please visit https://example.com/page today and tell me."),
+                                ("assistant", "It is a nice page about cats.")])]  # fmt: skip
+    out, rejects = run(eng, items)
+    assert out == [] and rejects[0].flags == ["protected_span"]
+    assert rejects[0].to_dict()["flags"] == ["protected_span"]
+
+
+def test_a_retried_segment_is_noted_in_meta() -> None:
+    out, _ = run(engine(), [conversation("l1", [("user", "Say LOOP please."), ("assistant", "Sure thing.")])])
+    assert out[0].meta["translation"]["flags"] == ["retried"]

@@ -183,3 +183,32 @@ def test_thresholds_are_configurable_and_reported(tmp_path: Path, fake) -> None:
     assert [r["reason"] for r in read_jsonl(tmp_path / "out.rejects.jsonl")] == ["translation failed: length_ratio"] * 3
     bad = run("translate", "file", src, "--backend", "fake", "--out", out, "--check", "min_cyrilic_share=0.5")
     assert bad.exit_code == 1 and "unknown CheckConfig key 'min_cyrilic_share'" in bad.stderr
+
+
+def test_keep_original_pairs_by_position_even_with_repeated_ids(tmp_path: Path, fake) -> None:
+    src = tmp_path / "dup.jsonl"
+    first = conversation("a", [("user", "First question here?"), ("assistant", "First answer.")])
+    second = conversation("a", [("user", "Second question here?"), ("assistant", "Second answer.")])
+    write_jsonl(src, [first, second])
+    out = tmp_path / "out.jsonl"
+    result = run("translate", "file", src, "--backend", "fake", "--out", out, "--keep-original",
+                 "--cache", tmp_path / "c.sqlite")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    convs = list(read_conversations(out))
+    assert [c.messages[0].content for c in convs] == [
+        "First question here?", "Фирст куестион хере?", "Second question here?", "Сецонд куестион хере?",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--limit", "-1"], "--limit must be 0 or more"),
+        (["--batch-tokens", "0"], "--batch-tokens must be at least 1"),
+        (["--check", "min_cyrillic_share=abc"], "--check min_cyrillic_share='abc': expected a number"),
+    ],
+)
+def test_bad_numbers_are_one_line_errors(tmp_path: Path, fake, args: list[str], message: str) -> None:
+    result = run("translate", "file", sample(tmp_path / "in.jsonl"), "--backend", "fake", "--out",
+                 tmp_path / "o.jsonl", *args)  # fmt: skip
+    assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.output

@@ -42,6 +42,7 @@ class Reject:
     record_id: str | None = None
     record: Any = None  # the decoded record, or the raw line when it did not decode
     source: str | None = None  # the dataset source it belonged to, when a stage mixes several
+    flags: tuple[str, ...] | list[str] = ()  # machine-readable reasons, when a stage has them
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -53,6 +54,8 @@ class Reject:
         }
         if self.source is not None:
             data["source"] = self.source
+        if self.flags:
+            data["flags"] = list(self.flags)
         return data
 
 

@@ -88,6 +88,10 @@ def translate_source(
     builder = get_dataset_builder(name)
     mt = get_translator(backend)
     shard_spec = parse_shard(shard)
+    if limit is not None and limit < 0:
+        raise ConfigError(f"--limit must be 0 or more, got {limit}")
+    if batch_tokens < 1:
+        raise ConfigError(f"--batch-tokens must be at least 1, got {batch_tokens}")
     out = out or Path(f"{name}_ru.jsonl")
     rejects = rejects or out.with_name(out.name.removesuffix(".jsonl") + ".rejects.jsonl")
     config = EngineConfig(batch_tokens=batch_tokens, shard=shard_spec, checks=_checks(check))
@@ -116,11 +120,10 @@ def translate_source(
     finally:
         translator.close()
     if shard_spec is None:
-        originals = {c.id: c for c in conversations} if keep_original else {}
         with JsonlWriter(out) as writer:
-            for conv in translated:
+            for original, conv in translated:
                 if keep_original:
-                    writer.write(originals[conv.meta["translation"]["source_id"]])
+                    writer.write(original)
                 writer.write(conv)
         with RejectsWriter(rejects) as rejects_file:
             for reject in rejected:
@@ -134,8 +137,16 @@ def _checks(pairs: list[str] | None) -> Any:
     """``--check KEY=VALUE`` thresholds over the defaults; an unknown key is an error naming it."""
     from ru_llm.translate.checks import CheckConfig
 
+    values = _key_values(pairs, "--check")
+    defaults = CheckConfig()
+    for key, value in values.items():
+        expected = type(getattr(defaults, key, value))
+        if expected is float and type(value) is int:
+            values[key] = float(value)
+        elif not isinstance(value, expected) or (type(value) is bool and expected is not bool):
+            raise ConfigError(f"--check {key}={value!r}: expected a number ({expected.__name__})")
     try:
-        return CheckConfig.from_dict(_key_values(pairs, "--check"))
+        return CheckConfig.from_dict(values)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"--check: {e}", hint="see the thresholds in docs/translate.md") from e
 
@@ -168,7 +179,7 @@ def _translate(engine: Any, conversations: list, rejected: list, console: Any) -
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("segments", total=None)
         engine.progress = lambda done, total: progress.update(task, completed=done, total=total)
-        return list(engine.run(conversations, on_reject=rejected.append))
+        return list(engine.run_pairs(conversations, on_reject=rejected.append))
 
 
 def _summary(console: Any, name: str, stats: Any, engine: Any, out: Path, rejects: Path, shard: Any) -> None:

@@ -28,10 +28,14 @@ from ru_llm.core.jsonl import Reject, to_json_line
 from ru_llm.translate.backends.base import RETRY, Decoding, LoadedTranslator
 from ru_llm.translate.cache import CachedSegment, TranslationCache
 from ru_llm.translate.checks import CheckConfig, segment_flags
+from ru_llm.translate.protect import PLACEHOLDER_RE
 from ru_llm.translate.repair import repair_translation
 from ru_llm.translate.segment import Piece, join_pieces, segment_text
 
 Progress = Callable[[int, int], None]  # (segments done, segments to translate)
+#: an informational flag: the segment needed the retry; it does not reject its record
+RETRIED = "retried"
+INFO_FLAGS = frozenset({RETRIED})
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,9 @@ class EngineConfig:
             "decoding": self.decoding.to_dict(),
             "retry": self.retry.to_dict() if self.retry else None,
             "checks": self.checks.to_dict(),
+            # batch composition changes padding, and padding can change a model's output
+            "batch_tokens": self.batch_tokens,
+            "max_batch_size": self.max_batch_size,
         }
 
 
@@ -77,6 +84,11 @@ class EngineStats:
 class _Record:
     conv: Conversation
     pieces: list[list[Piece]]  # per message
+
+
+def _unique_segments(records: Iterable[_Record]) -> list[str]:
+    """Each translatable text once, in first-seen order."""
+    return list(dict.fromkeys(p.text for r in records for ps in r.pieces for p in ps if p.translate))
 
 
 def shard_of(text: str, count: int) -> int:
@@ -144,17 +156,20 @@ class TranslationEngine:
         if failed and self.config.retry is not None:
             self.stats.retried += len(failed)
             again = self._attempt([texts[i] for i in failed], self.config.retry)
-            for i, result in zip(failed, again, strict=True):
-                if len(result[2]) <= len(results[i][2]):  # keep the attempt with fewer problems
-                    results[i] = result
+            for i, (source, text, flags) in zip(failed, again, strict=True):
+                if len(flags) <= len(results[i][2]):  # keep the attempt with fewer problems
+                    results[i] = (source, text, (*flags, RETRIED))
         return results
 
     def _attempt(self, texts: list[str], decoding: Decoding) -> list[tuple[str, str, tuple[str, ...]]]:
         out = []
         for source, result in zip(texts, self.translator.translate(texts, decoding), strict=True):
             text = repair_translation(result.text)
-            flags = tuple(segment_flags(source, text, hit_cap=result.hit_cap, config=self.config.checks))
-            out.append((source, text, flags))
+            # Only the placeholders are checked here: the same text carries different spans in different
+            # records, so a stand-in that never occurs verbatim makes a missing placeholder count as lost.
+            spans = ("\x00",) * len(set(PLACEHOLDER_RE.findall(source)))
+            flags = segment_flags(source, text, hit_cap=result.hit_cap, spans=spans, config=self.config.checks)
+            out.append((source, text, tuple(flags)))
         return out
 
     def translate_segments(self, texts: Sequence[str]) -> dict[str, CachedSegment]:
@@ -186,6 +201,12 @@ class TranslationEngine:
         self, conversations: Iterable[Conversation], *, on_reject: Callable[[Reject], object]
     ) -> Iterator[Conversation]:
         """Russian conversations in input order; failures go to ``on_reject`` with their flags."""
+        return (translated for _, translated in self.run_pairs(conversations, on_reject=on_reject))
+
+    def run_pairs(
+        self, conversations: Iterable[Conversation], *, on_reject: Callable[[Reject], object]
+    ) -> Iterator[tuple[Conversation, Conversation]]:
+        """``(original, translation)`` pairs in input order (ids may repeat: pairs do not rely on them)."""
         convs = list(conversations)
         self.stats.records_in = len(convs)
         if self.config.shard is not None:
@@ -194,8 +215,12 @@ class TranslationEngine:
         keys = [self._record_key(c) for c in convs]
         done = self.cache.get_records(keys)
         self.stats.cached_records = len(done)
+        for result in done.values():  # counted as if segmented again, so reruns report the same totals
+            self.stats.segments += result["segments"]
+            self.stats.cached += result["segments"]
+            self.stats.passed_through += result["passed_through"]
         pending = [self._segment(c) for c, k in zip(convs, keys, strict=True) if k not in done]
-        unique = list(dict.fromkeys(p.text for r in pending for ps in r.pieces for p in ps if p.translate))
+        unique = _unique_segments(pending)
         self.stats.unique_segments = len(unique)
         results = self.translate_segments(unique)
         fresh = {}
@@ -208,16 +233,16 @@ class TranslationEngine:
             if "reject" in result:
                 for flag in result["flags"]:
                     self.stats.rejected[flag] += 1
-                on_reject(Reject(result["reject"], record_id=conv.id, record=conv.to_dict()))
+                on_reject(Reject(result["reject"], record_id=conv.id, record=conv.to_dict(), flags=result["flags"]))
             else:
                 self.stats.records_out += 1
-                yield Conversation.from_dict(result["conversation"])
+                yield conv, Conversation.from_dict(result["conversation"])
 
     def _record_key(self, conv: Conversation) -> bytes:
         return self.cache.key("record\x00" + to_json_line(conv))
 
     def _translate_shard(self, records: list[_Record]) -> None:
-        unique = list(dict.fromkeys(p.text for r in records for ps in r.pieces for p in ps if p.translate))
+        unique = _unique_segments(records)
         index, count = self.config.shard  # type: ignore[misc]
         mine = [t for t in unique if shard_of(t, count) == index]
         self.stats.unique_segments = len(unique)
@@ -237,16 +262,21 @@ class TranslationEngine:
                     flags.update(cached.flags)
                     translations[i] = cached.translation
             messages.append(Message(message.role, join_pieces(pieces, translations)))
-        if flags:
-            return {"reject": "translation failed: " + ", ".join(sorted(flags)), "flags": sorted(flags)}
+        counts = {
+            "segments": sum(p.translate for ps in record.pieces for p in ps),
+            "passed_through": sum(not p.translate for ps in record.pieces for p in ps),
+        }
+        failures = sorted(flags - INFO_FLAGS)
+        if failures:
+            return {"reject": "translation failed: " + ", ".join(failures), "flags": failures, **counts}
         meta = {
             **conv.meta,
             "translation": {
                 "backend": self.backend_name,
                 "model": self.translator.model_id,
                 "source_id": conv.id,
-                "flags": [],
+                "flags": sorted(flags),
             },
         }
         translated = dataclasses.replace(conv, id=f"{conv.id}-ru", messages=tuple(messages), lang="ru", meta=meta)
-        return {"conversation": translated.to_dict()}
+        return {"conversation": translated.to_dict(), **counts}
