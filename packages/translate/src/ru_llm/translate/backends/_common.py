@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ru_llm.core import ConfigError, RuLLMError
-from ru_llm.translate.backends.base import Decoding
+from ru_llm.translate.backends.base import Decoding, LoadedTranslator
 
 LOCAL_MODEL_HINT = "download the model where the hub is reachable and pass --model LOCAL_DIR"
 
@@ -140,3 +140,16 @@ def with_settings(model_id: str, **settings: Any) -> str:
     """``model_id`` plus the settings that change outputs (``None`` ones are left out)."""
     shown = [f"{k}={v}" for k, v in settings.items() if v is not None]
     return f"{model_id} [{', '.join(shown)}]" if shown else model_id
+
+
+class TokenizedTranslator(LoadedTranslator):
+    """A translator that encodes with an HF tokenizer, every segment behind ``prefix`` (a domain tag)."""
+
+    tokenizer: Any
+    prefix: str
+
+    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.tokenizer([self.prefix + t for t in texts], add_special_tokens=True)["input_ids"]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(ids) for ids in self._encode(texts)]

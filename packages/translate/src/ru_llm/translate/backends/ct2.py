@@ -23,6 +23,7 @@ from ru_llm.core import ConfigError, RuLLMError
 from ru_llm.translate.backends._common import (
     LOCAL_MODEL_HINT,
     LanguageCodes,
+    TokenizedTranslator,
     budgets,
     cut_output,
     language_codes,
@@ -32,7 +33,7 @@ from ru_llm.translate.backends._common import (
     take_options,
     with_settings,
 )
-from ru_llm.translate.backends.base import Decoding, LoadedTranslator, Translation, TranslatorBackend
+from ru_llm.translate.backends.base import Decoding, Translation, TranslatorBackend
 from ru_llm.translate.backends.hf import load_tokenizer, require_transformers
 
 INSTALL_HINT = 'pip install "ru-llm-translate[ct2]" (or: uv add ctranslate2)'
@@ -144,7 +145,7 @@ def conversion_dir(cache_dir: Path, model_id: str, local: Path | None, quantizat
     return cache_dir / f"{Path(model_id).name}-{quantization or 'auto'}-{digest}"
 
 
-class CT2Translator(LoadedTranslator):
+class CT2Translator(TokenizedTranslator):
     def __init__(
         self, translator: Any, tokenizer: Any, model_id: str, codes: LanguageCodes, max_positions: int, prefix: str
     ) -> None:
@@ -158,12 +159,6 @@ class CT2Translator(LoadedTranslator):
         # CTranslate2 counts the target prefix in max_decoding_length; leave room for it and the start token.
         self.max_output_tokens = max_positions - 1 - len(self._target_prefix or [])
         self.eos_token = tokenizer.eos_token
-
-    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.tokenizer([self.prefix + t for t in texts], add_special_tokens=True)["input_ids"]
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [len(ids) for ids in self._encode(texts)]
 
     def translate(self, texts: Sequence[str], decoding: Decoding) -> list[Translation]:
         if not texts:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from ru_llm.core import ConfigError, RuLLMError
 from ru_llm.translate.backends._common import (
     LanguageCodes,
+    TokenizedTranslator,
     budgets,
     cut_output,
     language_codes,
@@ -23,7 +24,7 @@ from ru_llm.translate.backends._common import (
     take_options,
     with_settings,
 )
-from ru_llm.translate.backends.base import Decoding, LoadedTranslator, Translation, TranslatorBackend
+from ru_llm.translate.backends.base import Decoding, Translation, TranslatorBackend
 
 INSTALL_HINT = 'pip install "ru-llm-translate[hf]" (torch, transformers, sentencepiece)'
 DTYPES = ("auto", "float32", "float16", "bfloat16")
@@ -77,7 +78,7 @@ def load_tokenizer(backend: str, model_id: str) -> Any:
         raise load_error(backend, model_id, e) from e
 
 
-class HFSeq2SeqTranslator(LoadedTranslator):
+class HFSeq2SeqTranslator(TokenizedTranslator):
     """A loaded HF encoder-decoder model with its tokenizer."""
 
     def __init__(self, model: Any, tokenizer: Any, model_id: str, codes: LanguageCodes, prefix: str = "") -> None:
@@ -99,12 +100,6 @@ class HFSeq2SeqTranslator(LoadedTranslator):
         self.eos_token_id = model.generation_config.eos_token_id or config.eos_token_id
         if isinstance(self.eos_token_id, list):
             self.eos_token_id = self.eos_token_id[0]
-
-    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.tokenizer([self.prefix + t for t in texts], add_special_tokens=True)["input_ids"]
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return [len(ids) for ids in self._encode(texts)]
 
     def translate(self, texts: Sequence[str], decoding: Decoding) -> list[Translation]:
         import torch
