@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ru_llm.core.errors import ConfigError
+from ru_llm.dataset.recipe import parse_key_values
 from ru_llm.dataset.render import render_command
 
 app = typer.Typer(
@@ -28,25 +28,12 @@ def _console() -> Any:
     return Console(stderr=True)
 
 
-def _parse_options(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values are read as YAML scalars (true, 3, [a, b]) so types come out right."""
-    import yaml
-
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--option {pair!r}: expected KEY=VALUE")
-        options[key.strip()] = yaml.safe_load(value) if value else ""
-    return options
-
-
 @app.command("list")
 def list_builders(as_json: AsJson = False) -> None:
     """List dataset builders with their licence and whether commercial use is allowed."""
     from ru_llm.dataset.registry import dataset_builders
 
-    rows = [{**b.info(), "plugin": e.plugin} for e in dataset_builders().entries() for b in [e.obj]]
+    rows = [{**entry.obj.info(), "plugin": entry.plugin} for entry in dataset_builders().entries()]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -81,7 +68,7 @@ def load(
     from ru_llm.dataset.registry import get_dataset_builder
 
     builder = get_dataset_builder(name)
-    options = _parse_options(option or [])
+    options = parse_key_values(option, "--option")
     rejects = rejects or out.with_name(out.name.removesuffix(".jsonl") + ".rejects.jsonl")
     stats = LoadStats()
     console = _console()

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from ru_llm.core.errors import ConfigError, RuLLMError
+from ru_llm.dataset.recipe import parse_key_values
 
 app = typer.Typer(
     name="translate",
@@ -39,18 +40,6 @@ def parse_shard(value: str | None) -> tuple[int, int] | None:
     if not sep or n < 1 or not 1 <= i <= n:
         raise ConfigError(f"--shard {value!r}: expected i/N with 1 <= i <= N, e.g. 2/4")
     return (i - 1, n) if n > 1 else None
-
-
-def _key_values(pairs: list[str] | None, flag: str) -> dict[str, Any]:
-    import yaml
-
-    out: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"{flag} {pair!r}: expected KEY=VALUE")
-        out[key.strip()] = yaml.safe_load(value) if value else ""
-    return out
 
 
 def translate_source(
@@ -95,7 +84,7 @@ def translate_source(
     out = out or Path(f"{name}_ru.jsonl")
     rejects = rejects or out.with_name(out.name.removesuffix(".jsonl") + ".rejects.jsonl")
     config = EngineConfig(batch_tokens=batch_tokens, shard=shard_spec, checks=_checks(check))
-    options = _key_values(backend_option, "--backend-option")
+    options = parse_key_values(backend_option, "--backend-option")
     if device:
         options["device"] = device
     if not mt.commercial:
@@ -104,7 +93,10 @@ def translate_source(
     rejected: list[Any] = []  # written at the end, so a killed run leaves no half-written file
     try:
         conversations = list(
-            islice(builder.load(source, _key_values(option, "--option"), on_reject=rejected.append, stats=stats), limit)
+            islice(
+                builder.load(source, parse_key_values(option, "--option"), on_reject=rejected.append, stats=stats),
+                limit,
+            )
         )
     except RuLLMError as e:
         raise RuLLMError(str(e), hint=e.hint if source else OFFLINE_HINT) from e
@@ -137,7 +129,7 @@ def _checks(pairs: list[str] | None) -> Any:
     """``--check KEY=VALUE`` thresholds over the defaults; an unknown key is an error naming it."""
     from ru_llm.translate.checks import CheckConfig
 
-    values = _key_values(pairs, "--check")
+    values = parse_key_values(pairs, "--check")
     defaults = CheckConfig()
     for key, value in values.items():
         expected = type(getattr(defaults, key, value))
