@@ -127,3 +127,13 @@ def test_build_can_save_to_disk_for_datasets(tmp_path: Path) -> None:
     saved = datasets.load_from_disk(str(tmp_path / "disk"))
     assert saved["train"].num_rows + saved["validation"].num_rows == 12
     assert saved["train"][0]["messages"][0]["role"] == "user"
+
+
+@pytest.mark.parametrize(
+    ("pair", "message"), [("colour", "expected KEY=VALUE"), ("context=[before", "the value is not valid YAML")]
+)
+def test_bad_option_pairs_are_one_line_errors(tmp_path: Path, pair: str, message: str) -> None:
+    write_rows(tmp_path / "qa.jsonl", qa_rows(2))
+    result = run("dataset", "load", "qa", "--source", tmp_path / "qa.jsonl", "--out", tmp_path / "o.jsonl",
+                 "--option", pair)  # fmt: skip
+    assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.output
