@@ -153,9 +153,15 @@ def test_hook_register_tokenizer_trainers(plugin_manager) -> None:
 
 
 def test_hook_register_embedding_initializers(plugin_manager) -> None:
-    init = Thing("zeros")
+    from ru_llm.tokenize.embeddings import EmbeddingInitializer
+
+    class Zeros(EmbeddingInitializer):
+        name = "zeros"
+
+    init = Zeros()
     register_plugin(plugin_manager, "register_embedding_initializers", init)
     assert embedding_initializers().get("zeros") is init
+    assert "mean" in embedding_initializers()  # the built-ins come through the same hook
 
 
 def test_hook_register_trainer_strategies(plugin_manager) -> None:

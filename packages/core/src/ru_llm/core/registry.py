@@ -19,6 +19,11 @@ T = TypeVar("T")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 
 
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def normalize_name(name: str) -> str:
     """Lookup key for a name: case-insensitive, and ``-`` and ``_`` are the same character."""
     return name.strip().lower().replace("-", "_")
@@ -60,7 +65,8 @@ class Registry(Generic[T]):
         """
         if self.expect is not None and not isinstance(obj, self.expect):
             raise PluginError(
-                f"plugin {plugin or '?'} registered {obj!r} as a {self.kind}, but it is not a {self.expect.__name__}",
+                f"plugin {plugin or '?'} registered {obj!r} as {_a(self.kind)}, but it is not "
+                f"{_a(self.expect.__name__)}",
                 hint=f"register {self.expect.__module__}.{self.expect.__name__} objects",
             )
         name = name if name is not None else getattr(obj, "name", None)
