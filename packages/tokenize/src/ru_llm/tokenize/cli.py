@@ -3,21 +3,22 @@
 import typer
 
 from ru_llm.core.errors import NotAvailableError
+from ru_llm.tokenize.extend_cmd import extend_command
 from ru_llm.tokenize.resize_cmd import resize_model_command
 from ru_llm.tokenize.stats_cmd import stats_command
 
 app = typer.Typer(
     name="tokenize",
-    help="Tokenizer efficiency statistics and new-embedding initialisation (vocabulary learning and "
-    "extension: not available yet, issue #5).",
+    help="Russian vocabularies: extend byte-level BPE tokenizers, compare efficiency, resize models "
+    "(vocabulary training, SentencePiece extension and replacement: not available yet).",
     no_args_is_help=True,
 )
 app.command("stats")(stats_command)
+app.command("extend")(extend_command)
 app.command("resize-model")(resize_model_command)
 
 _PLANNED = {
     "train": "learn a Russian vocabulary (SentencePiece Unigram/BPE, byte-level BPE)",
-    "extend": "extend a base tokenizer with Russian tokens, keeping every base token and id",
     "replace": "replace a base tokenizer's vocabulary, keeping its special tokens and chat template",
 }
 

@@ -1,0 +1,426 @@
+"""Extend a byte-level BPE tokenizer (Qwen2/2.5/3, LLaMA-3, Mistral-Nemo) with Russian merges.
+
+New tokens come from new merges ranked after every base merge, so the ordinary BPE process makes them:
+a pre-token is first split exactly as the base splits it, then the new merges continue from there. Every
+new merge's string holds a Cyrillic lead byte, so text without Cyrillic tokenizes exactly as with the base.
+
+Learning continues BPE from the base segmentation: each distinct base token in the corpus becomes one
+private-use character, the Rust ``tokenizers`` BpeTrainer learns merges over those characters, and the
+merges are mapped back to base-token strings.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ru_llm.core.errors import RuLLMError
+
+# Byte-level BPE writes byte b as a printable character; these are the UTF-8 lead bytes D0–D3, which
+# start U+0400–U+04FF (Cyrillic) and nothing else. A string holding one comes only from Cyrillic text.
+CYRILLIC_LEAD = frozenset("ÐÑÒÓ")
+# The trainer sees each pre-token repeated in proportion to its weight, this many times in all at most.
+MAX_OCCURRENCES = 20_000_000
+# Private-use planes 15 and 16: one character per distinct base token seen in the corpus.
+_PRIVATE = [*range(0xF0000, 0xFFFFE), *range(0x100000, 0x10FFFE)]
+
+SENTENCEPIECE_HINT = "use a byte-level BPE base (Qwen2/2.5/3, LLaMA-3, Mistral-Nemo)"
+
+
+def has_cyrillic(byte_level: str) -> bool:
+    """Whether a byte-level string holds a Cyrillic character (or the start of one)."""
+    return not CYRILLIC_LEAD.isdisjoint(byte_level)
+
+
+def _is_byte_level(component: dict[str, Any] | None) -> bool:
+    if not component:
+        return False
+    if component.get("type") == "ByteLevel":
+        return True
+    return any(_is_byte_level(c) for c in component.get("pretokenizers", component.get("decoders", [])) or [])
+
+
+def check_byte_level_bpe(tokenizer_json: dict[str, Any], where: str) -> None:
+    """Raise :class:`RuLLMError` unless ``tokenizer_json`` is a byte-level BPE (SentencePiece gets its own line)."""
+    model = tokenizer_json.get("model") or {}
+    pre = tokenizer_json.get("pre_tokenizer")
+    if model.get("type") == "Unigram" or model.get("byte_fallback") or (pre or {}).get("type") == "Metaspace":
+        raise RuLLMError(
+            f"tokenizer {where}: is a SentencePiece tokenizer; SentencePiece extension is not available yet",
+            hint=SENTENCEPIECE_HINT,
+        )
+    if model.get("type") != "BPE" or not _is_byte_level(pre) or not _is_byte_level(tokenizer_json.get("decoder")):
+        raise RuLLMError(
+            f"tokenizer {where}: not a byte-level BPE (model {model.get('type')!r}, no ByteLevel pre-tokenizer "
+            "and decoder)",
+            hint=SENTENCEPIECE_HINT,
+        )
+    if model.get("continuing_subword_prefix") or model.get("end_of_word_suffix") or model.get("dropout"):
+        raise RuLLMError(
+            f"tokenizer {where}: BPE with subword prefixes, suffixes or dropout is not supported",
+            hint=SENTENCEPIECE_HINT,
+        )
+
+
+def merge_pair(merge: str | list[str]) -> tuple[str, str]:
+    """A ``tokenizer.json`` merge, old (``"a b"``) or new (``["a", "b"]``) format, as a pair."""
+    if isinstance(merge, str):
+        left, _, right = merge.partition(" ")
+        return left, right
+    return merge[0], merge[1]
+
+
+@dataclass
+class BpeExtension:
+    """What :func:`learn_bpe_extension` learned: merges in rank order, and the new tokens they make."""
+
+    merges: list[tuple[str, str]]
+    new_tokens: list[str]
+    pre_tokens: int  # distinct Cyrillic pre-tokens in the corpus
+    learnable: bool  # False when the corpus ran out of pairs before the requested number of tokens
+
+
+def _bare_model(tokenizer_json: dict[str, Any]) -> Any:
+    """The base BPE model alone: encoding a byte-level pre-token gives its base tokens."""
+    from tokenizers import Tokenizer
+
+    bare = {
+        **tokenizer_json,
+        "added_tokens": [],
+        "normalizer": None,
+        "pre_tokenizer": None,
+        "post_processor": None,
+        "decoder": None,
+        "truncation": None,
+        "padding": None,
+    }
+    return Tokenizer.from_str(json.dumps(bare))
+
+
+def count_pre_tokens(
+    tokenizer_json: dict[str, Any],
+    texts: Iterable[tuple[str, float]],
+    *,
+    on_text: Callable[[], None] | None = None,
+) -> Counter[str]:
+    """Weighted counts of the distinct byte-level pre-tokens holding Cyrillic, by the base's own pre-tokenizer."""
+    from tokenizers import Tokenizer
+
+    base = Tokenizer.from_str(json.dumps({**tokenizer_json, "added_tokens": []}))
+    normalizer, pre_tokenizer = base.normalizer, base.pre_tokenizer
+    counts: Counter[str] = Counter()
+    for text, weight in texts:
+        if normalizer is not None:
+            text = normalizer.normalize_str(text)
+        for piece, _ in pre_tokenizer.pre_tokenize_str(text):
+            if not CYRILLIC_LEAD.isdisjoint(piece):
+                counts[piece] += weight
+        if on_text is not None:
+            on_text()
+    return counts
+
+
+def _runs(tokens: list[str]) -> list[list[str]]:
+    """Split base tokens where neither neighbour holds Cyrillic: no merge may join two such tokens."""
+    runs: list[list[str]] = []
+    current: list[str] = []
+    previous_cyrillic = True
+    for token in tokens:
+        cyrillic = not CYRILLIC_LEAD.isdisjoint(token)
+        if current and not cyrillic and not previous_cyrillic:
+            runs.append(current)
+            current = []
+        current.append(token)
+        previous_cyrillic = cyrillic
+    runs.append(current)
+    return [run for run in runs if len(run) > 1]
+
+
+def base_segment_runs(tokenizer_json: dict[str, Any], pre_tokens: Counter[str]) -> Counter[tuple[str, ...]]:
+    """Weighted counts of the mergeable runs of base tokens the base BPE splits the pre-tokens into."""
+    model = _bare_model(tokenizer_json)
+    id_to_token = {i: token for token, i in tokenizer_json["model"]["vocab"].items()}
+    pieces = list(pre_tokens)
+    runs: Counter[tuple[str, ...]] = Counter()
+    step = 65536
+    for start in range(0, len(pieces), step):
+        batch = pieces[start : start + step]
+        for piece, encoding in zip(batch, model.encode_batch_fast(batch, add_special_tokens=False), strict=True):
+            weight = pre_tokens[piece]
+            for run in _runs([id_to_token[i] for i in encoding.ids]):
+                runs[tuple(run)] += weight
+    return runs
+
+
+def _repeat_counts(weights: dict[str, float], max_occurrences: int, seed: int = 0) -> dict[str, int]:
+    """Integer counts proportional to ``weights``; rare items are rounded at random, so totals stay unbiased."""
+    if not weights:
+        return {}
+    total = sum(weights.values())
+    unit = max(min(1.0, min(weights.values())), total / max_occurrences)
+    rng = random.Random(seed)
+    counts = {}
+    for item, weight in weights.items():
+        scaled = weight / unit
+        whole = int(scaled)
+        count = whole + (rng.random() < scaled - whole)
+        if count:
+            counts[item] = count
+    return counts
+
+
+def _train_merges(words: dict[str, int], merges: int) -> list[tuple[str, str]]:
+    """BPE over private-use characters with the Rust trainer; each word is fed ``count`` times."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    alphabet = {c for word in words for c in word}
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    trainer = trainers.BpeTrainer(
+        vocab_size=len(alphabet) + merges, min_frequency=1, show_progress=False, limit_alphabet=len(alphabet)
+    )
+
+    def batches() -> Iterable[str]:
+        for word, count in words.items():
+            while count > 0:
+                repeat = min(count, 1 << 16)
+                yield (word + " ") * repeat
+                count -= repeat
+
+    tokenizer.train_from_iterator(batches(), trainer=trainer)
+    learned = json.loads(tokenizer.to_str())["model"]["merges"]
+    return [merge_pair(m) for m in learned]
+
+
+def learn_bpe_extension(
+    tokenizer_json: dict[str, Any],
+    texts: Iterable[tuple[str, float]],
+    new_tokens: int,
+    *,
+    max_occurrences: int = MAX_OCCURRENCES,
+    on_text: Callable[[], None] | None = None,
+) -> BpeExtension:
+    """Learn merges after the base merges that make up to ``new_tokens`` new Cyrillic tokens from ``texts``.
+
+    :param texts: ``(text, weight)`` pairs, e.g. from :func:`ru_llm.tokenize.corpus.weighted_texts`.
+    """
+    if new_tokens < 1:
+        raise RuLLMError(f"--add {new_tokens}: must be at least 1", hint="pass the number of new tokens to learn")
+    pre_tokens = count_pre_tokens(tokenizer_json, texts, on_text=on_text)
+    runs = base_segment_runs(tokenizer_json, pre_tokens)
+    base_tokens = sorted({token for run in runs for token in run})
+    if len(base_tokens) > len(_PRIVATE):  # pragma: no cover - more than 130,000 distinct base tokens
+        raise RuLLMError(f"the corpus holds {len(base_tokens)} distinct base tokens; at most {len(_PRIVATE)} fit")
+    to_private = {token: chr(_PRIVATE[i]) for i, token in enumerate(base_tokens)}
+    from_private = {c: token for token, c in to_private.items()}
+    words = _repeat_counts(
+        {"".join(to_private[t] for t in run): weight for run, weight in runs.items()}, max_occurrences
+    )
+
+    vocab = tokenizer_json["model"]["vocab"]
+    base_merges = {merge_pair(m) for m in tokenizer_json["model"]["merges"]}
+    # Some learned merges make a string the base vocabulary already has; those cost no id, so learn a margin.
+    ask = new_tokens + new_tokens // 10 + 64
+    while True:
+        learned = _train_merges(words, ask) if words else []
+        merges: list[tuple[str, str]] = []
+        added: list[str] = []
+        seen = set(vocab)
+        for left_private, right_private in learned:
+            left = "".join(from_private[c] for c in left_private)
+            right = "".join(from_private[c] for c in right_private)
+            merged = left + right
+            if (left, right) in base_merges or not has_cyrillic(merged):
+                continue  # cannot happen after the base segmentation and the run split; kept as a guard
+            if merged not in seen:
+                if len(added) == new_tokens:
+                    break
+                added.append(merged)
+                seen.add(merged)
+            merges.append((left, right))
+        exhausted = len(learned) < ask
+        if len(added) == new_tokens or exhausted:
+            return BpeExtension(merges, added, len(pre_tokens), learnable=len(added) == new_tokens)
+        ask += new_tokens - len(added) + 64
+
+
+def extended_tokenizer_json(tokenizer_json: dict[str, Any], extension: BpeExtension) -> dict[str, Any]:
+    """The base ``tokenizer.json`` with the new merges after its merges and new ids after its highest id."""
+    extended = copy.deepcopy(tokenizer_json)
+    model = extended["model"]
+    vocab: dict[str, int] = model["vocab"]
+    added_ids = [t["id"] for t in extended.get("added_tokens", [])]
+    next_id = max([*vocab.values(), *added_ids]) + 1
+    # `tokenizers` numbers added tokens missing from the model vocabulary after the model's last id, which
+    # the new tokens would shift; listed in the model vocabulary, each keeps its own id. BPE never makes
+    # them (no merge builds their strings), and the added-token matcher still finds them in text.
+    for token in extended.get("added_tokens", []):
+        vocab.setdefault(token["content"], token["id"])
+    for token in extension.new_tokens:
+        vocab[token] = next_id
+        next_id += 1
+    old_format = bool(model["merges"]) and isinstance(model["merges"][0], str)
+    model["merges"].extend(f"{a} {b}" if old_format else [a, b] for a, b in extension.merges)
+    return extended
+
+
+def read_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
+    """The base directory's ``tokenizer.json``, with one-line errors for a missing or SentencePiece tokenizer."""
+    base = Path(base_dir).expanduser()
+    hint = "pass a local directory holding the base model's tokenizer.json"
+    if not base.is_dir():
+        raise RuLLMError(
+            f"base {base_dir}: {'is a file, not a directory' if base.exists() else 'no such directory'}", hint=hint
+        )
+    path = base / "tokenizer.json"
+    if not path.is_file():
+        if any((base / name).is_file() for name in ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model")):
+            raise RuLLMError(
+                f"base {base_dir}: is a SentencePiece tokenizer; SentencePiece extension is not available yet",
+                hint=SENTENCEPIECE_HINT,
+            )
+        raise RuLLMError(f"base {base_dir}: the directory has no tokenizer.json", hint=hint)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RuLLMError(f"base {path}: not a valid tokenizer.json ({error})", hint=hint) from error
+    check_byte_level_bpe(data, str(base_dir))
+    return data
+
+
+def write_extended_tokenizer(base_dir: str | Path, out_dir: Path, tokenizer_json: dict[str, Any]) -> None:
+    """Copy everything from the base directory, then write the extended ``tokenizer.json`` (and slow files)."""
+    import shutil
+
+    base = Path(base_dir).expanduser()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for item in base.iterdir():
+        if item.is_file():
+            shutil.copy2(item, out_dir / item.name)
+    (out_dir / "tokenizer.json").write_text(json.dumps(tokenizer_json, ensure_ascii=False, indent=2), "utf-8")
+    model = tokenizer_json["model"]
+    # GPT-2-style slow files, where the base ships them, must agree with tokenizer.json.
+    if (base / "vocab.json").is_file():
+        (out_dir / "vocab.json").write_text(json.dumps(model["vocab"], ensure_ascii=False), "utf-8")
+    if (base / "merges.txt").is_file():
+        lines = ["#version: 0.2", *(" ".join(merge_pair(m)) for m in model["merges"])]
+        (out_dir / "merges.txt").write_text("\n".join(lines) + "\n", "utf-8")
+
+
+# Checked on every extended tokenizer before it is moved into place.
+ROUND_TRIP_SAMPLES = (
+    "Привет, мир! Съешь же ещё этих мягких французских булок, да выпей чаю.",
+    "The quick brown fox jumps over the lazy dog; naïve café résumé.",
+    "def f(x):\n    return {'ключ': x ** 2}  # комментарий\n",
+    "Emoji 🙂👍🏽 and mixed: Москва-2024, iPhone-ы, ЁЛКИ ёлки, Ѣ ѣ Ї ї.",
+)
+
+
+@dataclass
+class ExtendReport:
+    """What ``ru-llm tokenize extend`` did, for its summary table and ``--json``."""
+
+    base: str
+    out_dir: str
+    base_vocab: int
+    new_tokens: int
+    new_merges: int
+    first_new_id: int | None
+    pre_tokens: int
+    seconds: float
+    examples: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def check_out_dir(out_dir: Path, overwrite: bool, base_dir: Path) -> None:
+    """Refuse ``--out`` equal to the base, or an existing non-empty one without ``--overwrite``."""
+    if out_dir.resolve() == base_dir.expanduser().resolve():
+        raise RuLLMError(f"{out_dir}: --out is the --base directory", hint="write the result somewhere else")
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
+        raise RuLLMError(f"{out_dir}: already exists and is not empty", hint="pass --overwrite or another --out")
+
+
+def verify_extension(base_dir: Path, out_dir: Path) -> None:
+    """Load both with AutoTokenizer: text round-trips, and text without Cyrillic tokenizes as with the base."""
+    from transformers import AutoTokenizer
+
+    base = AutoTokenizer.from_pretrained(str(base_dir))
+    new = AutoTokenizer.from_pretrained(str(out_dir))
+    for text in ROUND_TRIP_SAMPLES:
+        ids = new.encode(text, add_special_tokens=False)
+        if new.decode(ids) != text:  # pragma: no cover - a bug, not a user error
+            raise AssertionError(f"extended tokenizer does not round-trip {text!r}")
+        if not any("\u0400" <= c <= "\u04ff" for c in text) and ids != base.encode(text, add_special_tokens=False):
+            raise AssertionError(f"extended tokenizer splits {text!r} differently from the base")  # pragma: no cover
+
+
+def extend_byte_level_bpe(
+    base_dir: str | Path,
+    texts: Iterable[tuple[str, float]],
+    new_tokens: int,
+    out_dir: str | Path,
+    *,
+    overwrite: bool = False,
+    on_text: Callable[[], None] | None = None,
+) -> ExtendReport:
+    """Learn ``new_tokens`` Russian tokens as merges on top of a byte-level BPE base and save the tokenizer.
+
+    Writes to a temp dir beside ``out_dir`` and renames it into place: a failure leaves nothing half-written.
+    """
+    import shutil
+    import tempfile
+    import time
+
+    start = time.perf_counter()
+    base = Path(base_dir).expanduser()
+    out = Path(out_dir).expanduser()
+    tokenizer_json = read_tokenizer_json(base)
+    check_out_dir(out, overwrite, base)
+    if new_tokens < 1:
+        raise RuLLMError(f"--add {new_tokens}: must be at least 1", hint="pass the number of new tokens to learn")
+    extension = learn_bpe_extension(tokenizer_json, texts, new_tokens, on_text=on_text)
+    if not extension.pre_tokens:
+        raise RuLLMError("the corpus has no Cyrillic words to learn from", hint="pass Russian text or wordfreq:ru")
+    if not extension.learnable:
+        raise RuLLMError(
+            f"--add {new_tokens}: the corpus supports only {len(extension.new_tokens)} new tokens "
+            f"({extension.pre_tokens} distinct Cyrillic words)",
+            hint=f"pass --add {len(extension.new_tokens)} or less, or a larger corpus (e.g. add wordfreq:ru)",
+        )
+    extended = extended_tokenizer_json(tokenizer_json, extension)
+    vocab = extended["model"]["vocab"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        write_extended_tokenizer(base, work, extended)
+        verify_extension(base, work)
+        if out.exists():
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
+        work.rename(out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    from tokenizers.decoders import ByteLevel
+
+    decode = ByteLevel().decode
+    return ExtendReport(
+        base=str(base_dir),
+        out_dir=str(out),
+        base_vocab=len(tokenizer_json["model"]["vocab"]),
+        new_tokens=len(extension.new_tokens),
+        new_merges=len(extension.merges),
+        first_new_id=vocab[extension.new_tokens[0]] if extension.new_tokens else None,
+        pre_tokens=extension.pre_tokens,
+        seconds=round(time.perf_counter() - start, 3),
+        examples=[decode([t]) for t in extension.new_tokens[:10]],
+    )

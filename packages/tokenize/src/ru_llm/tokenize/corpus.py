@@ -1,0 +1,127 @@
+"""Corpus specs (``wordfreq:ru``, text files, directories of them) as a stream of weighted texts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ru_llm.core.errors import RuLLMError
+from ru_llm.tokenize.stats import read_text_chunks
+
+WORDFREQ_PREFIX = "wordfreq:"
+# wordfreq gives each word its share of running text; as counts they stand for a corpus of this many words.
+WORDFREQ_WORDS = 100_000_000
+# wordfreq's words are lower-case. Running text has them after a space, capitalised after a space
+# (names, sentence starts) and capitalised at a line start; each form gets this share of the word's weight.
+WORDFREQ_FORMS = ((" {lower}", 0.75), (" {title}", 0.20), ("{title}", 0.05))
+
+CORPUS_HINT = (
+    "pass --corpus wordfreq:ru, a UTF-8 text file or a directory of *.txt files; "
+    "append @WEIGHT to scale one corpus against the others (e.g. train.txt@10)"
+)
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """One ``--corpus`` value: ``wordfreq:LANG`` or a path, with a weight that scales every text it yields."""
+
+    source: str
+    weight: float = 1.0
+
+    @classmethod
+    def parse(cls, spec: str) -> CorpusSpec:
+        """``wordfreq:ru``, ``PATH`` or either with ``@WEIGHT`` appended."""
+        text = spec.strip()
+        source, weight = text, 1.0
+        head, sep, tail = text.rpartition("@")
+        if sep and head and not Path(text).exists():
+            try:
+                weight = float(tail)
+            except ValueError:
+                pass
+            else:
+                source = head
+        if not source:
+            raise RuLLMError(f"corpus {spec!r}: empty", hint=CORPUS_HINT)
+        if not (math.isfinite(weight) and weight > 0):
+            raise RuLLMError(f"corpus {spec!r}: the weight must be a positive number", hint=CORPUS_HINT)
+        return cls(source, weight)
+
+    @property
+    def is_wordfreq(self) -> bool:
+        return self.source.startswith(WORDFREQ_PREFIX)
+
+    def check(self) -> None:
+        """Fail before any long work on a spec that cannot be read (the full read checks the rest)."""
+        if self.is_wordfreq:
+            _wordfreq_words(self.source)
+            return
+        from ru_llm.tokenize.stats import check_text_file
+
+        for path in corpus_files(self.source):
+            check_text_file(path)
+
+
+def corpus_files(source: str | Path) -> list[Path]:
+    """A file itself, or the ``*.txt`` files of a directory (sorted); a one-line error when there are none."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
+        if not files:
+            raise RuLLMError(f"corpus {source}: the directory has no *.txt files", hint=CORPUS_HINT)
+        return files
+    if not path.exists():
+        raise RuLLMError(f"corpus {source}: no such file or directory", hint=CORPUS_HINT)
+    return [path]
+
+
+def _wordfreq_words(source: str) -> dict[str, float]:
+    lang = source[len(WORDFREQ_PREFIX) :]
+    try:
+        import wordfreq
+    except ImportError as error:  # pragma: no cover - a dependency of this package
+        raise RuLLMError(f"corpus {source}: the wordfreq package is missing", hint="pip install wordfreq") from error
+    if lang not in wordfreq.available_languages("best"):
+        raise RuLLMError(
+            f"corpus {source}: wordfreq has no word list for language {lang!r}",
+            hint=f"languages: {', '.join(sorted(wordfreq.available_languages('best')))}",
+        )
+    return wordfreq.get_frequency_dict(lang, "best")
+
+
+def wordfreq_texts(source: str, weight: float = 1.0) -> Iterator[tuple[str, float]]:
+    """Each word of a wordfreq list in the forms running text has it in (see ``WORDFREQ_FORMS``), weighted."""
+    for word, frequency in _wordfreq_words(source).items():
+        count = frequency * WORDFREQ_WORDS * weight
+        title = word[:1].upper() + word[1:]
+        forms: dict[str, float] = {}
+        for form, share in WORDFREQ_FORMS:
+            text = form.format(lower=word, title=title)
+            forms[text] = forms.get(text, 0.0) + count * share  # uncased words (digits, CJK): forms coincide
+        yield from forms.items()
+
+
+def file_texts(source: str | Path, weight: float = 1.0) -> Iterator[tuple[str, float]]:
+    """A text file (or a directory's ``*.txt`` files) in chunks that end at line ends, each with ``weight``."""
+    for path in corpus_files(source):
+        for chunk in read_text_chunks(path):
+            yield chunk, weight
+
+
+def weighted_texts(specs: list[str] | list[CorpusSpec]) -> Iterator[tuple[str, float]]:
+    """All texts of all corpora in order, as ``(text, weight)``; a text's weight counts each of its words.
+
+    Every spec is checked before the first text is yielded, so a typo fails fast.
+    """
+    parsed = [s if isinstance(s, CorpusSpec) else CorpusSpec.parse(s) for s in specs]
+    if not parsed:
+        raise RuLLMError("no corpus given", hint=CORPUS_HINT)
+    for spec in parsed:
+        spec.check()
+    for spec in parsed:
+        if spec.is_wordfreq:
+            yield from wordfreq_texts(spec.source, spec.weight)
+        else:
+            yield from file_texts(spec.source, spec.weight)

@@ -1,0 +1,194 @@
+"""Byte-level BPE extension of the real Qwen2.5 and LLaMA-3 tokenizers with merges learned from Russian text."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from ru_llm.core.errors import RuLLMError
+from ru_llm.tokenize.bpe_extend import (
+    ROUND_TRIP_SAMPLES,
+    _repeat_counts,
+    extend_byte_level_bpe,
+    has_cyrillic,
+    learn_bpe_extension,
+    merge_pair,
+    read_tokenizer_json,
+)
+from ru_llm.tokenize.corpus import weighted_texts
+from ru_llm.tokenize.stats import tokenizer_stats
+
+DATA = REPO / "tests" / "data"
+RU_DEV = DATA / "text" / "ru_ud_gsd_dev.txt"
+ADD = 500
+# Russian the merges were not learned from (written for these tests).
+RU_HELD_OUT = (
+    "Сегодня в Москве прошло заседание правительства, на котором обсуждали развитие транспорта и образования. "
+    "Министр сообщил, что новые школы откроются в следующем году в нескольких регионах страны.\n"
+)
+MORE_SAMPLES = (
+    "Съешь же ещё этих мягких французских булок",
+    "   leading spaces and\ttabs\n\nand blank lines  ",
+    "Ünïcödé: 中文, العربية, עברית, ελληνικά, 日本語のテキスト",
+    "```python\nprint('Привет')  # 👋\n```",
+    "ПРИВЕТ привет Привет пРиВеТ",
+)
+
+
+def english_texts() -> list[str]:
+    texts = []
+    for line in (DATA / "instructions" / "en" / "self_instruct_seed_tasks.jsonl").open(encoding="utf-8"):
+        task = json.loads(line)
+        texts.append(task["instruction"] + "\n" + "\n".join(i["input"] + i["output"] for i in task["instances"]))
+    for line in (DATA / "translate" / "oasst_en_messages.jsonl").open(encoding="utf-8"):
+        texts.append(json.loads(line)["text"])  # code, tables, URLs, lists
+    return texts
+
+
+@pytest.fixture(scope="module", params=["qwen2.5", pytest.param("llama3", marks=pytest.mark.slow)])
+def extended(request, real_tokenizer, tmp_path_factory):
+    """(base tokenizer, base dir, extended tokenizer, out dir, report), extended by ADD tokens from RU_DEV."""
+    from transformers import AutoTokenizer
+
+    base = real_tokenizer(request.param)
+    base_dir = Path(base.name_or_path)
+    out = tmp_path_factory.mktemp(f"ext-{request.param}") / "out"
+    report = extend_byte_level_bpe(base_dir, weighted_texts([str(RU_DEV)]), ADD, out)
+    return base, base_dir, AutoTokenizer.from_pretrained(out), out, report
+
+
+def test_round_trips_russian_english_code_emoji_mixed(extended) -> None:
+    _, _, new, _, _ = extended
+    for text in (*ROUND_TRIP_SAMPLES, *MORE_SAMPLES, RU_HELD_OUT, RU_DEV.read_text(encoding="utf-8")[:20000]):
+        assert new.decode(new.encode(text, add_special_tokens=False)) == text
+
+
+def test_english_and_code_tokenize_exactly_as_with_the_base(extended) -> None:
+    base, _, new, _, _ = extended
+    texts = english_texts()
+    assert len(texts) > 200
+    for text in texts:
+        assert new.encode(text, add_special_tokens=False) == base.encode(text, add_special_tokens=False)
+
+
+def test_every_base_token_and_special_token_keeps_its_id(extended) -> None:
+    base, _, new, _, report = extended
+    old_vocab, new_vocab = base.get_vocab(), new.get_vocab()
+    assert all(new_vocab[token] == i for token, i in old_vocab.items())
+    assert len(new_vocab) == len(old_vocab) + ADD == len(new)
+    assert report.first_new_id == max(old_vocab.values()) + 1
+    assert sorted(new_vocab.values()) == list(range(len(new_vocab)))
+    assert new.all_special_tokens == base.all_special_tokens
+    assert new.all_special_ids == base.all_special_ids
+    assert (new.eos_token_id, new.pad_token_id, new.bos_token_id) == (base.eos_token_id, base.pad_token_id,
+                                                                      base.bos_token_id)  # fmt: skip
+    assert new.padding_side == base.padding_side
+
+
+def test_chat_template_and_special_tokens_render_as_before(extended) -> None:
+    base, _, new, _, _ = extended
+    messages = [{"role": "user", "content": "Привет! Как дела?"}, {"role": "assistant", "content": "Хорошо."}]
+    rendered = base.apply_chat_template(messages, tokenize=False)
+    assert new.chat_template == base.chat_template
+    assert new.apply_chat_template(messages, tokenize=False) == rendered
+    ids = new.apply_chat_template(messages, tokenize=True)
+    ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
+    assert new.decode(ids) == rendered
+    specials = set(base.all_special_ids)
+    assert [i for i in ids if i in specials] == [
+        i for i in base.encode(rendered, add_special_tokens=False) if i in specials
+    ]
+
+
+def test_new_tokens_come_from_bpe_merges_not_added_tokens(extended) -> None:
+    _, base_dir, new, out, report = extended
+    base_json = read_tokenizer_json(base_dir)
+    new_json = json.loads((out / "tokenizer.json").read_text(encoding="utf-8"))
+    assert new_json["added_tokens"] == base_json["added_tokens"]
+    old_merges = base_json["model"]["merges"]
+    assert new_json["model"]["merges"][: len(old_merges)] == old_merges
+    added = new_json["model"]["merges"][len(old_merges) :]
+    assert len(added) == report.new_merges >= ADD
+    assert all(has_cyrillic("".join(merge_pair(m))) for m in added)
+    ids = new.encode(RU_HELD_OUT, add_special_tokens=False)
+    assert any(i >= report.first_new_id for i in ids)  # new tokens inside running text, at word boundaries
+
+
+def test_russian_chars_per_token_improves(extended) -> None:
+    base, _, new, _, _ = extended
+    for text, gain in ((RU_DEV.read_text(encoding="utf-8"), 1.05), (RU_HELD_OUT, 1.0)):
+        before = tokenizer_stats(base, text)["chars_per_token"]
+        after = tokenizer_stats(new, text)["chars_per_token"]
+        assert after > before * gain
+
+
+def test_repeat_counts_are_proportional_and_unbiased() -> None:
+    assert _repeat_counts({"a": 3.0, "b": 1.0}, 1000) == {"a": 3, "b": 1}
+    counts = _repeat_counts({"big": 1e6, **{f"w{i}": 0.3 for i in range(10000)}}, 100_000)
+    small = sum(v for k, v in counts.items() if k != "big")
+    assert counts["big"] == pytest.approx(1e6 / ((1e6 + 3000) / 100_000), rel=1e-3)
+    assert small == pytest.approx(3000 / ((1e6 + 3000) / 100_000), rel=0.1)
+
+
+def test_learning_is_deterministic(real_tokenizer) -> None:
+    tokenizer_json = read_tokenizer_json(DATA / "tokenizers" / "qwen2.5")
+    runs = [learn_bpe_extension(tokenizer_json, weighted_texts([str(RU_DEV)]), 50) for _ in range(2)]
+    assert runs[0].merges == runs[1].merges and len(runs[0].new_tokens) == 50
+
+
+def test_corpus_without_cyrillic_is_an_error(tmp_path: Path) -> None:
+    english = tmp_path / "en.txt"
+    english.write_text("Only English words here.\n" * 10, encoding="utf-8")
+    out = tmp_path / "out"
+    with pytest.raises(RuLLMError, match="no Cyrillic words"):
+        extend_byte_level_bpe(DATA / "tokenizers" / "qwen2.5", weighted_texts([str(english)]), 10, out)
+    assert list(tmp_path.iterdir()) == [english]  # no output and no temp dir left
+
+
+def test_add_more_than_the_corpus_supports_says_how_many(tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("Мама мыла раму. Мама мыла раму.\n", encoding="utf-8")
+    with pytest.raises(RuLLMError, match=r"--add 1000: the corpus supports only (\d+) new tokens") as error:
+        extend_byte_level_bpe(DATA / "tokenizers" / "qwen2.5", weighted_texts([str(tiny)]), 1000, tmp_path / "out")
+    assert 0 < int(error.value.message.split("only ")[1].split()[0]) < 20
+    assert not (tmp_path / "out").exists() and len(list(tmp_path.iterdir())) == 1
+
+
+@pytest.mark.parametrize("name", ["llama2", "mistral-7b-v0.1"])
+def test_sentencepiece_base_is_not_available_yet(name: str) -> None:
+    with pytest.raises(RuLLMError, match="SentencePiece extension is not available yet"):
+        read_tokenizer_json(DATA / "tokenizers" / name)
+
+
+def test_sentencepiece_style_tokenizer_json_is_refused(tmp_path: Path, real_tokenizer) -> None:
+    real_tokenizer("llama2").backend_tokenizer.save(str(tmp_path / "tokenizer.json"))
+    with pytest.raises(RuLLMError, match="SentencePiece extension is not available yet"):
+        read_tokenizer_json(tmp_path)
+
+
+def test_base_without_tokenizer_and_existing_out_are_errors(tmp_path: Path) -> None:
+    with pytest.raises(RuLLMError, match="has no tokenizer.json"):
+        read_tokenizer_json(tmp_path)
+    with pytest.raises(RuLLMError, match="no such directory"):
+        read_tokenizer_json(tmp_path / "nope")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(RuLLMError, match="already exists and is not empty"):
+        extend_byte_level_bpe(DATA / "tokenizers" / "qwen2.5", weighted_texts([str(RU_DEV)]), 10, out)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.slow
+def test_overwrite_replaces_the_output(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stale.txt").write_text("x", encoding="utf-8")
+    report = extend_byte_level_bpe(
+        DATA / "tokenizers" / "qwen2.5", weighted_texts([str(RU_DEV)]), 10, out, overwrite=True
+    )
+    assert report.new_tokens == 10
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in (DATA / "tokenizers" / "qwen2.5").iterdir())
