@@ -12,14 +12,13 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import json
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ru_llm.core.atomic import atomic_directory
 from ru_llm.core.conversation import Conversation
 from ru_llm.core.errors import ConfigError, RuLLMError
 from ru_llm.core.jsonl import JsonlWriter, Reject, RejectsWriter, to_json_line
@@ -252,21 +251,13 @@ def build_dataset(
     sources = [_resolve(spec) for spec in recipe.sources]  # every builder and option checked before any work
     if commercial or recipe.commercial:
         check_commercial(s.report for s in sources)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        report = BuildReport(out_dir, [s.report for s in sources], recipe)
+    report = BuildReport(out_dir, [s.report for s in sources], recipe)
+    with atomic_directory(out_dir) as work:
         with RejectsWriter(work / "rejects.jsonl") as rejects:
             run = _Builder(recipe, work, rejects, progress)
             _write_splits(run, sources, work)
         (work / "README.md").write_text(dataset_card(report), encoding="utf-8")
         (work / "stats.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        work.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return report
 
 

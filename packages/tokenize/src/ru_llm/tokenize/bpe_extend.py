@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ru_llm.core.atomic import atomic_directory
 from ru_llm.core.errors import RuLLMError
 
 # Byte-level BPE writes byte b as a printable character; these are the UTF-8 lead bytes D0–D3, which
@@ -377,8 +378,6 @@ def extend_byte_level_bpe(
 
     Writes to a temp dir beside ``out_dir`` and renames it into place: a failure leaves nothing half-written.
     """
-    import shutil
-    import tempfile
     import time
 
     start = time.perf_counter()
@@ -399,17 +398,9 @@ def extend_byte_level_bpe(
         )
     extended = extended_tokenizer_json(tokenizer_json, extension)
     vocab = extended["model"]["vocab"]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_directory(out) as work:
         write_extended_tokenizer(base, work, extended)
         verify_extension(base, work)
-        if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        work.rename(out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     from tokenizers.decoders import ByteLevel
 
     decode = ByteLevel().decode

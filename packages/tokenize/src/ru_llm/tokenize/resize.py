@@ -16,12 +16,12 @@ to a temp dir beside ``--out`` and renamed into place, so a failure leaves nothi
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ru_llm.core.atomic import atomic_directory
 from ru_llm.core.errors import ConfigError, PluginError, RuLLMError
 from ru_llm.core.families import load_model_config
 from ru_llm.tokenize.embeddings import EmbeddingInitializer, get_embedding_initializer
@@ -369,19 +369,11 @@ def _update_ids(model: Any, old_tok: Any, new_tok: Any, report: ResizeReport) ->
 
 
 def _save(model: Any, tokenizer_dir: Path, out_dir: Path) -> None:
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_directory(out_dir) as work:
         model.save_pretrained(work)
         for file in sorted(tokenizer_dir.iterdir()):
             if file.is_file() and not file.name.startswith(".") and not _is_model_file(file):
                 shutil.copy2(file, work / file.name)
-        if out_dir.exists():
-            shutil.rmtree(out_dir) if out_dir.is_dir() else out_dir.unlink()
-        work.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
 
 
 def _is_model_file(file: Path) -> bool:
