@@ -6,7 +6,7 @@ import importlib
 
 import typer
 
-from ru_llm.core.errors import NotAvailableError
+from ru_llm.core.planned import add_planned_command
 
 
 def mount_package_app(app: typer.Typer, module: str, *, issue: str | None, panel: str) -> None:
@@ -21,16 +21,11 @@ def mount_package_app(app: typer.Typer, module: str, *, issue: str | None, panel
         app.add_typer(sub, name=name, rich_help_panel=panel)
         return
     where = f"issue {issue}" if issue else "a later release"
-
-    def not_available(ctx: typer.Context) -> None:
-        raise NotAvailableError(
-            f"`ru-llm {name}` is not available yet: its commands arrive with {where}",
-            hint="`ru-llm --help` lists what works today",
-        )
-
-    app.command(
+    add_planned_command(
+        app,
         name,
+        message=f"`ru-llm {name}` is not available yet: its commands arrive with {where}",
         help=sub.info.help,
+        hint="`ru-llm --help` lists what works today",
         rich_help_panel=panel,
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    )(not_available)
+    )

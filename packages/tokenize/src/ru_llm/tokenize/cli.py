@@ -2,7 +2,7 @@
 
 import typer
 
-from ru_llm.core.errors import NotAvailableError
+from ru_llm.core.planned import add_planned_command
 from ru_llm.tokenize.extend_cmd import extend_command
 from ru_llm.tokenize.resize_cmd import resize_model_command
 from ru_llm.tokenize.stats_cmd import stats_command
@@ -23,19 +23,11 @@ _PLANNED = {
 }
 
 
-def _planned(name: str, what: str) -> None:
-    def not_available(ctx: typer.Context) -> None:
-        raise NotAvailableError(
-            f"`ru-llm tokenize {name}` ({what}) is not available yet: it arrives with issue #5",
-            hint="`ru-llm tokenize --help` lists what works today",
-        )
-
-    app.command(
-        name,
-        help=f"Not available yet: {what}.",
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    )(not_available)
-
-
 for _name, _what in _PLANNED.items():
-    _planned(_name, _what)
+    add_planned_command(
+        app,
+        _name,
+        message=f"`ru-llm tokenize {_name}` ({_what}) is not available yet: it arrives with issue #5",
+        help=f"Not available yet: {_what}.",
+        hint="`ru-llm tokenize --help` lists what works today",
+    )
