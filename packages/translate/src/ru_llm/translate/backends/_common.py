@@ -28,25 +28,23 @@ def take_options(backend: str, options: Mapping[str, Any], defaults: Mapping[str
     return {**defaults, **options}
 
 
-def as_int(backend: str, key: str, value: Any, minimum: int = 0) -> int:
-    """An integer option (options may come from the command line as strings)."""
+def _as_number(kind: type, what: str, backend: str, key: str, value: Any, minimum: float) -> Any:
+    """An ``int`` or ``float`` option (options may come from the command line as strings)."""
     try:
-        number = int(value)
+        number = kind(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"backend {backend!r} option {key!r} must be an integer, not {value!r}") from None
+        raise ConfigError(f"backend {backend!r} option {key!r} must be {what}, not {value!r}") from None
     if number < minimum:
         raise ConfigError(f"backend {backend!r} option {key!r} must be at least {minimum}, not {number}")
     return number
+
+
+def as_int(backend: str, key: str, value: Any, minimum: int = 0) -> int:
+    return _as_number(int, "an integer", backend, key, value, minimum)
 
 
 def as_float(backend: str, key: str, value: Any, minimum: float = 0.0) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"backend {backend!r} option {key!r} must be a number, not {value!r}") from None
-    if number < minimum:
-        raise ConfigError(f"backend {backend!r} option {key!r} must be at least {minimum}, not {number}")
-    return number
+    return _as_number(float, "a number", backend, key, value, minimum)
 
 
 def looks_like_path(model: str) -> bool:
