@@ -10,7 +10,6 @@ from conftest import REPO
 
 from ru_llm.core.errors import RuLLMError
 from ru_llm.tokenize.bpe_extend import (
-    ROUND_TRIP_SAMPLES,
     _repeat_counts,
     extend_byte_level_bpe,
     has_cyrillic,
@@ -19,6 +18,7 @@ from ru_llm.tokenize.bpe_extend import (
     read_tokenizer_json,
 )
 from ru_llm.tokenize.corpus import weighted_texts
+from ru_llm.tokenize.produced import ROUND_TRIP_SAMPLES
 from ru_llm.tokenize.stats import tokenizer_stats
 
 DATA = REPO / "tests" / "data"

@@ -27,8 +27,9 @@ def extend_command(
     """Learn Russian BPE merges after the base merges (byte-level BPE bases: Qwen2/2.5/3, LLaMA-3, Mistral-Nemo)."""
     from rich.console import Console
 
-    from ru_llm.tokenize.bpe_extend import check_out_dir, extend_byte_level_bpe, read_tokenizer_json
+    from ru_llm.tokenize.bpe_extend import extend_byte_level_bpe, read_tokenizer_json
     from ru_llm.tokenize.corpus import weighted_texts
+    from ru_llm.tokenize.produced import check_out_dir
 
     # Cheap checks first: a wrong --base, --out or --corpus fails before the corpus is read.
     read_tokenizer_json(base)

@@ -1,0 +1,86 @@
+"""Checks every tokenizer this package writes passes before it is moved into place.
+
+``extend``, ``replace`` and ``train`` all end with :func:`verify_tokenizer` on their work directory: a
+failure there is a bug in ru-llm (or a base we cannot reproduce), never a half-written output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ru_llm.core.errors import RuLLMError
+
+# Russian, English, code, emoji and mixed text: decode(encode(x)) must give each back unchanged.
+ROUND_TRIP_SAMPLES = (
+    "Привет, мир! Съешь же ещё этих мягких французских булок, да выпей чаю.",
+    "The quick brown fox jumps over the lazy dog; naïve café résumé.",
+    "def f(x):\n    return {'ключ': x ** 2}  # комментарий\n",
+    "Emoji 🙂👍🏽 and mixed: Москва-2024, iPhone-ы, ЁЛКИ ёлки, Ѣ ѣ Ї ї.",
+)
+
+
+def has_cyrillic_text(text: str) -> bool:
+    """Whether ``text`` holds a character of the Cyrillic block (U+0400–U+04FF)."""
+    return any("\u0400" <= c <= "\u04ff" for c in text)
+
+
+def check_out_dir(out_dir: Path, overwrite: bool, base_dir: Path | None = None) -> None:
+    """Refuse ``--out`` equal to the base, or an existing non-empty one without ``--overwrite``."""
+    if base_dir is not None and out_dir.expanduser().resolve() == base_dir.expanduser().resolve():
+        raise RuLLMError(f"{out_dir}: --out is the --base directory", hint="write the result somewhere else")
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
+        raise RuLLMError(f"{out_dir}: already exists and is not empty", hint="pass --overwrite or another --out")
+
+
+def _round_trips(tokenizer: Any, text: str) -> bool:
+    return tokenizer.decode(tokenizer.encode(text, add_special_tokens=False)) == text
+
+
+def _special_strings(tokenizer: Any) -> dict[str, str | None]:
+    return {
+        "bos_token": tokenizer.bos_token,
+        "eos_token": tokenizer.eos_token,
+        "pad_token": tokenizer.pad_token,
+        "unk_token": tokenizer.unk_token,
+    }
+
+
+def verify_tokenizer(out_dir: Path, base_dir: Path | None = None, *, keeps_base_ids: bool = False) -> Any:
+    """Load ``out_dir`` with ``AutoTokenizer`` and check what every produced tokenizer promises.
+
+    * every sample of :data:`ROUND_TRIP_SAMPLES` round-trips (with a base: every sample the base round-trips);
+    * with a base: the same special-token strings, each still one token; the same chat template and
+      padding side;
+    * ``keeps_base_ids`` (extend): every base token keeps its id, and text without Cyrillic gives exactly
+      the base's ids.
+
+    Returns the loaded tokenizer. Raises ``AssertionError`` (a bug, not a user error) when a check fails.
+    """
+    from transformers import AutoTokenizer
+
+    new = AutoTokenizer.from_pretrained(str(out_dir), trust_remote_code=False)
+    base = AutoTokenizer.from_pretrained(str(base_dir), trust_remote_code=False) if base_dir is not None else None
+    for text in ROUND_TRIP_SAMPLES:
+        if (base is None or _round_trips(base, text)) and not _round_trips(new, text):
+            raise AssertionError(f"tokenizer {out_dir} does not round-trip {text!r}")
+    if base is None:
+        return new
+    if _special_strings(new) != _special_strings(base):
+        raise AssertionError(f"tokenizer {out_dir}: special tokens {_special_strings(new)} != the base's")
+    for token in base.all_special_tokens:
+        if len(new.encode(token, add_special_tokens=False)) != 1:
+            raise AssertionError(f"tokenizer {out_dir}: special token {token!r} is no longer one token")
+    if getattr(new, "chat_template", None) != getattr(base, "chat_template", None):
+        raise AssertionError(f"tokenizer {out_dir}: the chat template differs from the base's")
+    if new.padding_side != base.padding_side:
+        raise AssertionError(f"tokenizer {out_dir}: padding side {new.padding_side} != {base.padding_side}")
+    if keeps_base_ids:
+        new_vocab = new.get_vocab()
+        moved = [token for token, i in base.get_vocab().items() if new_vocab.get(token) != i]
+        if moved:
+            raise AssertionError(f"tokenizer {out_dir}: {len(moved)} base tokens changed id, e.g. {moved[:3]}")
+        for text in ROUND_TRIP_SAMPLES:
+            if not has_cyrillic_text(text) and new.encode(text) != base.encode(text):
+                raise AssertionError(f"tokenizer {out_dir} splits {text!r} differently from the base")
+    return new
