@@ -30,9 +30,22 @@ def test_wordfreq_yields_spaced_and_capitalised_forms() -> None:
         forms[text] = weight
         if len(forms) > 5000:
             break
-    assert forms[" и"] > forms[" И"] > forms["И"] > 0
-    assert forms[" и"] == pytest.approx(forms[" И"] * 0.75 / 0.20)
+    assert forms[" и"] > forms[" И"] > forms["И"] > forms["и"] > 0
+    assert forms[" и"] == pytest.approx(forms[" И"] * 0.70 / 0.15)
     assert " москва" in forms and " Москва" in forms
+
+
+def test_wordfreq_weights_are_flattened_and_add_up_to_the_corpus_size() -> None:
+    import wordfreq
+
+    from ru_llm.tokenize.corpus import WORDFREQ_EXPONENT, WORDFREQ_WORDS
+
+    total = sum(weight for _, weight in wordfreq_texts("wordfreq:ru", 2.0))
+    assert total == pytest.approx(2 * WORDFREQ_WORDS, rel=1e-6)
+    forms = dict(wordfreq_texts("wordfreq:ru"))
+    frequencies = wordfreq.get_frequency_dict("ru", "best")
+    ratio = frequencies["и"] / frequencies["москва"]
+    assert forms[" и"] / forms[" москва"] == pytest.approx(ratio**WORDFREQ_EXPONENT, rel=1e-6)
 
 
 def test_wordfreq_unknown_language_is_one_line_error() -> None:

@@ -41,7 +41,10 @@ def test_counts_a_tiny_string_exactly() -> None:
     # By hand: привет | , | мир | ! | x_1 | 42  -> 6 tokens; \w+ runs: привет, мир, x_1, 42 -> 4 words.
     text = "привет, мир! x_1 42"
     stats = tokenizer_stats(word_level(), text)
-    assert stats == {"tokens": 6, "characters": 19, "words": 4, "chars_per_token": 19 / 6, "tokens_per_word": 1.5}
+    assert stats == {
+        "tokens": 6, "characters": 19, "words": 4, "chars_per_token": 19 / 6, "tokens_per_word": 1.5,
+        "cyrillic_characters": 9, "cyrillic_tokens": 2, "cyrillic_chars_per_token": 4.5,
+    }  # fmt: skip
 
 
 def test_special_tokens_are_not_counted() -> None:
@@ -67,6 +70,7 @@ def test_documents_are_summed_and_batching_does_not_change_the_result(real_token
 def test_nothing_to_count_gives_no_ratios() -> None:
     assert tokenizer_stats(word_level(), []) == {
         "tokens": 0, "characters": 0, "words": 0, "chars_per_token": None, "tokens_per_word": None,
+        "cyrillic_characters": 0, "cyrillic_tokens": 0, "cyrillic_chars_per_token": None,
     }  # fmt: skip
     assert tokenizer_stats(word_level(), "!!")["tokens_per_word"] is None
 
@@ -225,7 +229,23 @@ def test_a_python_tokenizer_is_called_without_special_tokens() -> None:
             assert kwargs["add_special_tokens"] is False
             return {"input_ids": [list(text) for text in batch]}
 
+        def decode(self, ids):
+            return "".join(ids)
+
         def batch_decode(self, ids):  # pragma: no cover - marks the transformers interface
             return ids
 
     assert tokenizer_stats(CharTokenizer(), ["ab c", "d"]) == efficiency(tokens=5, characters=5, words=3)
+    assert tokenizer_stats(CharTokenizer(), ["ёж и"])["cyrillic_tokens"] == 3  # decoded one by one
+
+
+def test_the_cyrillic_ratio_counts_tokens_that_cover_a_cyrillic_letter(real_tokenizer) -> None:
+    qwen = real_tokenizer("qwen2.5")
+    text = "Москва 2024, iPhone и Ёжик."
+    stats = tokenizer_stats(qwen, text)
+    encoding = qwen.backend_tokenizer.encode(text, add_special_tokens=False)
+    pieces = [text[start:end] for start, end in encoding.offsets]
+    by_hand = sum(1 for piece in pieces if any("\u0400" <= c <= "\u04ff" for c in piece))
+    assert stats["cyrillic_characters"] == len("МоскваиЁжик")
+    assert stats["cyrillic_tokens"] == by_hand and 0 < by_hand < stats["tokens"]
+    assert stats["cyrillic_chars_per_token"] == len("МоскваиЁжик") / by_hand

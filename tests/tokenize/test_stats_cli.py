@@ -16,7 +16,10 @@ from ru_llm.tokenize.stats_cmd import stats_command
 
 RU_DEV = REPO / "tests" / "data" / "text" / "ru_ud_gsd_dev.txt"
 TOKENIZERS = REPO / "tests" / "data" / "tokenizers"
-KEYS = ["text", "tokenizer", "tokens", "characters", "words", "chars_per_token", "tokens_per_word"]
+KEYS = [
+    "text", "tokenizer", "tokens", "characters", "words", "chars_per_token", "tokens_per_word",
+    "cyrillic_characters", "cyrillic_tokens", "cyrillic_chars_per_token",
+]  # fmt: skip
 
 
 def run(*args: object):

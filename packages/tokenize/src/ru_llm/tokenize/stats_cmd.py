@@ -44,7 +44,7 @@ def render_table(rows: list[dict[str, Any]]) -> Any:
     table = Table(title="Tokenizer efficiency (no special tokens; words are \\w+ runs)")
     table.add_column("text", overflow="fold")
     table.add_column("tokenizer", overflow="fold")
-    for name in ("chars/token", "tokens/word", "tokens", "characters", "words"):
+    for name in ("chars/token", "Cyrillic chars/token", "tokens/word", "tokens", "characters", "words"):
         table.add_column(name, justify="right", no_wrap=True)
     previous = None
     for row in rows:
@@ -54,6 +54,7 @@ def render_table(rows: list[dict[str, Any]]) -> Any:
             Path(row["text"]).name if row["text"] != previous else "",
             labels[row["tokenizer"]],
             _ratio(row["chars_per_token"]),
+            _ratio(row["cyrillic_chars_per_token"]),
             _ratio(row["tokens_per_word"]),
             f"{row['tokens']:,}",
             f"{row['characters']:,}",
