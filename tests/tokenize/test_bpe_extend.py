@@ -158,15 +158,17 @@ def test_add_more_than_the_corpus_supports_says_how_many(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("name", ["llama2", "mistral-7b-v0.1"])
-def test_sentencepiece_base_is_not_available_yet(name: str) -> None:
-    with pytest.raises(RuLLMError, match="SentencePiece extension is not available yet"):
+def test_sentencepiece_base_is_not_a_byte_level_bpe(name: str) -> None:
+    # `extend` sends these to ru_llm.tokenize.spm_extend (tests/tokenize/test_spm_extend.py) before this check.
+    with pytest.raises(RuLLMError, match=r"is a SentencePiece tokenizer \(no tokenizer.json\), not a byte-level BPE"):
         read_tokenizer_json(DATA / "tokenizers" / name)
 
 
-def test_sentencepiece_style_tokenizer_json_is_refused(tmp_path: Path, real_tokenizer) -> None:
+def test_sentencepiece_style_tokenizer_json_without_its_model_is_refused(tmp_path: Path, real_tokenizer) -> None:
     real_tokenizer("llama2").backend_tokenizer.save(str(tmp_path / "tokenizer.json"))
-    with pytest.raises(RuLLMError, match="SentencePiece extension is not available yet"):
+    with pytest.raises(RuLLMError, match="SentencePiece-style tokenizer.json, not a byte-level BPE") as error:
         read_tokenizer_json(tmp_path)
+    assert "tokenizer.model" in error.value.hint
 
 
 def test_base_without_tokenizer_and_existing_out_are_errors(tmp_path: Path) -> None:

@@ -45,10 +45,27 @@ def test_extend_prints_a_summary_table(tmp_path: Path) -> None:
     assert "new tokens" in result.output and "151665" in result.output
 
 
-def test_sentencepiece_base_is_one_line_error(tmp_path: Path) -> None:
-    result = run("--base", DATA / "tokenizers" / "llama2", "--corpus", RU_DEV, "--add", 10, "--out", tmp_path / "o")
+def test_sentencepiece_base_gets_new_pieces(tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    out = tmp_path / "out"
+    result = run("--base", DATA / "tokenizers" / "mistral-7b-v0.1", "--corpus", RU_DEV, "--add", 30, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "new tokens" in result.output and "32000" in result.output
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    assert len(tokenizer) == 32000 + 30 and (out / "tokenizer.model").is_file()
+
+
+def test_sentencepiece_unigram_base_is_one_line_error(tmp_path: Path) -> None:
+    from ru_llm.tokenize import spm
+    from ru_llm.tokenize.corpus import weighted_texts
+
+    base = tmp_path / "unigram"
+    base.mkdir()
+    (base / "tokenizer.model").write_bytes(spm.train_sentencepiece(weighted_texts([str(RU_DEV)]), 400, spm.UNIGRAM))
+    result = run("--base", base, "--corpus", RU_DEV, "--add", 10, "--out", tmp_path / "o")
     assert result.exit_code == 1
-    assert "SentencePiece extension is not available yet" in result.output
+    assert "is a SentencePiece unigram tokenizer" in result.output and "tokenize replace" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
 
@@ -65,3 +82,36 @@ def test_bad_corpus_and_too_large_add_are_one_line_errors(tmp_path: Path) -> Non
     result = run("--base", tmp_path, "--corpus", tiny, "--add", 5, "--out", tmp_path / "o")
     assert result.exit_code == 1 and "has no tokenizer.json" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blob.txt", "tiny.txt"]
+
+
+def test_a_hub_id_is_fetched_as_tokenizer_files_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub
+
+    from ru_llm.tokenize.loading import tokenizer_dir
+
+    calls = []
+
+    def fake_download(repo_id, allow_patterns):
+        calls.append((repo_id, allow_patterns))
+        return str(tmp_path)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_download)
+    assert tokenizer_dir("Qwen/Qwen2.5-7B") == tmp_path
+    assert calls[0][0] == "Qwen/Qwen2.5-7B" and "tokenizer.json" in calls[0][1]
+    assert not any(p.endswith(".safetensors") for p in calls[0][1])
+    assert tokenizer_dir(tmp_path) == tmp_path and len(calls) == 1  # a local directory is never fetched
+
+
+def test_a_hub_id_the_hub_cannot_provide_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub
+
+    def offline(repo_id, allow_patterns):
+        raise OSError("offline mode is enabled")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    result = run(
+        "--base", "someone/no-such-tokenizer", "--corpus", "wordfreq:ru", "--add", "10", "--out", tmp_path / "o"
+    )
+    assert result.exit_code == 1
+    assert "base 'someone/no-such-tokenizer': not a local directory, and the hub could not provide it" in result.output
+    assert not (tmp_path / "o").exists()

@@ -22,7 +22,7 @@ from typing import Any
 
 from ru_llm.core.atomic import atomic_directory
 from ru_llm.core.errors import RuLLMError
-from ru_llm.tokenize.produced import check_out_dir, verify_tokenizer
+from ru_llm.tokenize.produced import check_out_dir, copy_tokenizer_files, verify_tokenizer
 
 # Byte-level BPE writes byte b as a printable character; these are the UTF-8 lead bytes D0–D3, which
 # start U+0400–U+04FF (Cyrillic) and nothing else. A string holding one comes only from Cyrillic text.
@@ -32,7 +32,10 @@ MAX_OCCURRENCES = 20_000_000
 # Private-use planes 15 and 16: one character per distinct base token seen in the corpus.
 _PRIVATE = [*range(0xF0000, 0xFFFFE), *range(0x100000, 0x10FFFE)]
 
-SENTENCEPIECE_HINT = "use a byte-level BPE base (Qwen2/2.5/3, LLaMA-3, Mistral-Nemo)"
+SENTENCEPIECE_HINT = (
+    "use a byte-level BPE base (Qwen2/2.5/3, LLaMA-3, Mistral-Nemo), or a SentencePiece BPE base "
+    "(LLaMA-2, Mistral-7B) with its tokenizer.model"
+)
 
 
 def has_cyrillic(byte_level: str) -> bool:
@@ -49,13 +52,18 @@ def _is_byte_level(component: dict[str, Any] | None) -> bool:
 
 
 def check_byte_level_bpe(tokenizer_json: dict[str, Any], where: str) -> None:
-    """Raise :class:`RuLLMError` unless ``tokenizer_json`` is a byte-level BPE (SentencePiece gets its own line)."""
+    """Raise :class:`RuLLMError` unless ``tokenizer_json`` is a byte-level BPE (SentencePiece gets its own line).
+
+    ``ru-llm tokenize extend`` sends a directory with a ``tokenizer.model`` to :mod:`ru_llm.tokenize.spm_extend`
+    first; a SentencePiece-style ``tokenizer.json`` reaching this check came without its model.
+    """
     model = tokenizer_json.get("model") or {}
     pre = tokenizer_json.get("pre_tokenizer")
     if model.get("type") == "Unigram" or model.get("byte_fallback") or (pre or {}).get("type") == "Metaspace":
         raise RuLLMError(
-            f"tokenizer {where}: is a SentencePiece tokenizer; SentencePiece extension is not available yet",
-            hint=SENTENCEPIECE_HINT,
+            f"tokenizer {where}: is a SentencePiece-style tokenizer.json, not a byte-level BPE; SentencePiece "
+            "extension needs the base's tokenizer.model",
+            hint="put the base's tokenizer.model beside its tokenizer.json (extend then adds SentencePiece pieces)",
         )
     if model.get("type") != "BPE" or not _is_byte_level(pre) or not _is_byte_level(tokenizer_json.get("decoder")):
         raise RuLLMError(
@@ -109,19 +117,26 @@ def count_pre_tokens(
     tokenizer_json: dict[str, Any],
     texts: Iterable[tuple[str, float]],
     *,
+    keep: Callable[[str], bool] | None = has_cyrillic,
     on_text: Callable[[], None] | None = None,
 ) -> Counter[str]:
-    """Weighted counts of the distinct byte-level pre-tokens holding Cyrillic, by the base's own pre-tokenizer."""
+    """Weighted counts of the distinct byte-level pre-tokens, by ``tokenizer_json``'s normalizer and pre-tokenizer.
+
+    :param keep: which pre-tokens to count (default: those holding Cyrillic, all an extension can change);
+        ``None`` counts every one, as a whole new vocabulary needs.
+    """
     from tokenizers import Tokenizer
 
-    base = Tokenizer.from_str(json.dumps({**tokenizer_json, "added_tokens": []}))
-    normalizer, pre_tokenizer = base.normalizer, base.pre_tokenizer
+    # Only the normalizer and pre-tokenizer run: an empty model keeps this cheap for any base.
+    empty_model = {**tokenizer_json.get("model", {}), "type": "BPE", "vocab": {}, "merges": []}
+    pipeline = Tokenizer.from_str(json.dumps({**tokenizer_json, "added_tokens": [], "model": empty_model}))
+    normalizer, pre_tokenizer = pipeline.normalizer, pipeline.pre_tokenizer
     counts: Counter[str] = Counter()
     for text, weight in texts:
         if normalizer is not None:
             text = normalizer.normalize_str(text)
         for piece, _ in pre_tokenizer.pre_tokenize_str(text):
-            if not CYRILLIC_LEAD.isdisjoint(piece):
+            if keep is None or keep(piece):
                 counts[piece] += weight
         if on_text is not None:
             on_text()
@@ -273,7 +288,11 @@ def extended_tokenizer_json(tokenizer_json: dict[str, Any], extension: BpeExtens
 
 
 def read_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
-    """The base directory's ``tokenizer.json``, with one-line errors for a missing or SentencePiece tokenizer."""
+    """The base directory's byte-level BPE ``tokenizer.json``; one-line errors for a missing or other tokenizer.
+
+    SentencePiece bases (a ``tokenizer.model``) are :mod:`ru_llm.tokenize.spm_extend`'s: see
+    :func:`ru_llm.tokenize.spm_extend.uses_sentencepiece`.
+    """
     base = Path(base_dir).expanduser()
     hint = "pass a local directory holding the base model's tokenizer.json"
     if not base.is_dir():
@@ -284,8 +303,8 @@ def read_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
     if not path.is_file():
         if any((base / name).is_file() for name in ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model")):
             raise RuLLMError(
-                f"base {base_dir}: is a SentencePiece tokenizer; SentencePiece extension is not available yet",
-                hint=SENTENCEPIECE_HINT,
+                f"base {base_dir}: is a SentencePiece tokenizer (no tokenizer.json), not a byte-level BPE",
+                hint="extend it with ru_llm.tokenize.spm_extend.extend_sentencepiece_bpe (the CLI picks it itself)",
             )
         raise RuLLMError(f"base {base_dir}: the directory has no tokenizer.json", hint=hint)
     try:
@@ -297,14 +316,10 @@ def read_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
 
 
 def write_extended_tokenizer(base_dir: str | Path, out_dir: Path, tokenizer_json: dict[str, Any]) -> None:
-    """Copy everything from the base directory, then write the extended ``tokenizer.json`` (and slow files)."""
-    import shutil
-
+    """Copy the base's tokenizer files, then write the extended ``tokenizer.json`` (and slow files)."""
     base = Path(base_dir).expanduser()
     out_dir.mkdir(parents=True, exist_ok=True)
-    for item in base.iterdir():
-        if item.is_file():
-            shutil.copy2(item, out_dir / item.name)
+    copy_tokenizer_files(base, out_dir, skip=("tokenizer.json", "vocab.json", "merges.txt"))
     (out_dir / "tokenizer.json").write_text(json.dumps(tokenizer_json, ensure_ascii=False, indent=2), "utf-8")
     model = tokenizer_json["model"]
     # GPT-2-style slow files, where the base ships them, must agree with tokenizer.json.

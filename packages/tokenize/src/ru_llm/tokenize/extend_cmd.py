@@ -10,7 +10,14 @@ import typer
 
 
 def extend_command(
-    base: Annotated[Path, typer.Option("--base", help="Directory of the base tokenizer (tokenizer.json).")],
+    base_spec: Annotated[
+        str,
+        typer.Option(
+            "--base",
+            help="Base tokenizer: a directory with a byte-level BPE tokenizer.json or a SentencePiece BPE "
+            "tokenizer.model (with its tokenizer_config.json), or a hub id.",
+        ),
+    ],
     corpus: Annotated[
         list[str],
         typer.Option(
@@ -24,15 +31,18 @@ def extend_command(
     overwrite: Annotated[bool, typer.Option(help="Replace a non-empty output directory.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of a table.")] = False,
 ) -> None:
-    """Learn Russian BPE merges after the base merges (byte-level BPE bases: Qwen2/2.5/3, LLaMA-3, Mistral-Nemo)."""
+    """Add Russian tokens after every base token: BPE merges for byte-level BPE bases (Qwen2/2.5/3, LLaMA-3,
+    Mistral-Nemo), pieces for SentencePiece BPE bases (LLaMA-2, Mistral-7B)."""
     from rich.console import Console
 
-    from ru_llm.tokenize.bpe_extend import extend_byte_level_bpe, read_tokenizer_json
     from ru_llm.tokenize.corpus import weighted_texts
+    from ru_llm.tokenize.extend import check_base
+    from ru_llm.tokenize.loading import tokenizer_dir
     from ru_llm.tokenize.produced import check_out_dir
 
     # Cheap checks first: a wrong --base, --out or --corpus fails before the corpus is read.
-    read_tokenizer_json(base)
+    base = tokenizer_dir(base_spec)
+    extend = check_base(base)
     check_out_dir(out, overwrite, base)
     texts = weighted_texts(corpus)
     console = Console(stderr=True)
@@ -45,7 +55,7 @@ def extend_command(
             if seen % 100_000 == 0:
                 status.update(f"reading the corpus: {seen:,} texts")
 
-        report = extend_byte_level_bpe(base, texts, add, out, overwrite=overwrite, on_text=on_text)
+        report = extend(base, texts, add, out, overwrite=overwrite, on_text=on_text)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         return

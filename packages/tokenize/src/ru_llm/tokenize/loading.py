@@ -62,3 +62,24 @@ def load_tokenizer(path_or_hub_id: str | Path) -> Any:
         ) from error
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise RuLLMError(f"{where}: {_reason(error)}", hint=LOCAL_HINT) from error
+
+
+def tokenizer_dir(path_or_hub_id: str | Path) -> Path:
+    """A local directory holding a tokenizer: ``path_or_hub_id`` itself, or the hub's tokenizer files for an id.
+
+    Commands that rewrite a tokenizer's files (``extend``, ``replace``) work on a directory; a hub id is
+    fetched once into the Hugging Face cache (tokenizer files only, no weights).
+    """
+    source = str(path_or_hub_id)
+    path = Path(source).expanduser()
+    if path.exists() or not _HUB_ID.match(source) or source.startswith((".", "/", "~")):
+        return path  # local: the command's own checks name what is wrong with it
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(source, allow_patterns=[*TOKENIZER_FILES, "special_tokens_map.json", "*.jinja"]))
+    except Exception as error:  # offline, no such repo, gated: all one message for the user
+        raise RuLLMError(
+            f"base {source!r}: not a local directory, and the hub could not provide it ({_reason(error)})",
+            hint=LOCAL_HINT,
+        ) from error

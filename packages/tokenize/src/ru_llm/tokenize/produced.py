@@ -6,6 +6,7 @@ failure there is a bug in ru-llm (or a base we cannot reproduce), never a half-w
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,46 @@ ROUND_TRIP_SAMPLES = (
     "def f(x):\n    return {'ключ': x ** 2}  # комментарий\n",
     "Emoji 🙂👍🏽 and mixed: Москва-2024, iPhone-ы, ЁЛКИ ёлки, Ѣ ѣ Ї ї.",
 )
+
+
+# Files a model directory holds beside its tokenizer: a tokenizer output never takes them along.
+MODEL_FILE_PATTERNS = (
+    "config.json",
+    "generation_config.json",
+    "*.safetensors",
+    "*.safetensors.index.json",
+    "*.bin",
+    "*.bin.index.json",
+    "*.pt",
+    "*.pth",
+    "*.ckpt",
+    "*.gguf",
+    "*.h5",
+    "*.msgpack",
+)
+
+
+def is_model_file(path: Path) -> bool:
+    """Whether ``path`` is model weights or model config rather than a tokenizer file."""
+    return any(path.match(pattern) for pattern in MODEL_FILE_PATTERNS)
+
+
+def tokenizer_files(base_dir: Path, *, skip: Iterable[str] = ()) -> list[Path]:
+    """The base directory's plain files that belong to its tokenizer (no model files, no hidden files)."""
+    skipped = set(skip)
+    return [
+        item
+        for item in sorted(Path(base_dir).expanduser().iterdir())
+        if item.is_file() and not item.name.startswith(".") and item.name not in skipped and not is_model_file(item)
+    ]
+
+
+def copy_tokenizer_files(base_dir: Path, out_dir: Path, *, skip: Iterable[str] = ()) -> None:
+    """Copy :func:`tokenizer_files` into ``out_dir``: the files a producer writes anew go in ``skip``."""
+    import shutil
+
+    for item in tokenizer_files(base_dir, skip=skip):
+        shutil.copy2(item, Path(out_dir) / item.name)
 
 
 def has_cyrillic_text(text: str) -> bool:

@@ -25,6 +25,7 @@ from ru_llm.core.atomic import atomic_directory
 from ru_llm.core.errors import ConfigError, PluginError, RuLLMError
 from ru_llm.core.families import load_model_config
 from ru_llm.tokenize.embeddings import EmbeddingInitializer, get_embedding_initializer
+from ru_llm.tokenize.produced import is_model_file
 
 INSTALL_HINT = 'pip install "ru-llm-tokenize[resize]" (torch, safetensors)'
 MODES = ("auto", "extend", "replace")
@@ -43,21 +44,6 @@ TOKENIZER_FILES = (
     "spiece.model",
     "sentencepiece.bpe.model",
     "vocab.txt",
-)
-#: files of a tokenizer dir that belong to a model, not to the tokenizer: never copied over the output
-_MODEL_FILE_PATTERNS = (
-    "config.json",
-    "generation_config.json",
-    "*.safetensors",
-    "*.safetensors.index.json",
-    "*.bin",
-    "*.bin.index.json",
-    "*.pt",
-    "*.pth",
-    "*.ckpt",
-    "*.gguf",
-    "*.h5",
-    "*.msgpack",
 )
 _EXAMPLES = 5
 
@@ -372,12 +358,8 @@ def _save(model: Any, tokenizer_dir: Path, out_dir: Path) -> None:
     with atomic_directory(out_dir) as work:
         model.save_pretrained(work)
         for file in sorted(tokenizer_dir.iterdir()):
-            if file.is_file() and not file.name.startswith(".") and not _is_model_file(file):
+            if file.is_file() and not file.name.startswith(".") and not is_model_file(file):
                 shutil.copy2(file, work / file.name)
-
-
-def _is_model_file(file: Path) -> bool:
-    return any(file.match(pattern) for pattern in _MODEL_FILE_PATTERNS)
 
 
 def _mismatch(model_dir: Path, rows: int, tokens: int) -> RuLLMError:

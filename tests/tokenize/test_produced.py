@@ -1,0 +1,70 @@
+"""The checks every produced tokenizer passes, and which base files a tokenizer output takes along."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from ru_llm.core.errors import RuLLMError
+from ru_llm.tokenize.produced import check_out_dir, copy_tokenizer_files, tokenizer_files, verify_tokenizer
+
+QWEN = REPO / "tests" / "data" / "tokenizers" / "qwen2.5"
+
+
+def test_model_files_and_hidden_files_stay_behind(tmp_path: Path) -> None:
+    base, out = tmp_path / "base", tmp_path / "out"
+    base.mkdir()
+    out.mkdir()
+    names = [
+        "config.json", "generation_config.json", "model.safetensors", "model.safetensors.index.json",
+        "pytorch_model.bin", ".hidden", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja",
+    ]  # fmt: skip
+    for name in names:
+        (base / name).write_text("{}", encoding="utf-8")
+    (base / "sub").mkdir()
+    assert [p.name for p in tokenizer_files(base, skip=["tokenizer.json"])] == [
+        "chat_template.jinja",
+        "tokenizer_config.json",
+    ]
+    copy_tokenizer_files(base, out)
+    assert sorted(p.name for p in out.iterdir()) == ["chat_template.jinja", "tokenizer.json", "tokenizer_config.json"]
+
+
+def test_out_dir_checks(tmp_path: Path) -> None:
+    with pytest.raises(RuLLMError, match="--out is the --base directory"):
+        check_out_dir(tmp_path, True, tmp_path)
+    (tmp_path / "x").write_text("x", encoding="utf-8")
+    with pytest.raises(RuLLMError, match="already exists and is not empty"):
+        check_out_dir(tmp_path, False)
+    check_out_dir(tmp_path, True)  # --overwrite
+    check_out_dir(tmp_path / "new", False)
+
+
+def test_a_faithful_copy_passes_and_a_changed_chat_template_fails(tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(QWEN, copy)
+    verify_tokenizer(copy, QWEN, keeps_base_ids=True)
+    config_path = copy / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["chat_template"] = "{{ messages }}"
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(AssertionError, match="chat template"):
+        verify_tokenizer(copy, QWEN)
+
+
+def test_a_moved_base_id_fails_in_extend_mode(tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(QWEN, copy)
+    data = json.loads((copy / "tokenizer.json").read_text(encoding="utf-8"))
+    vocab = data["model"]["vocab"]
+    vocab["a"], vocab["b"] = vocab["b"], vocab["a"]  # two ids swapped: every text still round-trips
+    (copy / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
+    for name in ("vocab.json", "merges.txt"):
+        (copy / name).unlink(missing_ok=True)
+    verify_tokenizer(copy, QWEN)  # fine for a replaced vocabulary
+    with pytest.raises(AssertionError, match="changed id"):
+        verify_tokenizer(copy, QWEN, keeps_base_ids=True)

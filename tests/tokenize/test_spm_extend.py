@@ -1,0 +1,202 @@
+"""SentencePiece BPE extension of the real LLaMA-2 and Mistral-7B tokenizers with pieces learned from Russian text."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from ru_llm.core.errors import RuLLMError
+from ru_llm.tokenize import spm
+from ru_llm.tokenize.corpus import weighted_texts
+from ru_llm.tokenize.produced import ROUND_TRIP_SAMPLES, has_cyrillic_text, verify_tokenizer
+from ru_llm.tokenize.spm_extend import (
+    extend_sentencepiece_bpe,
+    extended_model,
+    reachable_in_order,
+    read_sentencepiece_bpe,
+    uses_sentencepiece,
+)
+from ru_llm.tokenize.stats import tokenizer_stats
+
+DATA = REPO / "tests" / "data"
+RU_DEV = DATA / "text" / "ru_ud_gsd_dev.txt"
+LLAMA2 = DATA / "tokenizers" / "llama2"
+ADD = 400
+# Russian the pieces were not learned from (written for these tests).
+RU_HELD_OUT = (
+    "Сегодня в Москве прошло заседание правительства, на котором обсуждали развитие транспорта и образования. "
+    "Министр сообщил, что новые школы откроются в следующем году в нескольких регионах страны.\n"
+)
+MORE_SAMPLES = (
+    "   leading spaces and\ttabs\n\nand blank lines  ",
+    "Ünïcödé: 中文, العربية, עברית, ελληνικά, 日本語のテキスト",
+    "```python\nprint('Привет')  # 👋\n```",
+    "ПРИВЕТ привет Привет пРиВеТ",
+)
+
+
+def english_texts() -> list[str]:
+    texts = []
+    for line in (DATA / "instructions" / "en" / "self_instruct_seed_tasks.jsonl").open(encoding="utf-8"):
+        task = json.loads(line)
+        texts.append(task["instruction"] + "\n" + "\n".join(i["input"] + i["output"] for i in task["instances"]))
+    for line in (DATA / "translate" / "oasst_en_messages.jsonl").open(encoding="utf-8"):
+        texts.append(json.loads(line)["text"])
+    return texts
+
+
+@pytest.fixture(scope="module", params=["llama2", "mistral-7b-v0.1"])
+def extended(request, tmp_path_factory):
+    """(base tokenizer, base dir, extended tokenizer, out dir, report), extended by ADD pieces from RU_DEV."""
+    from transformers import AutoTokenizer
+
+    base_dir = DATA / "tokenizers" / request.param
+    out = tmp_path_factory.mktemp(f"spm-ext-{request.param}") / "out"
+    report = extend_sentencepiece_bpe(base_dir, weighted_texts([str(RU_DEV)]), ADD, out)
+    return AutoTokenizer.from_pretrained(base_dir), base_dir, AutoTokenizer.from_pretrained(out), out, report
+
+
+def test_round_trips_russian_english_code_emoji_mixed(extended) -> None:
+    base, _, new, _, _ = extended
+    for text in (*ROUND_TRIP_SAMPLES, *MORE_SAMPLES, RU_HELD_OUT, RU_DEV.read_text(encoding="utf-8")[:20000]):
+        if base.decode(base.encode(text, add_special_tokens=False)) != text:
+            assert text.startswith(" ")  # transformers' LLaMA decoder drops a leading space, for the base too
+            continue
+        assert new.decode(new.encode(text, add_special_tokens=False)) == text
+
+
+def test_english_and_code_tokenize_exactly_as_with_the_base(extended) -> None:
+    base, _, new, _, _ = extended
+    texts = english_texts()
+    assert len(texts) > 200
+    for text in texts:
+        assert new.encode(text) == base.encode(text)
+
+
+def test_every_base_piece_keeps_its_id_and_new_ids_follow(extended) -> None:
+    base, _, new, _, report = extended
+    old_vocab, new_vocab = base.get_vocab(), new.get_vocab()
+    assert all(new_vocab[token] == i for token, i in old_vocab.items())
+    assert len(new_vocab) == len(old_vocab) + ADD == len(new)
+    assert report.first_new_id == report.base_vocab == 32000 and report.new_tokens == report.new_merges == ADD
+    assert sorted(new_vocab.values()) == list(range(len(new_vocab)))
+    assert (new.bos_token_id, new.eos_token_id, new.unk_token_id) == (base.bos_token_id, base.eos_token_id,
+                                                                      base.unk_token_id)  # fmt: skip
+    assert new.padding_side == base.padding_side
+
+
+def test_new_pieces_are_cyrillic_reachable_and_scored_after_the_base(extended) -> None:
+    _, base_dir, _, out, _ = extended
+    base = spm.read_base_model(base_dir)
+    proto = spm.read_base_model(out)
+    assert list(proto.pieces[:32000]) == list(base.pieces)  # piece, score and type
+    assert proto.normalizer_spec == base.normalizer_spec
+    new = proto.pieces[32000:]
+    scores = [p.score for p in new]
+    assert scores[0] < spm.lowest_score(base) and scores == sorted(set(scores), reverse=True)
+    known = {p.piece for p in base.pieces}
+    for piece in new:
+        assert piece.type == spm.NORMAL and has_cyrillic_text(piece.piece) and piece.piece not in known
+        text = piece.piece
+        assert len(text) == 1 or any(text[:i] in known and text[i:] in known for i in range(1, len(text)))
+        known.add(text)
+
+
+def test_fast_tokenizer_agrees_with_tokenizer_model_on_russian(extended) -> None:
+    import sentencepiece
+
+    _, _, new, out, _ = extended
+    slow = sentencepiece.SentencePieceProcessor(model_file=str(out / "tokenizer.model"))
+    lines = [line for line in RU_DEV.read_text(encoding="utf-8").splitlines()[:200] if line.strip()]
+    assert [slow.encode(line) for line in lines] == [new.encode(line, add_special_tokens=False) for line in lines]
+    ids = new.encode(RU_HELD_OUT, add_special_tokens=False)
+    assert any(i >= 32000 for i in ids)  # new pieces inside running text the model was not learned from
+
+
+def test_russian_chars_per_token_improves(extended) -> None:
+    base, _, new, _, _ = extended
+    for text, gain in ((RU_DEV.read_text(encoding="utf-8"), 1.04), (RU_HELD_OUT, 1.0)):
+        before = tokenizer_stats(base, text)["chars_per_token"]
+        after = tokenizer_stats(new, text)["chars_per_token"]
+        assert after > before * gain
+
+
+def test_reachable_in_order_keeps_prefixes_closed() -> None:
+    known = {"а", "б", "в"}
+    assert reachable_in_order(["аб", "вг", "абв", "г"], known, 10) == ["аб", "абв", "г", "вг"]
+    assert reachable_in_order(["аб", "абв", "г", "вг"], known, 2) == ["аб", "абв"]
+    assert reachable_in_order(["абвг", "вгд"], known, 10) == []
+
+
+def test_tokens_added_after_the_model_keep_their_ids(tmp_path: Path) -> None:
+    base = tmp_path / "base"
+    shutil.copytree(LLAMA2, base)
+    config = json.loads((base / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["pad_token"] = "<pad>"
+    config["added_tokens_decoder"] = {"32000": {"content": "<pad>", "special": True, "normalized": False}}
+    (base / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    proto = extended_model(spm.read_base_model(base), ["аб"], spm.hf_added_tokens(base))
+    assert [(p.piece, p.type) for p in proto.pieces[32000:]] == [("<pad>", spm.CONTROL), ("аб", spm.NORMAL)]
+
+    report = extend_sentencepiece_bpe(base, weighted_texts([str(RU_DEV)]), 20, tmp_path / "out")
+    assert report.first_new_id == 32001 and report.new_tokens == 20
+    new = verify_tokenizer(tmp_path / "out", base, keeps_base_ids=True)
+    assert new.pad_token_id == 32000 and len(new) == 32021
+
+
+def test_add_more_than_the_corpus_supports_says_how_many(tmp_path: Path) -> None:
+    tiny = tmp_path / "tiny.txt"
+    tiny.write_text("Мама мыла раму. Мама мыла раму.\n", encoding="utf-8")
+    with pytest.raises(RuLLMError, match=r"--add 1000: the corpus supports only (\d+) new tokens") as error:
+        extend_sentencepiece_bpe(LLAMA2, weighted_texts([str(tiny)]), 1000, tmp_path / "out")
+    supported = int(error.value.message.split("only ")[1].split()[0])
+    assert 0 < supported < 20 and f"--add {supported}" in error.value.hint
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.txt"]  # no output and no temp dir left
+
+
+def test_corpus_without_cyrillic_or_not_utf8_is_an_error(tmp_path: Path) -> None:
+    english = tmp_path / "en.txt"
+    english.write_text("Only English words here.\n" * 10, encoding="utf-8")
+    with pytest.raises(RuLLMError, match="no Cyrillic words"):
+        extend_sentencepiece_bpe(LLAMA2, weighted_texts([str(english)]), 10, tmp_path / "out")
+    cp1251 = tmp_path / "cp1251.txt"
+    cp1251.write_bytes("Привет, мир\n".encode("cp1251"))
+    with pytest.raises(RuLLMError, match="not UTF-8"):
+        extend_sentencepiece_bpe(LLAMA2, weighted_texts([str(cp1251)]), 10, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cp1251.txt", "en.txt"]
+
+
+def test_unigram_base_points_to_replace(tmp_path: Path) -> None:
+    model = spm.train_sentencepiece(weighted_texts([str(RU_DEV)]), 500, spm.UNIGRAM)
+    (tmp_path / "tokenizer.model").write_bytes(model)
+    assert uses_sentencepiece(tmp_path)
+    with pytest.raises(RuLLMError, match="is a SentencePiece unigram tokenizer; extend supports") as error:
+        extend_sentencepiece_bpe(tmp_path, weighted_texts([str(RU_DEV)]), 10, tmp_path / "out")
+    assert "ru-llm tokenize replace" in error.value.hint
+    with pytest.raises(RuLLMError, match="unigram"):
+        read_sentencepiece_bpe(tmp_path)
+    assert not (tmp_path / "out").exists()
+
+
+def test_dispatch_picks_sentencepiece_only_without_a_byte_level_tokenizer_json(tmp_path: Path) -> None:
+    assert uses_sentencepiece(LLAMA2)
+    assert not uses_sentencepiece(DATA / "tokenizers" / "qwen2.5")
+    assert not uses_sentencepiece(tmp_path) and not uses_sentencepiece(tmp_path / "nope")
+    shutil.copy(DATA / "tokenizers" / "qwen2.5" / "tokenizer.json", tmp_path / "tokenizer.json")
+    shutil.copy(LLAMA2 / "tokenizer.model", tmp_path / "tokenizer.model")
+    assert not uses_sentencepiece(tmp_path)  # a usable byte-level tokenizer.json wins
+
+
+def test_existing_out_is_left_alone(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(RuLLMError, match="already exists and is not empty"):
+        extend_sentencepiece_bpe(LLAMA2, weighted_texts([str(RU_DEV)]), 10, out)
+    with pytest.raises(RuLLMError, match="--out is the --base directory"):
+        extend_sentencepiece_bpe(LLAMA2, weighted_texts([str(RU_DEV)]), 10, LLAMA2)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
