@@ -147,9 +147,18 @@ def test_hook_register_translators(plugin_manager) -> None:
 
 
 def test_hook_register_tokenizer_trainers(plugin_manager) -> None:
-    trainer = Thing("wordpiece")
+    from ru_llm.tokenize.trainers import TokenizerTrainer
+
+    class WordPiece(TokenizerTrainer):
+        name = "wordpiece"
+
+    trainer = WordPiece()
     register_plugin(plugin_manager, "register_tokenizer_trainers", trainer)
     assert tokenizer_trainers().get("wordpiece") is trainer
+    assert tokenizer_trainers().names()[:3] == ["byte-level-bpe", "sentencepiece-bpe", "sentencepiece-unigram"]
+    register_plugin(plugin_manager, "register_tokenizer_trainers", Thing("not_a_trainer"), name="bad")
+    with pytest.raises(PluginError, match="is not a TokenizerTrainer"):
+        tokenizer_trainers()
 
 
 def test_hook_register_embedding_initializers(plugin_manager) -> None:

@@ -27,7 +27,8 @@ def test_building_the_cli_and_every_registry_is_light() -> None:
         "from ru_llm.cli.app import build_app; build_app()\n"
         "from ru_llm.core import model_families; model_families()\n"
         "import ru_llm.dataset as d; d.templates(); d.dataset_builders()\n"
-        "import ru_llm.translate as t; t.translators()"
+        "import ru_llm.translate as t; t.translators()\n"
+        "import ru_llm.tokenize as k; k.tokenizer_trainers(); k.embedding_initializers()"
     )
     assert imported_heavy(code) == []
 

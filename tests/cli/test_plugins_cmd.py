@@ -15,6 +15,7 @@ BUILTINS = {
     "ru_llm.dataset.templates.builtin": ("ru-llm-dataset", ("register_templates",)),
     "ru_llm.dataset.builders.builtin": ("ru-llm-dataset", ("register_dataset_builders",)),
     "ru_llm.translate.backends.builtin": ("ru-llm-translate", ("register_translators",)),
+    "ru_llm.tokenize.builtin_trainers": ("ru-llm-tokenize", ("register_tokenizer_trainers",)),
     "ru_llm.tokenize.builtin_initializers": ("ru-llm-tokenize", ("register_embedding_initializers",)),
     "ru_llm.cli.builtin_commands": ("ru-llm", ("register_commands",)),
 }

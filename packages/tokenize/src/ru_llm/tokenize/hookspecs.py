@@ -12,9 +12,12 @@ def register_tokenizer_trainers(register: Callable[..., object]) -> None:
     """Register vocabulary learners (SentencePiece Unigram/BPE, byte-level BPE, ...).
 
     :param register: call ``register(trainer, *, aliases=(), override=False)`` once per learner. A
-        learner has a ``name`` and learns a vocabulary of a requested size from a text corpus.
-        ``override=True`` replaces a learner of the same name. Returns nothing; every implementation
-        is called.
+        learner is a :class:`ru_llm.tokenize.trainers.TokenizerTrainer` (anything else is refused): a
+        ``name``, ``train(texts, vocab_size, out_dir, *, base_dir, special_tokens, on_text)`` writing a
+        directory ``AutoTokenizer`` loads, and ``fits_base(base_dir)`` saying whether it can replace that
+        base's vocabulary (``ru-llm tokenize replace`` takes the first that fits, in registration order,
+        built-ins first). ``override=True`` replaces a learner of the same name. Returns nothing; every
+        implementation is called.
     """
 
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ru_llm.core.plugins import registry
 from ru_llm.core.registry import Registry
 from ru_llm.tokenize.embeddings import EmbeddingInitializer
+from ru_llm.tokenize.trainers import TokenizerTrainer
 
 _HINT = "run `ru-llm plugins` to see what is installed; a plugin adds more (docs/plugins.md)"
 
 
-def tokenizer_trainers() -> Registry[Any]:
-    """Every registered vocabulary learner."""
-    return registry("register_tokenizer_trainers", "tokenizer trainer", hint=_HINT)
+def tokenizer_trainers() -> Registry[TokenizerTrainer]:
+    """Every registered vocabulary learner (``ru-llm tokenize trainers`` lists them)."""
+    return registry("register_tokenizer_trainers", "tokenizer trainer", hint=_HINT, expect=TokenizerTrainer)
 
 
 def embedding_initializers() -> Registry[EmbeddingInitializer]:

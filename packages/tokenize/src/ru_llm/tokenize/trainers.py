@@ -48,6 +48,11 @@ class TokenizerTrainer:
         """
         return False
 
+    def min_vocab_size(self, *, base_dir: Path | None = None, special_tokens: Sequence[str] = ()) -> int:
+        """The smallest ``vocab_size`` worth asking for: the tokens this trainer always writes (bytes,
+        special and added tokens) plus one. Commands refuse less before reading any corpus."""
+        return 1
+
     def train(
         self,
         texts: Iterable[tuple[str, float]],

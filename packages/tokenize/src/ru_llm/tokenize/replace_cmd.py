@@ -1,0 +1,70 @@
+"""`ru-llm tokenize replace`: a new vocabulary in place of a base's, keeping its special tokens and chat template."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ru_llm.tokenize.train_cmd import CORPUS_HELP
+
+
+def replace_command(
+    base_spec: Annotated[
+        str,
+        typer.Option("--base", help="Base tokenizer: a directory (tokenizer.json or tokenizer.model) or a hub id."),
+    ],
+    corpus: Annotated[list[str], typer.Option("--corpus", help=CORPUS_HELP)],
+    vocab_size: Annotated[
+        int, typer.Option("--vocab-size", help="Tokens in all, the base's special and added tokens included.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory for the new tokenizer.")],
+    trainer: Annotated[
+        str | None,
+        typer.Option("--trainer", help="Learner to use (default: the first that fits the base; see `trainers`)."),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty output directory.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of a table.")] = False,
+) -> None:
+    """Learn a new vocabulary of the base's kind, keeping its special tokens, chat template and padding side.
+
+    Every id changes: run `ru-llm tokenize resize-model` next (it keeps the rows of tokens the base also has).
+
+    The vocabulary serves the corpus's languages only: a Russian-only corpus makes English and code cost more tokens.
+
+    For a bilingual vocabulary add English text: --corpus wordfreq:ru --corpus wordfreq:en@0.5.
+    """
+    from rich.console import Console
+
+    from ru_llm.tokenize.corpus import weighted_texts
+    from ru_llm.tokenize.loading import tokenizer_dir
+    from ru_llm.tokenize.replace import replace_vocabulary
+    from ru_llm.tokenize.train_cmd import with_progress
+
+    console = Console(stderr=True)
+    base = tokenizer_dir(base_spec)
+    with console.status("checking the base and the corpus") as status:
+        texts = with_progress(weighted_texts(corpus), status)
+        report = replace_vocabulary(base, texts, vocab_size, out, trainer=trainer, overwrite=overwrite)
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        return
+    from rich.table import Table
+
+    from ru_llm.tokenize.train_cmd import short_list
+
+    table = Table(title=f"vocabulary replaced into {report.out_dir}")
+    table.add_column("")
+    table.add_column("value", justify="right")
+    table.add_row("trainer", report.trainer)
+    table.add_row("base vocabulary", f"{report.base_vocab:,}")
+    table.add_row("new vocabulary", f"{report.vocab_size:,}")
+    table.add_row("base tokens kept (same string)", f"{report.kept_base_tokens:,}")
+    table.add_row("special tokens", short_list(report.special_tokens))
+    table.add_row("texts read", f"{report.texts:,}")
+    table.add_row("seconds", f"{report.seconds:.1f}")
+    console.print(table)
+    console.print("learned tokens: " + ", ".join(repr(t) for t in report.examples))
+    console.print(f"next: ru-llm tokenize resize-model --model MODEL_DIR --tokenizer {report.out_dir} --out OUT")
