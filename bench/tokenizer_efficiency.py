@@ -1,7 +1,8 @@
-"""Benchmark: Russian vocabulary extension of byte-level BPE tokenizers (Qwen2.5, LLaMA-3, Mistral-Nemo).
+"""Benchmark: Russian vocabulary extension of real tokenizers (Qwen2.5, LLaMA-3, Mistral-Nemo, LLaMA-2, Mistral-7B).
 
-For each base, learns at most ``--add`` new tokens from offline data (``wordfreq:ru`` by default, plus any
-``--corpus``) with ``extend_byte_level_bpe`` and compares base and extended tokenizers on the same texts:
+For each base, learns ``--add`` new tokens (``--spm-add`` for the SentencePiece bases LLaMA-2 and Mistral-7B)
+from offline data (``wordfreq:ru`` by default, plus any ``--corpus``) with ``extend_tokenizer``, and
+compares base and extended tokenizers on the same texts:
 
 * Russian characters per token on the UD dev texts (not trained on), per text and overall, two ways:
   ``ru_chars_per_token_*`` divides all characters by all tokens; ``ru_cyrillic_chars_per_token_*`` divides
@@ -32,7 +33,9 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
 RU_DEV = SHARED / "ru_text" / "dev"
 TOKENIZERS = SHARED / "tokenizers"
-BASES = ("qwen2.5", "llama3", "mistral-nemo")
+BASES = ("qwen2.5", "llama3", "mistral-nemo", "llama2", "mistral-7b-v0.1")
+# SentencePiece bases get fewer new pieces by default: their 32,000-piece vocabularies are a fifth of the others.
+SPM_BASES_ADD = 16_000
 TARGET_RU_CHARS_PER_TOKEN = 4.3
 GSD = "ud_gsd.txt"  # UD Russian-GSD dev: Wikipedia sentences
 TARGET_SECONDS = 600
@@ -61,13 +64,13 @@ def chars_per_token(tokenizer, texts: dict[str, str], key: str = "chars_per_toke
 def bench_base(name: str, corpus: list[str], add: int, ru_texts: dict[str, str], english: str, tmp: Path) -> dict:
     from transformers import AutoTokenizer
 
-    from ru_llm.tokenize.bpe_extend import extend_byte_level_bpe
     from ru_llm.tokenize.corpus import weighted_texts
+    from ru_llm.tokenize.extend import extend_tokenizer
 
     base_dir = TOKENIZERS / name
     out = tmp / name
     start = time.perf_counter()
-    report = extend_byte_level_bpe(base_dir, weighted_texts(corpus), add, out)
+    report = extend_tokenizer(base_dir, weighted_texts(corpus), add, out)
     seconds = time.perf_counter() - start
     base, new = AutoTokenizer.from_pretrained(base_dir), AutoTokenizer.from_pretrained(out)
     ru_base, ru_new = chars_per_token(base, ru_texts), chars_per_token(new, ru_texts)
@@ -96,7 +99,8 @@ def bench_base(name: str, corpus: list[str], add: int, ru_texts: dict[str, str],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--add", type=int, default=48_000, help="new tokens per base (at most)")
+    parser.add_argument("--add", type=int, default=48_000, help="new tokens per byte-level BPE base")
+    parser.add_argument("--spm-add", type=int, default=SPM_BASES_ADD, help="new pieces per SentencePiece base")
     parser.add_argument("--corpus", action="append", help="corpus specs (default: wordfreq:ru)")
     parser.add_argument("--base", action="append", choices=BASES, help="bases to run (default: all present)")
     args = parser.parse_args()
@@ -108,16 +112,18 @@ def main() -> None:
     results, skipped = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.base or BASES:
-            if not (TOKENIZERS / name / "tokenizer.json").is_file():
-                skipped.append(f"{name}: no {TOKENIZERS / name / 'tokenizer.json'}")
+            if not any((TOKENIZERS / name / f).is_file() for f in ("tokenizer.json", "tokenizer.model")):
+                skipped.append(f"{name}: no tokenizer in {TOKENIZERS / name}")
                 continue
-            results[name] = bench_base(name, corpus, args.add, ru_texts, english, Path(tmp))
+            add = args.add if (TOKENIZERS / name / "tokenizer.json").is_file() else args.spm_add
+            results[name] = bench_base(name, corpus, add, ru_texts, english, Path(tmp))
             print(f"{name}: done in {results[name]['extend_seconds']} s", file=sys.stderr)
     qwen = results.get("qwen2.5")
     report = {
         "benchmark": "tokenizer_efficiency",
         "corpus": corpus,
         "add": args.add,
+        "spm_add": args.spm_add,
         "ru_dev_texts": list(ru_texts),
         "en_characters": len(english),
         "results": results,
