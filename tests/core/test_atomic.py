@@ -30,3 +30,15 @@ def test_creates_parents_and_replaces_a_file(tmp_path: Path) -> None:
     with atomic_directory(target) as work:
         (work / "x").write_text("x")
     assert target.is_dir() and (target / "x").read_text() == "x"
+
+
+def test_the_result_is_as_readable_as_any_new_directory(tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_directory(tmp_path / "out") as work:
+            (work / "x.txt").write_text("x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755  # not mkdtemp's private 0700

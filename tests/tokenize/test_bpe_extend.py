@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from kit.texts import english_texts
 
 from ru_llm.core.errors import RuLLMError
 from ru_llm.tokenize.bpe_extend import (
@@ -36,16 +37,6 @@ MORE_SAMPLES = (
     "```python\nprint('Привет')  # 👋\n```",
     "ПРИВЕТ привет Привет пРиВеТ",
 )
-
-
-def english_texts() -> list[str]:
-    texts = []
-    for line in (DATA / "instructions" / "en" / "self_instruct_seed_tasks.jsonl").open(encoding="utf-8"):
-        task = json.loads(line)
-        texts.append(task["instruction"] + "\n" + "\n".join(i["input"] + i["output"] for i in task["instances"]))
-    for line in (DATA / "translate" / "oasst_en_messages.jsonl").open(encoding="utf-8"):
-        texts.append(json.loads(line)["text"])  # code, tables, URLs, lists
-    return texts
 
 
 @pytest.fixture(scope="module", params=["qwen2.5", pytest.param("llama3", marks=pytest.mark.slow)])

@@ -97,7 +97,8 @@ def test_a_hub_id_is_fetched_as_tokenizer_files_only(tmp_path: Path, monkeypatch
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_download)
     assert tokenizer_dir("Qwen/Qwen2.5-7B") == tmp_path
-    assert calls[0][0] == "Qwen/Qwen2.5-7B" and "tokenizer.json" in calls[0][1]
+    assert calls[0][0] == "Qwen/Qwen2.5-7B"
+    assert {"tokenizer.json", "merges.txt", "tokenizer_config.json", "chat_template.json"} <= set(calls[0][1])
     assert not any(p.endswith(".safetensors") for p in calls[0][1])
     assert tokenizer_dir(tmp_path) == tmp_path and len(calls) == 1  # a local directory is never fetched
 
@@ -115,3 +116,10 @@ def test_a_hub_id_the_hub_cannot_provide_is_one_line(tmp_path: Path, monkeypatch
     assert result.exit_code == 1
     assert "base 'someone/no-such-tokenizer': not a local directory, and the hub could not provide it" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_an_absurd_add_fails_before_anything_is_read(tmp_path: Path) -> None:
+    for add in (0, 10**9):
+        result = run("--base", tmp_path / "nowhere", "--corpus", "x.txt", "--add", add, "--out", tmp_path / "o")
+        assert result.exit_code == 1 and f"--add {add}: must be between 1 and" in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -189,3 +189,28 @@ def test_resize_model_works_on_a_replaced_tokenizer(tiny_model, tmp_path: Path) 
     assert model.config.eos_token_id == tok.convert_tokens_to_ids(old_eos) != old_model.config.eos_token_id
     batch = tok.apply_chat_template([{"role": "user", "content": "Привет, мир"}], return_tensors="pt", return_dict=True)
     assert torch.isfinite(model(**batch).logits).all()
+
+
+def test_a_broken_base_fails_before_the_corpus_is_read(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.txt"  # never read: each error comes first
+    model_only = tmp_path / "model_only"
+    model_only.mkdir()
+    (model_only / "tokenizer.model").write_bytes((LLAMA2 / "tokenizer.model").read_bytes())
+    one_line_error(
+        run("--base", model_only, "--corpus", missing, "--vocab-size", 500, "--out", tmp_path / "o"),
+        "without tokenizer_config.json", "copy the model's tokenizer_config.json",
+    )  # fmt: skip
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for item in QWEN.iterdir():
+        (broken / item.name).write_bytes(item.read_bytes())
+    (broken / "tokenizer_config.json").write_text("{not json", encoding="utf-8")
+    one_line_error(
+        run("--base", broken, "--corpus", missing, "--vocab-size", 500, "--out", tmp_path / "o"),
+        f"tokenizer {broken}: cannot be loaded",
+    )
+    one_line_error(
+        run("--base", QWEN, "--corpus", missing, "--vocab-size", 10**9, "--out", tmp_path / "o"),
+        "far beyond any model's vocabulary",
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "model_only"]

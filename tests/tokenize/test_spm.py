@@ -66,6 +66,14 @@ def test_long_lines_are_cut_at_spaces_and_memory_is_bounded() -> None:
     assert len(lines.weights) == 4 and lines.dropped == 6
 
 
+def test_the_heaviest_lines_survive_the_cap_whatever_the_corpus_order() -> None:
+    light = [(f"редкое {i}", 1.0) for i in range(20)]
+    heavy = [(f"частое {i}", 50.0) for i in range(3)]
+    for texts in (light + heavy, heavy + light):
+        lines = spm.collect_lines(texts, max_lines=3)
+        assert sorted(lines.weights) == ["частое 0", "частое 1", "частое 2"] and lines.dropped == 20
+
+
 def test_tsv_counts_are_proportional_integers_of_at_least_one() -> None:
     lines = spm.TrainingLines({"a": 0.25, "b": 1.0, "c": 1e6})
     assert lines.tsv_counts() == {"a": 1, "b": 4, "c": 4_000_000}

@@ -81,6 +81,14 @@ def test_cheap_mistakes_fail_before_the_corpus_is_read(tmp_path: Path) -> None:
             "--special", "<b>", "--out", out),
         "--vocab-size 257", "needs at least 258",
     )  # fmt: skip
+    one_line_error(
+        run("train", "--trainer", "bpe", "--corpus", missing, "--vocab-size", 10**10, "--out", out),
+        "--vocab-size 10000000000", "far beyond any model's vocabulary",
+    )  # fmt: skip
+    for special in ("", "<a>"):
+        result = run("train", "--trainer", "bpe", "--corpus", missing, "--vocab-size", 500, "--special", special,
+                     "--special", "<a>", "--out", out)  # fmt: skip
+        one_line_error(result, "--special", "empty" if not special else "given twice")
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "keep.txt").write_text("mine", encoding="utf-8")

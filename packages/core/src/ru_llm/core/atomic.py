@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -19,6 +20,10 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    # mkdtemp makes the directory private (0700); the result should be as readable as any new directory.
+    umask = os.umask(0)
+    os.umask(umask)
+    work.chmod(0o777 & ~umask)
     try:
         yield work
         if target.is_dir() and not target.is_symlink():

@@ -193,7 +193,10 @@ def _repeat_counts(weights: dict[str, float], max_occurrences: int, seed: int = 
 
 
 def _train_merges(words: dict[str, int], merges: int) -> list[tuple[str, str]]:
-    """BPE over private-use characters with the Rust trainer; each word is fed ``count`` times."""
+    """BPE merges over the characters of ``words`` with the Rust trainer; each word is fed ``count`` times.
+
+    Every character is a symbol: the extension maps base tokens to private-use characters first.
+    """
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
     alphabet = {c for word in words for c in word}
@@ -321,12 +324,15 @@ def write_extended_tokenizer(base_dir: str | Path, out_dir: Path, tokenizer_json
     out_dir.mkdir(parents=True, exist_ok=True)
     copy_tokenizer_files(base, out_dir, skip=("tokenizer.json", "vocab.json", "merges.txt"))
     (out_dir / "tokenizer.json").write_text(json.dumps(tokenizer_json, ensure_ascii=False, indent=2), "utf-8")
-    model = tokenizer_json["model"]
-    # GPT-2-style slow files, where the base ships them, must agree with tokenizer.json.
+    write_slow_files(base, out_dir, tokenizer_json["model"]["vocab"], tokenizer_json["model"]["merges"])
+
+
+def write_slow_files(base: Path, out_dir: Path, vocab: dict[str, int], merges: list[Any]) -> None:
+    """GPT-2-style ``vocab.json``/``merges.txt``, where the base ships them, rewritten to agree with tokenizer.json."""
     if (base / "vocab.json").is_file():
-        (out_dir / "vocab.json").write_text(json.dumps(model["vocab"], ensure_ascii=False), "utf-8")
+        (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), "utf-8")
     if (base / "merges.txt").is_file():
-        lines = ["#version: 0.2", *(" ".join(merge_pair(m)) for m in model["merges"])]
+        lines = ["#version: 0.2", *(" ".join(merge_pair(m)) for m in merges)]
         (out_dir / "merges.txt").write_text("\n".join(lines) + "\n", "utf-8")
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ru_llm.core.errors import RuLLMError
-from ru_llm.tokenize.bpe_extend import MAX_OCCURRENCES, count_pre_tokens
+from ru_llm.tokenize.bpe_extend import MAX_OCCURRENCES, count_pre_tokens, write_slow_files
 from ru_llm.tokenize.trainers import TokenizerTrainer, TrainReport
 
 BYTE_TOKENS = 256
@@ -128,7 +128,7 @@ def _added_tokens(
 ) -> list[dict[str, Any]]:
     """The added tokens of the result, in id order: the base's and then ``special_tokens`` not among them.
 
-    The base's come in old-id order: ``tokenizer.json``'s, plus any only ``tokenizer_config.json`` lists.
+    The base's come first: ``tokenizer.json``'s in old-id order, then any only ``tokenizer_config.json`` lists.
     Without a base and without ``special_tokens``, :data:`DEFAULT_SPECIAL_TOKENS`.
     """
     added = sorted((dict(t) for t in tokenizer_json.get("added_tokens", [])), key=lambda t: t["id"])
@@ -247,7 +247,7 @@ class ByteLevelBpeTrainer(TokenizerTrainer):
             old_tokens = {i: t for t, i in base_json["model"]["vocab"].items()}
             old_tokens.update((t["id"], t["content"]) for t in base_json.get("added_tokens", []))
             copy_base_files(base, out_dir, old_tokens=old_tokens, new_ids={**vocab, **new_ids})
-            _write_slow_files(base, out_dir, vocab, result["model"]["merges"])
+            write_slow_files(base, out_dir, vocab, result["model"]["merges"])
         else:
             _write_standalone_config(out_dir, [t["content"] for t in added])
         return TrainReport(
@@ -323,14 +323,3 @@ def _write_standalone_config(out_dir: Path, special_tokens: list[str]) -> None:
         if len(special_tokens) > 1:
             config["additional_special_tokens"] = special_tokens[1:]
     (out_dir / "tokenizer_config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", "utf-8")
-
-
-def _write_slow_files(base: Path, out_dir: Path, vocab: dict[str, int], merges: list[Any]) -> None:
-    """GPT-2-style ``vocab.json``/``merges.txt``, where the base ships them, rewritten to agree with tokenizer.json."""
-    from ru_llm.tokenize.bpe_extend import merge_pair
-
-    if (base / "vocab.json").is_file():
-        (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), "utf-8")
-    if (base / "merges.txt").is_file():
-        lines = ["#version: 0.2", *(" ".join(merge_pair(m)) for m in merges)]
-        (out_dir / "merges.txt").write_text("\n".join(lines) + "\n", "utf-8")

@@ -19,6 +19,17 @@ TOKENIZER_FILES = (
     "sentencepiece.bpe.model",
 )
 
+# What `extend` and `replace` fetch for a hub id: every file a tokenizer may keep its state in, no weights.
+HUB_TOKENIZER_FILES = (
+    *TOKENIZER_FILES,
+    "merges.txt",
+    "added_tokens.json",
+    "special_tokens_map.json",
+    "chat_template.json",
+    "*.jinja",
+    "generation_config.json",
+)
+
 LOCAL_HINT = "pass a local directory holding tokenizer.json or tokenizer.model (with tokenizer_config.json)"
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -77,9 +88,34 @@ def tokenizer_dir(path_or_hub_id: str | Path) -> Path:
     try:
         from huggingface_hub import snapshot_download
 
-        return Path(snapshot_download(source, allow_patterns=[*TOKENIZER_FILES, "special_tokens_map.json", "*.jinja"]))
+        return Path(snapshot_download(source, allow_patterns=list(HUB_TOKENIZER_FILES)))
     except Exception as error:  # offline, no such repo, gated: all one message for the user
         raise RuLLMError(
             f"base {source!r}: not a local directory, and the hub could not provide it ({_reason(error)})",
             hint=LOCAL_HINT,
         ) from error
+
+
+def check_base_tokenizer(base_dir: str | Path) -> Any:
+    """One-line errors for a ``--base`` that is missing, has no tokenizer, or does not load; else the tokenizer.
+
+    Run before any corpus is read, so a broken base never costs a training run.
+    """
+    base = Path(base_dir).expanduser()
+    if not base.is_dir():
+        raise RuLLMError(
+            f"base {base_dir}: {'is a file, not a directory' if base.exists() else 'no such directory'}",
+            hint=LOCAL_HINT,
+        )
+    if not any((base / name).is_file() for name in TOKENIZER_FILES):
+        raise RuLLMError(
+            f"base {base_dir}: the directory has no tokenizer (tokenizer.json, tokenizer.model, ...)", hint=LOCAL_HINT
+        )
+    has_model = any((base / name).is_file() for name in ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model"))
+    if has_model and not (base / "tokenizer_config.json").is_file():
+        raise RuLLMError(
+            f"base {base_dir}: a SentencePiece model without tokenizer_config.json (it names the tokenizer class "
+            "and the special tokens)",
+            hint="copy the model's tokenizer_config.json beside its tokenizer.model",
+        )
+    return load_tokenizer(base)

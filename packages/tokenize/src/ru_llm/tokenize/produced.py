@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ru_llm.core.errors import RuLLMError
+from ru_llm.tokenize.stats import CYRILLIC
 
 # Russian, English, code, emoji and mixed text: decode(encode(x)) must give each back unchanged.
 ROUND_TRIP_SAMPLES = (
@@ -63,7 +64,7 @@ def copy_tokenizer_files(base_dir: Path, out_dir: Path, *, skip: Iterable[str] =
 
 def has_cyrillic_text(text: str) -> bool:
     """Whether ``text`` holds a character of the Cyrillic block (U+0400–U+04FF)."""
-    return any("\u0400" <= c <= "\u04ff" for c in text)
+    return CYRILLIC.search(text) is not None
 
 
 def check_out_dir(out_dir: Path, overwrite: bool, base_dir: Path | None = None) -> None:

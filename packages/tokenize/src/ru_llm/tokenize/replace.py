@@ -28,7 +28,8 @@ from ru_llm.tokenize.trainers import TokenizerTrainer
 # Files each trainer writes itself: never copied from the base.
 _WRITTEN_BY_TRAINERS = ("tokenizer.json", "vocab.json", "merges.txt")
 _GENERATION_ID_KEYS = ("bos_token_id", "eos_token_id", "pad_token_id", "decoder_start_token_id")
-BASE_HINT = "pass a local directory holding the base tokenizer (tokenizer.json, or tokenizer.model with its config)"
+# Beyond this a typo, not a vocabulary: the learners would try to allocate it and die without a message.
+MAX_VOCAB_SIZE = 1 << 20
 
 
 def copy_base_files(
@@ -97,22 +98,6 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def check_base_dir(base_dir: Path) -> None:
-    """One-line errors for a ``--base`` that is missing, a file, or a directory without a tokenizer."""
-    from ru_llm.tokenize.loading import TOKENIZER_FILES
-
-    base = Path(base_dir).expanduser()
-    if not base.is_dir():
-        raise RuLLMError(
-            f"base {base_dir}: {'is a file, not a directory' if base.exists() else 'no such directory'}",
-            hint=BASE_HINT,
-        )
-    if not any((base / name).is_file() for name in TOKENIZER_FILES):
-        raise RuLLMError(
-            f"base {base_dir}: the directory has no tokenizer (tokenizer.json, tokenizer.model, ...)", hint=BASE_HINT
-        )
-
-
 def pick_trainer(base_dir: Path, name: str | None = None) -> TokenizerTrainer:
     """The trainer named ``name`` if it fits the base, else the first registered one that fits it."""
     from ru_llm.tokenize.registry import tokenizer_trainers
@@ -138,6 +123,11 @@ def pick_trainer(base_dir: Path, name: str | None = None) -> TokenizerTrainer:
 
 def check_vocab_size(trainer: TokenizerTrainer, vocab_size: int, base_dir: Path | None, special: list[str]) -> None:
     """Refuse a ``--vocab-size`` below 1 or below what the trainer needs for its fixed tokens, before any reading."""
+    if vocab_size > MAX_VOCAB_SIZE:
+        raise RuLLMError(
+            f"--vocab-size {vocab_size}: more than {MAX_VOCAB_SIZE:,}, far beyond any model's vocabulary",
+            hint="pass a size like 32000, 64000 or 128000",
+        )
     least = max(1, trainer.min_vocab_size(base_dir=base_dir, special_tokens=special))
     if vocab_size < least:
         raise RuLLMError(
@@ -181,20 +171,19 @@ def replace_vocabulary(
     Writes to a temp dir beside ``out_dir``, checks it with :func:`~ru_llm.tokenize.produced.verify_tokenizer`
     against the base and renames it into place: a failure leaves nothing half-written.
     """
-    from ru_llm.tokenize.loading import load_tokenizer
+    from ru_llm.tokenize.loading import check_base_tokenizer
     from ru_llm.tokenize.produced import check_out_dir, verify_tokenizer
 
     start = time.perf_counter()
     base = Path(base_dir).expanduser()
     out = Path(out_dir).expanduser()
-    check_base_dir(base)
+    old_vocab = check_base_tokenizer(base).get_vocab()
     check_out_dir(out, overwrite, base)
     chosen = pick_trainer(base, trainer)
     check_vocab_size(chosen, vocab_size, base, [])
     with atomic_directory(out) as work:
         learned = chosen.train(texts, vocab_size, work, base_dir=base, on_text=on_text)
         new = verify_tokenizer(work, base)
-    old_vocab = load_tokenizer(base).get_vocab()
     new_vocab = new.get_vocab()
     return ReplaceReport(
         base=str(base_dir),

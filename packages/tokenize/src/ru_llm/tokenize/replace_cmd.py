@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ru_llm.tokenize.train_cmd import CORPUS_HELP
+from ru_llm.tokenize.cli_output import CORPUS_HELP
 
 
 def replace_command(
@@ -38,33 +37,29 @@ def replace_command(
     """
     from rich.console import Console
 
+    from ru_llm.tokenize.cli_output import print_report, short_list, with_progress
     from ru_llm.tokenize.corpus import weighted_texts
     from ru_llm.tokenize.loading import tokenizer_dir
     from ru_llm.tokenize.replace import replace_vocabulary
-    from ru_llm.tokenize.train_cmd import with_progress
 
     console = Console(stderr=True)
     base = tokenizer_dir(base_spec)
     with console.status("checking the base and the corpus") as status:
         texts = with_progress(weighted_texts(corpus), status)
         report = replace_vocabulary(base, texts, vocab_size, out, trainer=trainer, overwrite=overwrite)
-    if as_json:
-        typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-        return
-    from rich.table import Table
-
-    from ru_llm.tokenize.train_cmd import short_list
-
-    table = Table(title=f"vocabulary replaced into {report.out_dir}")
-    table.add_column("")
-    table.add_column("value", justify="right")
-    table.add_row("trainer", report.trainer)
-    table.add_row("base vocabulary", f"{report.base_vocab:,}")
-    table.add_row("new vocabulary", f"{report.vocab_size:,}")
-    table.add_row("base tokens kept (same string)", f"{report.kept_base_tokens:,}")
-    table.add_row("special tokens", short_list(report.special_tokens))
-    table.add_row("texts read", f"{report.texts:,}")
-    table.add_row("seconds", f"{report.seconds:.1f}")
-    console.print(table)
-    console.print("learned tokens: " + ", ".join(repr(t) for t in report.examples))
-    console.print(f"next: ru-llm tokenize resize-model --model MODEL_DIR --tokenizer {report.out_dir} --out OUT")
+    print_report(
+        report.to_dict(),
+        as_json=as_json,
+        title=f"vocabulary replaced into {report.out_dir}",
+        rows=[
+            ("trainer", report.trainer),
+            ("base vocabulary", f"{report.base_vocab:,}"),
+            ("new vocabulary", f"{report.vocab_size:,}"),
+            ("base tokens kept (same string)", f"{report.kept_base_tokens:,}"),
+            ("special tokens", short_list(report.special_tokens)),
+            ("texts read", f"{report.texts:,}"),
+            ("seconds", f"{report.seconds:.1f}"),
+        ],
+        footer="learned tokens: " + ", ".join(repr(t) for t in report.examples) + "\n"
+        f"next: ru-llm tokenize resize-model --model MODEL_DIR --tokenizer {report.out_dir} --out OUT",
+    )

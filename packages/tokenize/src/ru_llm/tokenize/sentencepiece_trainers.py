@@ -215,7 +215,7 @@ class SentencePieceUnigramTrainer(SentencePieceTrainer):
 
     name = "sentencepiece-unigram"
     aliases = ("spm-unigram",)
-    description = "SentencePiece Unigram (T5, mT5, XLM-R): byte fallback, so any text round-trips"
+    description = "SentencePiece Unigram (T5, mT5, XLM-R): byte fallback: no character is unknown"
     kind = UNIGRAM
 
 
@@ -224,5 +224,5 @@ class SentencePieceBpeTrainer(SentencePieceTrainer):
 
     name = "sentencepiece-bpe"
     aliases = ("spm-bpe",)
-    description = "SentencePiece BPE (LLaMA-2, Mistral-7B, Gemma): byte fallback, so any text round-trips"
+    description = "SentencePiece BPE (LLaMA-2, Mistral-7B, Gemma): byte fallback: no character is unknown"
     kind = BPE

@@ -14,6 +14,7 @@ light.
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
@@ -32,11 +33,11 @@ NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 
 # File names SentencePiece models go by in Hugging Face directories (LLaMA/Mistral, T5, XLM-R), first wins.
 MODEL_FILES = ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model")
-# Distinct training lines kept in memory; later new lines are not counted (sentencepiece would sample anyway).
+# Distinct training lines kept (the heaviest; sentencepiece would sample anyway): memory stays bounded.
 MAX_LINES = 2_000_000
 # Longer lines are cut at a space: sentencepiece skips any sentence over ``max_sentence_length`` bytes.
 MAX_LINE_CHARS = 1024
-TRAIN_THREADS = 2
+TRAIN_THREADS = max(1, min(os.cpu_count() or 1, 16))
 DEFAULT_CHARACTER_COVERAGE = 0.9999
 # Normalisation rules sentencepiece knows by name; any other base normaliser is copied in after training.
 BUILTIN_NORMALIZERS = ("identity", "nmt_nfkc", "nfkc", "nmt_nfkc_cf", "nfkc_cf")
@@ -86,7 +87,7 @@ class VocabularyTooSmallError(RuLLMError):
         self.needed = needed
         super().__init__(
             f"--vocab-size {requested}: smaller than the {needed} characters and special pieces the corpus needs",
-            hint=f"pass --vocab-size above {needed} (a useful Russian vocabulary has 16,000 or more)",
+            hint=f"pass --vocab-size {needed} or more (a useful Russian vocabulary has 16,000 or more)",
         )
 
 
@@ -189,7 +190,7 @@ class TrainingLines:
 
     weights: dict[str, float] = field(default_factory=dict)
     texts: int = 0  # (text, weight) pairs read
-    dropped: int = 0  # new distinct lines seen after MAX_LINES was reached
+    dropped: int = 0  # distinct lines left out as the lightest once there were too many
 
     def tsv_counts(self) -> dict[str, int]:
         """Integer counts (at least 1) proportional to the weights: the smallest weight, or 1, is one count.
@@ -209,6 +210,18 @@ def _cut(line: str, limit: int = MAX_LINE_CHARS) -> Iterable[str]:
         yield line[:cut]
         line = line[cut:]
     yield line
+
+
+def _keep_heaviest(weights: dict[str, float], keep: int) -> int:
+    """Keep the ``keep`` heaviest lines (ties by first seen), whatever order the corpora came in; return how
+    many were left out. A line left out early may come back later with only its later weight."""
+    import heapq
+
+    kept = heapq.nlargest(keep, weights.items(), key=lambda item: item[1])
+    dropped = len(weights) - len(kept)
+    weights.clear()
+    weights.update(kept)
+    return dropped
 
 
 def collect_lines(
@@ -240,10 +253,12 @@ def collect_lines(
                     continue
                 if line in weights:
                     weights[line] += weight
-                elif len(weights) < max_lines:
-                    weights[line] = weight
-                else:
-                    lines.dropped += 1
+                    continue
+                if len(weights) >= 2 * max_lines:
+                    lines.dropped += _keep_heaviest(weights, max_lines)
+                weights[line] = weight
+    if len(weights) > max_lines:
+        lines.dropped += _keep_heaviest(weights, max_lines)
     return lines
 
 
@@ -251,7 +266,7 @@ def special_piece_lists(like: Any | None, extra: Sequence[str] = ()) -> tuple[li
     """Control and user-defined pieces for the trainer: the base's (id order, bos/eos/pad excepted), then ``extra``."""
     control: list[str] = []
     user: list[str] = []
-    reserved: set[str] = set()
+    reserved = {"<unk>", "<s>", "</s>"}  # a standalone model's unk, bos and eos (ids 0, 1, 2)
     if like is not None:
         spec = like.trainer_spec
         pairs = ((spec.unk_id, spec.unk_piece), (spec.bos_id, spec.bos_piece), (spec.eos_id, spec.eos_piece),

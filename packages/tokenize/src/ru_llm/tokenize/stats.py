@@ -33,8 +33,9 @@ def count_cyrillic(text: str) -> int:
     return len(CYRILLIC.findall(text))
 
 
-def _count_tokens(tokenizer: Any, batch: list[str]) -> tuple[int, int]:
-    """Tokens in ``batch``, and how many of them cover a Cyrillic character (by their offsets)."""
+def _count_tokens(tokenizer: Any, batch: list[str]) -> tuple[int, int | None]:
+    """Tokens in ``batch``, and how many of them cover a Cyrillic character (by their offsets; ``None`` for a
+    slow tokenizer, which has none)."""
     # A fast transformers tokenizer's Rust backend, or a bare ``tokenizers.Tokenizer``: skipping the
     # conversion to Python lists is about twice as fast.
     backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
@@ -52,22 +53,18 @@ def _count_tokens(tokenizer: Any, batch: list[str]) -> tuple[int, int]:
         return_token_type_ids=False,
         verbose=False,  # no "sequence length is longer than the maximum" warning: we only count
     )
-    tokens = sum(len(ids) for ids in encoded["input_ids"])
-    # A pure-Python tokenizer has no offsets: a token is Cyrillic when its own text holds a Cyrillic letter.
-    decode = getattr(tokenizer, "decode", None)
-    cyrillic = 0
-    if decode is not None:
-        cyrillic = sum(1 for ids in encoded["input_ids"] for i in ids if CYRILLIC.search(decode([i])))
-    return tokens, cyrillic
+    # A pure-Python tokenizer has no offsets to tell which tokens cover Cyrillic: that count is unknown.
+    return sum(len(ids) for ids in encoded["input_ids"]), None
 
 
 def efficiency(
-    tokens: int, characters: int, words: int, cyrillic_characters: int = 0, cyrillic_tokens: int = 0
+    tokens: int, characters: int, words: int, cyrillic_characters: int = 0, cyrillic_tokens: int | None = 0
 ) -> dict[str, Any]:
     """The counts plus their ratios (``None`` where the divisor is 0).
 
     ``cyrillic_chars_per_token`` is the Russian part alone: Cyrillic letters per token covering one. Digits,
-    Latin and punctuation, which a Russian vocabulary leaves as they were, do not dilute it.
+    Latin and punctuation, which a Russian vocabulary leaves as they were, do not dilute it. It needs a fast
+    tokenizer (token offsets): with a slow one ``cyrillic_tokens`` and the ratio are ``None``.
     """
     return {
         "tokens": tokens,
@@ -91,7 +88,8 @@ def tokenizer_stats(tokenizer: Any, texts: str | Iterable[str], *, batch_chars: 
     """
     if isinstance(texts, str):
         texts = [texts]
-    tokens = characters = words = cyrillic_characters = cyrillic_tokens = 0
+    tokens = characters = words = cyrillic_characters = 0
+    cyrillic_tokens: int | None = 0
     batch: list[str] = []
     size = 0
 
@@ -99,7 +97,7 @@ def tokenizer_stats(tokenizer: Any, texts: str | Iterable[str], *, batch_chars: 
         nonlocal tokens, cyrillic_tokens, batch, size
         counted, cyrillic = _count_tokens(tokenizer, batch)
         tokens += counted
-        cyrillic_tokens += cyrillic
+        cyrillic_tokens = None if cyrillic is None or cyrillic_tokens is None else cyrillic_tokens + cyrillic
         batch, size = [], 0
 
     for text in texts:

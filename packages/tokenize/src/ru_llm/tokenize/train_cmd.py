@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ru_llm.tokenize.cli_output import CORPUS_HELP, print_report, short_list, with_progress
+
 if TYPE_CHECKING:
     from ru_llm.tokenize.trainers import TokenizerTrainer, TrainReport
-
-CORPUS_HELP = (
-    "wordfreq:ru, a UTF-8 text file or a directory of *.txt; repeat to combine; append @WEIGHT to scale one "
-    "(e.g. train.txt@10)."
-)
 
 
 def train_tokenizer(
@@ -35,11 +32,18 @@ def train_tokenizer(
     :func:`~ru_llm.tokenize.produced.verify_tokenizer` and renamed into place: a failure leaves nothing.
     """
     from ru_llm.core.atomic import atomic_directory
+    from ru_llm.core.errors import RuLLMError
     from ru_llm.tokenize.produced import check_out_dir, verify_tokenizer
     from ru_llm.tokenize.registry import tokenizer_trainers
     from ru_llm.tokenize.replace import check_vocab_size
 
     chosen = tokenizer_trainers().get(trainer) if isinstance(trainer, str) else trainer
+    for token in special_tokens:
+        if not token or token.isspace():
+            raise RuLLMError("--special: an empty special token", hint="pass the token's text, e.g. --special '<pad>'")
+    duplicates = sorted({token for token in special_tokens if list(special_tokens).count(token) > 1})
+    if duplicates:
+        raise RuLLMError(f"--special {duplicates[0]!r}: given twice", hint="pass each special token once")
     out = Path(out_dir).expanduser()
     check_out_dir(out, overwrite)
     check_vocab_size(chosen, vocab_size, None, list(special_tokens))
@@ -47,18 +51,6 @@ def train_tokenizer(
         report = chosen.train(texts, vocab_size, work, special_tokens=list(special_tokens), on_text=on_text)
         verify_tokenizer(work)
     return report
-
-
-def with_progress(texts: Iterable[tuple[str, float]], status: Any) -> Iterator[tuple[str, float]]:
-    """``texts`` unchanged, with a rich ``status`` line counting them and saying when learning starts."""
-    read = characters = 0
-    for text, weight in texts:
-        yield text, weight
-        read += 1
-        characters += len(text)
-        if read % 10_000 == 0 or len(text) > 100_000:
-            status.update(f"reading the corpus: {read:,} texts, {characters / 1e6:,.1f}M characters")
-    status.update(f"learning the vocabulary from {read:,} texts ({characters / 1e6:,.1f}M characters)")
 
 
 def train_command(
@@ -84,28 +76,19 @@ def train_command(
     with console.status("checking the corpus") as status:
         texts = with_progress(weighted_texts(corpus), status)
         report = train_tokenizer(trainer, texts, vocab_size, out, special_tokens=special or (), overwrite=overwrite)
-    data = {**report.to_dict(), "out_dir": str(out)}
-    if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-        return
-    from rich.table import Table
-
-    table = Table(title=f"tokenizer trained into {out}")
-    table.add_column("")
-    table.add_column("value", justify="right")
-    table.add_row("trainer", report.trainer)
-    table.add_row("vocabulary", f"{report.vocab_size:,}")
-    table.add_row("special tokens", short_list(report.special_tokens))
-    table.add_row("texts read", f"{report.texts:,}")
-    table.add_row("seconds", f"{report.seconds:.1f}")
-    console.print(table)
-    console.print("learned tokens: " + ", ".join(repr(t) for t in report.examples))
-
-
-def short_list(items: list[str], shown: int = 4) -> str:
-    """The first few items, and how many more there are (LLaMA-3 has 256 special tokens)."""
-    head = ", ".join(items[:shown]) or "-"
-    return head + (f" and {len(items) - shown} more" if len(items) > shown else "")
+    print_report(
+        {**report.to_dict(), "out_dir": str(out)},
+        as_json=as_json,
+        title=f"tokenizer trained into {out}",
+        rows=[
+            ("trainer", report.trainer),
+            ("vocabulary", f"{report.vocab_size:,}"),
+            ("special tokens", short_list(report.special_tokens)),
+            ("texts read", f"{report.texts:,}"),
+            ("seconds", f"{report.seconds:.1f}"),
+        ],
+        footer="learned tokens: " + ", ".join(repr(t) for t in report.examples),
+    )
 
 
 def trainers_command(

@@ -1,0 +1,54 @@
+"""What the tokenize commands share on the terminal: corpus help, corpus progress, report tables and JSON.
+
+Only the standard library at the top: the command modules import this while ``ru-llm --help`` is built.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+CORPUS_HELP = (
+    "wordfreq:ru, a UTF-8 text file or a directory of *.txt; repeat to combine; append @WEIGHT to scale one "
+    "(e.g. train.txt@10)."
+)
+
+
+def with_progress(texts: Iterable[tuple[str, float]], status: Any) -> Iterator[tuple[str, float]]:
+    """``texts`` unchanged, with a rich ``status`` line counting them and saying when learning starts."""
+    read = characters = 0
+    for text, weight in texts:
+        yield text, weight
+        read += 1
+        characters += len(text)
+        if read % 10_000 == 0 or len(text) > 100_000:
+            status.update(f"reading the corpus: {read:,} texts, {characters / 1e6:,.1f}M characters")
+    status.update(f"learning the vocabulary from {read:,} texts ({characters / 1e6:,.1f}M characters)")
+
+
+def short_list(items: list[str], shown: int = 4) -> str:
+    """The first few items, and how many more there are (LLaMA-3 has 256 special tokens)."""
+    head = ", ".join(items[:shown]) or "-"
+    return head + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
+def print_report(
+    data: dict[str, Any], *, as_json: bool, title: str, rows: list[tuple[str, str]], footer: str | None = None
+) -> None:
+    """``data`` as JSON on stdout with ``--json``; otherwise a two-column rich table (and a line) on stderr."""
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("")
+    table.add_column("value", justify="right")
+    for name, value in rows:
+        table.add_row(name, value)
+    console = Console(stderr=True)
+    console.print(table)
+    if footer:
+        console.print(footer)
