@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,31 @@ def test_missing_paths_and_empty_lists_are_errors(tmp_path: Path) -> None:
         list(weighted_texts([str(tmp_path)]))
     with pytest.raises(RuLLMError, match="no corpus"):
         list(weighted_texts([]))
+
+
+def test_hf_corpus_streams_a_text_column_from_a_local_dataset_dir(tmp_path: Path) -> None:
+    data = tmp_path / "ds"
+    data.mkdir()
+    rows = [{"text": f"Строка номер {i}.", "id": i} for i in range(5)] + [{"text": "", "id": 5}]
+    (data / "train.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    texts = list(weighted_texts([f"hf:{data}?split=train&limit=3@2"]))
+    assert texts == [(f"Строка номер {i}.", 2.0) for i in range(3)]
+    assert len(list(weighted_texts([f"hf:{data}"]))) == 5  # empty texts are skipped
+    with pytest.raises(RuLLMError, match="row 0 has no column 'body'"):
+        list(weighted_texts([f"hf:{data}?column=body"]))
+
+
+def test_hf_corpus_mistakes_are_one_line_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+
+    with pytest.raises(RuLLMError, match="unknown option 'colum'"):
+        list(weighted_texts(["hf:wikimedia/wikipedia?colum=text"]))
+    with pytest.raises(RuLLMError, match="limit=-1 is not a positive number"):
+        list(weighted_texts(["hf:wikimedia/wikipedia?limit=-1"]))
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'wikimedia/wikipedia' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(RuLLMError, match="the dataset could not be read .Couldn't reach"):
+        list(weighted_texts(["hf:wikimedia/wikipedia?config=20231101.ru"]))

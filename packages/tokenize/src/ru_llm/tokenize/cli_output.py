@@ -10,8 +10,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 CORPUS_HELP = (
-    "wordfreq:ru, a UTF-8 text file or a directory of *.txt; repeat to combine; append @WEIGHT to scale one "
-    "(e.g. train.txt@10)."
+    "wordfreq:ru, a UTF-8 text file, a directory of *.txt, or hf:DATASET[?config=C&split=S&column=text&limit=N] "
+    "(a hub id or local dataset dir); repeat to combine; append @WEIGHT to scale one (e.g. train.txt@10)."
 )
 
 

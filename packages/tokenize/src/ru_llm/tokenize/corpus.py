@@ -22,15 +22,19 @@ WORDFREQ_EXPONENT = 0.8
 # before (after "(" or a hyphen); each form gets this share of the word's weight.
 WORDFREQ_FORMS = ((" {lower}", 0.70), (" {title}", 0.15), ("{title}", 0.10), ("{lower}", 0.05))
 
+HF_PREFIX = "hf:"
+# The options an ``hf:`` corpus takes after ``?``, and their defaults.
+HF_OPTIONS = {"config": None, "split": "train", "column": "text", "limit": None}
+
 CORPUS_HINT = (
-    "pass --corpus wordfreq:ru, a UTF-8 text file or a directory of *.txt files; "
+    "pass --corpus wordfreq:ru, a UTF-8 text file, a directory of *.txt files or hf:DATASET[?split=S&column=C]; "
     "append @WEIGHT to scale one corpus against the others (e.g. train.txt@10)"
 )
 
 
 @dataclass(frozen=True)
 class CorpusSpec:
-    """One ``--corpus`` value: ``wordfreq:LANG`` or a path, with a weight that scales every text it yields."""
+    """One ``--corpus`` value: ``wordfreq:LANG``, ``hf:DATASET?...`` or a path, with a weight for every text."""
 
     source: str
     weight: float = 1.0
@@ -58,10 +62,17 @@ class CorpusSpec:
     def is_wordfreq(self) -> bool:
         return self.source.startswith(WORDFREQ_PREFIX)
 
+    @property
+    def is_hf(self) -> bool:
+        return self.source.startswith(HF_PREFIX)
+
     def check(self) -> None:
         """Fail before any long work on a spec that cannot be read (the full read checks the rest)."""
         if self.is_wordfreq:
             _wordfreq_words(self.source)
+            return
+        if self.is_hf:
+            hf_options(self.source)
             return
         from ru_llm.tokenize.stats import check_text_file
 
@@ -114,6 +125,61 @@ def wordfreq_texts(source: str, weight: float = 1.0) -> Iterator[tuple[str, floa
         yield from forms.items()
 
 
+def hf_options(source: str) -> tuple[str, dict[str, str | None]]:
+    """``hf:DATASET?config=C&split=S&column=C&limit=N`` as the dataset id (or local dir) and its options."""
+    from urllib.parse import parse_qsl
+
+    dataset, _, query = source[len(HF_PREFIX) :].partition("?")
+    if not dataset:
+        raise RuLLMError(f"corpus {source}: no dataset named", hint=CORPUS_HINT)
+    options: dict[str, str | None] = dict(HF_OPTIONS)
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key not in HF_OPTIONS:
+            raise RuLLMError(
+                f"corpus {source}: unknown option {key!r}", hint=f"hf: corpora take {', '.join(HF_OPTIONS)}"
+            )
+        options[key] = value
+    if options["limit"] is not None and not (options["limit"].isdigit() and int(options["limit"]) > 0):
+        raise RuLLMError(
+            f"corpus {source}: limit={options['limit']} is not a positive number of rows", hint=CORPUS_HINT
+        )
+    try:
+        import datasets  # noqa: F401
+    except ImportError as error:
+        raise RuLLMError(
+            f"corpus {source}: the datasets package is missing", hint='pip install "ru-llm-tokenize[datasets]"'
+        ) from error
+    return dataset, options
+
+
+def hf_texts(source: str, weight: float = 1.0) -> Iterator[tuple[str, float]]:
+    """The ``column`` of a Hugging Face dataset (hub id or local directory), streamed row by row, each text
+    with ``weight``; ``limit`` stops after that many rows."""
+    from datasets import load_dataset
+
+    dataset, options = hf_options(source)
+    try:
+        rows = load_dataset(dataset, options["config"], split=options["split"], streaming=True)
+        column = options["column"]
+        limit = int(options["limit"]) if options["limit"] else None
+        for i, row in enumerate(rows):
+            if limit is not None and i >= limit:
+                break
+            if column not in row:
+                raise RuLLMError(
+                    f"corpus {source}: row {i} has no column {column!r} (columns: {', '.join(row)})",
+                    hint="pass ?column=NAME with the text column",
+                )
+            text = row[column]
+            if isinstance(text, str) and text:
+                yield text, weight
+    except RuLLMError:
+        raise
+    except Exception as error:  # offline, no such dataset or split, unreadable files: one line for the user
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RuLLMError(f"corpus {source}: the dataset could not be read ({reason})", hint=CORPUS_HINT) from error
+
+
 def file_texts(source: str | Path, weight: float = 1.0) -> Iterator[tuple[str, float]]:
     """A text file (or a directory's ``*.txt`` files) in chunks that end at line ends, each with ``weight``."""
     for path in corpus_files(source):
@@ -134,5 +200,7 @@ def weighted_texts(specs: list[str] | list[CorpusSpec]) -> Iterator[tuple[str, f
     for spec in parsed:
         if spec.is_wordfreq:
             yield from wordfreq_texts(spec.source, spec.weight)
+        elif spec.is_hf:
+            yield from hf_texts(spec.source, spec.weight)
         else:
             yield from file_texts(spec.source, spec.weight)
