@@ -11,12 +11,12 @@ from kit.texts import english_texts
 
 from ru_llm.core.errors import RuLLMError
 from ru_llm.tokenize.bpe_extend import (
-    _repeat_counts,
     extend_byte_level_bpe,
     has_cyrillic,
     learn_bpe_extension,
     merge_pair,
     read_tokenizer_json,
+    repeat_counts,
 )
 from ru_llm.tokenize.corpus import weighted_texts
 from ru_llm.tokenize.produced import ROUND_TRIP_SAMPLES
@@ -117,8 +117,8 @@ def test_russian_chars_per_token_improves(extended) -> None:
 
 
 def test_repeat_counts_are_proportional_and_unbiased() -> None:
-    assert _repeat_counts({"a": 3.0, "b": 1.0}, 1000) == {"a": 3, "b": 1}
-    counts = _repeat_counts({"big": 1e6, **{f"w{i}": 0.3 for i in range(10000)}}, 100_000)
+    assert repeat_counts({"a": 3.0, "b": 1.0}, 1000) == {"a": 3, "b": 1}
+    counts = repeat_counts({"big": 1e6, **{f"w{i}": 0.3 for i in range(10000)}}, 100_000)
     small = sum(v for k, v in counts.items() if k != "big")
     assert counts["big"] == pytest.approx(1e6 / ((1e6 + 3000) / 100_000), rel=1e-3)
     assert small == pytest.approx(3000 / ((1e6 + 3000) / 100_000), rel=0.1)

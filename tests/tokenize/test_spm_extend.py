@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from conftest import REPO
+from kit.texts import english_texts
 
 from ru_llm.core.errors import RuLLMError
 from ru_llm.tokenize import spm
 from ru_llm.tokenize.corpus import weighted_texts
 from ru_llm.tokenize.produced import ROUND_TRIP_SAMPLES, has_cyrillic_text, verify_tokenizer
 from ru_llm.tokenize.spm_extend import (
+    PieceRules,
     extend_sentencepiece_bpe,
     extended_model,
-    reachable_in_order,
     read_sentencepiece_bpe,
     uses_sentencepiece,
 )
@@ -37,16 +39,6 @@ MORE_SAMPLES = (
     "```python\nprint('Привет')  # 👋\n```",
     "ПРИВЕТ привет Привет пРиВеТ",
 )
-
-
-def english_texts() -> list[str]:
-    texts = []
-    for line in (DATA / "instructions" / "en" / "self_instruct_seed_tasks.jsonl").open(encoding="utf-8"):
-        task = json.loads(line)
-        texts.append(task["instruction"] + "\n" + "\n".join(i["input"] + i["output"] for i in task["instances"]))
-    for line in (DATA / "translate" / "oasst_en_messages.jsonl").open(encoding="utf-8"):
-        texts.append(json.loads(line)["text"])
-    return texts
 
 
 @pytest.fixture(scope="module", params=["llama2", "mistral-7b-v0.1"])
@@ -89,7 +81,7 @@ def test_every_base_piece_keeps_its_id_and_new_ids_follow(extended) -> None:
     assert new.padding_side == base.padding_side
 
 
-def test_new_pieces_are_cyrillic_reachable_and_scored_after_the_base(extended) -> None:
+def test_new_pieces_are_cyrillic_valid_and_scored_after_the_base(extended) -> None:
     _, base_dir, _, out, _ = extended
     base = spm.read_base_model(base_dir)
     proto = spm.read_base_model(out)
@@ -99,11 +91,48 @@ def test_new_pieces_are_cyrillic_reachable_and_scored_after_the_base(extended) -
     scores = [p.score for p in new]
     assert scores[0] < spm.lowest_score(base) and scores == sorted(set(scores), reverse=True)
     known = {p.piece for p in base.pieces}
+    assert len({p.piece for p in new}) == len(new)
     for piece in new:
-        assert piece.type == spm.NORMAL and has_cyrillic_text(piece.piece) and piece.piece not in known
         text = piece.piece
-        assert len(text) == 1 or any(text[:i] in known and text[i:] in known for i in range(1, len(text)))
-        known.add(text)
+        assert piece.type == spm.NORMAL and has_cyrillic_text(text) and text not in known
+        # One word, one script (LLaMA-2's and Mistral's flags), at most 16 characters.
+        assert "▁" not in text[1:] and len(text) <= 16 and not any(c.isdigit() or c in ",.-«»()" for c in text)
+
+
+def _reference_bpe(text: str, scores: dict[str, float]) -> tuple[list[str], list[str]]:
+    """SentencePiece BPE written out: (the segmentation, every piece formed on the way)."""
+    symbols, formed = list(text), []
+    while True:
+        pairs = [(scores[a + b], -i) for i, (a, b) in enumerate(pairwise(symbols)) if a + b in scores]
+        if not pairs:
+            return symbols, formed
+        i = -max(pairs)[1]
+        symbols[i : i + 2] = [symbols[i] + symbols[i + 1]]
+        formed.append(symbols[i])
+
+
+def test_every_new_piece_is_made_when_the_training_text_is_segmented(extended) -> None:
+    """The review's bug: pieces the base's higher joins never leave room for (▁никто stayed ▁ник|то)."""
+    import sentencepiece
+
+    _, _, new, out, _ = extended
+    proto = spm.read_base_model(out)
+    pieces = {p.piece for p in proto.pieces[32000:]}
+    scores = {p.piece: p.score for p in proto.pieces if p.type == spm.NORMAL}
+    lines = list(spm.collect_lines(weighted_texts([str(RU_DEV)])).weights)
+    segmented = {token for line in lines for token in new.tokenize(line)}
+    # The reference segments every word of the text as sentencepiece does (no dummy prefix: "▁" is written).
+    proto.normalizer_spec.add_dummy_prefix = False
+    bare = sentencepiece.SentencePieceProcessor(model_proto=proto.SerializeToString())
+    words = {"▁" + word for line in lines for word in line.split() if all(c in scores for c in word)}
+    assert len(words) > 2000
+    for word in words:
+        assert _reference_bpe(word, scores)[0] == bare.encode(word, out_type=str)
+    made = pieces & segmented
+    assert len(made) > 0.9 * len(pieces)
+    for piece in pieces & segmented:  # and the pieces formed on the way to those
+        made.update(pieces.intersection(_reference_bpe(piece, scores)[1]))
+    assert made == pieces
 
 
 def test_fast_tokenizer_agrees_with_tokenizer_model_on_russian(extended) -> None:
@@ -125,11 +154,10 @@ def test_russian_chars_per_token_improves(extended) -> None:
         assert after > before * gain
 
 
-def test_reachable_in_order_keeps_prefixes_closed() -> None:
-    known = {"а", "б", "в"}
-    assert reachable_in_order(["аб", "вг", "абв", "г"], known, 10) == ["аб", "абв", "г", "вг"]
-    assert reachable_in_order(["аб", "абв", "г", "вг"], known, 2) == ["аб", "абв"]
-    assert reachable_in_order(["абвг", "вгд"], known, 10) == []
+def test_piece_rules_follow_the_base_flags() -> None:
+    rules = PieceRules(spm.read_base_model(LLAMA2).trainer_spec)
+    assert all(map(rules.valid, ["▁никто", "никто", "ёж", "▁▁▁", "у\u0301дар", "▁Ѣ", "2", "а" * 16]))
+    assert not any(map(rules.valid, ["т▁м", "▁▁при", "ты▁", "а,", "да2", "22", "Москва-2", "iPhone-ы", "ыa", "а" * 17]))
 
 
 def test_tokens_added_after_the_model_keep_their_ids(tmp_path: Path) -> None:
@@ -156,6 +184,11 @@ def test_add_more_than_the_corpus_supports_says_how_many(tmp_path: Path) -> None
     supported = int(error.value.message.split("only ")[1].split()[0])
     assert 0 < supported < 20 and f"--add {supported}" in error.value.hint
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.txt"]  # no output and no temp dir left
+
+    report = extend_sentencepiece_bpe(LLAMA2, weighted_texts([str(tiny)]), supported, tmp_path / "out")
+    assert report.new_tokens == supported
+    new = verify_tokenizer(tmp_path / "out", LLAMA2, keeps_base_ids=True)
+    assert new.tokenize("Мама мыла раму.") == ["▁Мама", "▁мыла", "▁раму", "."]  # the base: ▁Ма|ма ▁мы|ла ▁ра|му
 
 
 def test_corpus_without_cyrillic_or_not_utf8_is_an_error(tmp_path: Path) -> None:

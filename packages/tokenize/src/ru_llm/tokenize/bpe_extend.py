@@ -30,7 +30,7 @@ CYRILLIC_LEAD = frozenset("ÐÑÒÓ")
 # The trainer sees each pre-token repeated in proportion to its weight, this many times in all at most.
 MAX_OCCURRENCES = 20_000_000
 # Private-use planes 15 and 16: one character per distinct base token seen in the corpus.
-_PRIVATE = [*range(0xF0000, 0xFFFFE), *range(0x100000, 0x10FFFE)]
+PRIVATE_USE = [*range(0xF0000, 0xFFFFE), *range(0x100000, 0x10FFFE)]
 
 SENTENCEPIECE_HINT = (
     "use a byte-level BPE base (Qwen2/2.5/3, LLaMA-3, Mistral-Nemo), or a SentencePiece BPE base "
@@ -175,7 +175,7 @@ def base_segment_runs(tokenizer_json: dict[str, Any], pre_tokens: Counter[str]) 
     return runs
 
 
-def _repeat_counts(weights: dict[str, float], max_occurrences: int, seed: int = 0) -> dict[str, int]:
+def repeat_counts(weights: dict[str, float], max_occurrences: int, seed: int = 0) -> dict[str, int]:
     """Integer counts proportional to ``weights``; rare items are rounded at random, so totals stay unbiased."""
     if not weights:
         return {}
@@ -192,7 +192,7 @@ def _repeat_counts(weights: dict[str, float], max_occurrences: int, seed: int = 
     return counts
 
 
-def _train_merges(words: dict[str, int], merges: int) -> list[tuple[str, str]]:
+def train_merges(words: dict[str, int], merges: int) -> list[tuple[str, str]]:
     """BPE merges over the characters of ``words`` with the Rust trainer; each word is fed ``count`` times.
 
     Every character is a symbol: the extension maps base tokens to private-use characters first.
@@ -235,11 +235,11 @@ def learn_bpe_extension(
     pre_tokens = count_pre_tokens(tokenizer_json, texts, on_text=on_text)
     runs = base_segment_runs(tokenizer_json, pre_tokens)
     base_tokens = sorted({token for run in runs for token in run})
-    if len(base_tokens) > len(_PRIVATE):  # pragma: no cover - more than 130,000 distinct base tokens
-        raise RuLLMError(f"the corpus holds {len(base_tokens)} distinct base tokens; at most {len(_PRIVATE)} fit")
-    to_private = {token: chr(_PRIVATE[i]) for i, token in enumerate(base_tokens)}
+    if len(base_tokens) > len(PRIVATE_USE):  # pragma: no cover - more than 130,000 distinct base tokens
+        raise RuLLMError(f"the corpus holds {len(base_tokens)} distinct base tokens; at most {len(PRIVATE_USE)} fit")
+    to_private = {token: chr(PRIVATE_USE[i]) for i, token in enumerate(base_tokens)}
     from_private = {c: token for token, c in to_private.items()}
-    words = _repeat_counts(
+    words = repeat_counts(
         {"".join(to_private[t] for t in run): weight for run, weight in runs.items()}, max_occurrences
     )
 
@@ -248,7 +248,7 @@ def learn_bpe_extension(
     # Some learned merges make a string the base vocabulary already has; those cost no id, so learn a margin.
     ask = new_tokens + new_tokens // 10 + 64
     while True:
-        learned = _train_merges(words, ask) if words else []
+        learned = train_merges(words, ask) if words else []
         merges: list[tuple[str, str]] = []
         added: list[str] = []
         seen = set(vocab)

@@ -87,16 +87,16 @@ def learn_byte_level_merges(
     :param max_occurrences: the trainer sees each pre-token repeated in proportion to its weight, this many
         times in all at most (the cost of training; rarer pre-tokens are rounded to 0 or 1 at random).
     """
-    from ru_llm.tokenize.bpe_extend import _repeat_counts, _train_merges
+    from ru_llm.tokenize.bpe_extend import repeat_counts, train_merges
 
     if new_tokens <= 0 or not pre_tokens:
         return [], []
-    words = _repeat_counts(dict(pre_tokens), max_occurrences)
+    words = repeat_counts(dict(pre_tokens), max_occurrences)
     # The trainer counts its alphabet (the bytes the corpus has) in its vocabulary size; every merge makes a
     # new string, except that two different pairs may make the same one: those cost no id.
     kept: list[tuple[str, str]] = []
     tokens: dict[str, None] = {}
-    for left, right in _train_merges(words, new_tokens) if words else []:
+    for left, right in train_merges(words, new_tokens) if words else []:
         if left + right not in tokens:
             if len(tokens) == new_tokens:
                 break  # the trainer stops at the size asked for; a guard, so no merge makes a missing token
