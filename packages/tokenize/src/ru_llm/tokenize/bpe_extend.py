@@ -96,7 +96,7 @@ class BpeExtension:
     learnable: bool  # False when the corpus ran out of pairs before the requested number of tokens
 
 
-def _bare_model(tokenizer_json: dict[str, Any]) -> Any:
+def bare_model(tokenizer_json: dict[str, Any]) -> Any:
     """The base BPE model alone: encoding a byte-level pre-token gives its base tokens."""
     from tokenizers import Tokenizer
 
@@ -161,7 +161,7 @@ def _runs(tokens: list[str]) -> list[list[str]]:
 
 def base_segment_runs(tokenizer_json: dict[str, Any], pre_tokens: Counter[str]) -> Counter[tuple[str, ...]]:
     """Weighted counts of the mergeable runs of base tokens the base BPE splits the pre-tokens into."""
-    model = _bare_model(tokenizer_json)
+    model = bare_model(tokenizer_json)
     id_to_token = {i: token for token, i in tokenizer_json["model"]["vocab"].items()}
     pieces = list(pre_tokens)
     runs: Counter[tuple[str, ...]] = Counter()
@@ -268,6 +268,26 @@ def learn_bpe_extension(
         if len(added) == new_tokens or exhausted:
             return BpeExtension(merges, added, len(pre_tokens), learnable=len(added) == new_tokens)
         ask += new_tokens - len(added) + 64
+
+
+def learn_full_extension(
+    tokenizer_json: dict[str, Any],
+    texts: Iterable[tuple[str, float]],
+    new_tokens: int,
+    *,
+    on_text: Callable[[], None] | None = None,
+) -> BpeExtension:
+    """:func:`learn_bpe_extension` of exactly ``new_tokens``, or a one-line error saying what the corpus lacks."""
+    extension = learn_bpe_extension(tokenizer_json, texts, new_tokens, on_text=on_text)
+    if not extension.pre_tokens:
+        raise RuLLMError("the corpus has no Cyrillic words to learn from", hint="pass Russian text or wordfreq:ru")
+    if not extension.learnable:
+        raise RuLLMError(
+            f"--add {new_tokens}: the corpus supports only {len(extension.new_tokens)} new tokens "
+            f"({extension.pre_tokens} distinct Cyrillic words)",
+            hint=f"pass --add {len(extension.new_tokens)} or less, or a larger corpus (e.g. add wordfreq:ru)",
+        )
+    return extension
 
 
 def extended_tokenizer_json(tokenizer_json: dict[str, Any], extension: BpeExtension) -> dict[str, Any]:
@@ -378,15 +398,7 @@ def extend_byte_level_bpe(
     check_out_dir(out, overwrite, base)
     if new_tokens < 1:
         raise RuLLMError(f"--add {new_tokens}: must be at least 1", hint="pass the number of new tokens to learn")
-    extension = learn_bpe_extension(tokenizer_json, texts, new_tokens, on_text=on_text)
-    if not extension.pre_tokens:
-        raise RuLLMError("the corpus has no Cyrillic words to learn from", hint="pass Russian text or wordfreq:ru")
-    if not extension.learnable:
-        raise RuLLMError(
-            f"--add {new_tokens}: the corpus supports only {len(extension.new_tokens)} new tokens "
-            f"({extension.pre_tokens} distinct Cyrillic words)",
-            hint=f"pass --add {len(extension.new_tokens)} or less, or a larger corpus (e.g. add wordfreq:ru)",
-        )
+    extension = learn_full_extension(tokenizer_json, texts, new_tokens, on_text=on_text)
     extended = extended_tokenizer_json(tokenizer_json, extension)
     vocab = extended["model"]["vocab"]
     with atomic_directory(out) as work:

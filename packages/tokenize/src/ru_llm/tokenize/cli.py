@@ -6,6 +6,7 @@ Each command module imports only typer at the top, so ``ru-llm tokenize --help``
 import typer
 
 from ru_llm.tokenize.extend_cmd import extend_command
+from ru_llm.tokenize.optimize_cmd import optimize_command
 from ru_llm.tokenize.replace_cmd import replace_command
 from ru_llm.tokenize.resize_cmd import resize_model_command
 from ru_llm.tokenize.stats_cmd import stats_command
@@ -23,3 +24,4 @@ app.command("replace")(replace_command)
 app.command("train")(train_command)
 app.command("trainers")(trainers_command)
 app.command("resize-model")(resize_model_command)
+app.command("optimize")(optimize_command)
