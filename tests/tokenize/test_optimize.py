@@ -168,3 +168,29 @@ def test_an_empty_keep_corpus_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(RuLLMError, match="keep corpus is empty"):
         optimize_tokenizer(QWEN, [], tmp_path / "o")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_resize_model_keeps_the_rows_of_every_kept_token(tiny_model, tmp_path: Path) -> None:
+    """The tiny Qwen2 model dir as the base, optimized and extended, then resized: kept tokens keep their rows."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ru_llm.tokenize.corpus import weighted_texts
+    from ru_llm.tokenize.optimize import optimize_tokenizer
+    from ru_llm.tokenize.resize import resize_model
+
+    model_dir = tiny_model("qwen2")
+    out = tmp_path / "tok"
+    optimize_tokenizer(model_dir, weighted_texts([str(RU_DEV)]), out, add=100, add_texts=weighted_texts([str(RU_DEV)]))
+    id_map = {int(old): new for old, new in json.loads((out / "id_map.json").read_text())["old_to_new"].items()}
+    resized = resize_model(model_dir, out, tmp_path / "model")
+    assert resized.mode == "replace" and resized.copied >= len(id_map)
+    old_rows = AutoModelForCausalLM.from_pretrained(model_dir).get_input_embeddings().weight.detach()
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "model")
+    new_rows = model.get_input_embeddings().weight.detach()
+    for old, new in list(id_map.items())[:: max(1, len(id_map) // 200)]:
+        assert torch.equal(new_rows[new], old_rows[old])
+    tok = AutoTokenizer.from_pretrained(tmp_path / "model")
+    batch = tok.apply_chat_template([{"role": "user", "content": "Привет, мир"}], return_tensors="pt", return_dict=True)
+    assert torch.isfinite(model(**batch).logits).all()
