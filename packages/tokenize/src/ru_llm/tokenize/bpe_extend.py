@@ -316,15 +316,13 @@ def read_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
     SentencePiece bases (a ``tokenizer.model``) are :mod:`ru_llm.tokenize.spm_extend`'s: see
     :func:`ru_llm.tokenize.spm_extend.uses_sentencepiece`.
     """
-    base = Path(base_dir).expanduser()
+    from ru_llm.tokenize.loading import base_directory, has_sentencepiece_model
+
     hint = "pass a local directory holding the base model's tokenizer.json"
-    if not base.is_dir():
-        raise RuLLMError(
-            f"base {base_dir}: {'is a file, not a directory' if base.exists() else 'no such directory'}", hint=hint
-        )
+    base = base_directory(base_dir, hint)
     path = base / "tokenizer.json"
     if not path.is_file():
-        if any((base / name).is_file() for name in ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model")):
+        if has_sentencepiece_model(base):
             raise RuLLMError(
                 f"base {base_dir}: is a SentencePiece tokenizer (no tokenizer.json), not a byte-level BPE",
                 hint="extend it with ru_llm.tokenize.spm_extend.extend_sentencepiece_bpe (the CLI picks it itself)",
@@ -336,6 +334,16 @@ def read_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
         raise RuLLMError(f"base {path}: not a valid tokenizer.json ({error})", hint=hint) from error
     check_byte_level_bpe(data, str(base_dir))
     return data
+
+
+def has_byte_level_tokenizer_json(base_dir: str | Path) -> bool:
+    """Whether the directory's ``tokenizer.json`` exists, parses and is a byte-level BPE."""
+    path = Path(base_dir).expanduser() / "tokenizer.json"
+    try:
+        check_byte_level_bpe(json.loads(path.read_text(encoding="utf-8")), str(base_dir))
+    except (OSError, ValueError, RuLLMError):
+        return False
+    return True
 
 
 def write_extended_tokenizer(base_dir: str | Path, out_dir: Path, tokenizer_json: dict[str, Any]) -> None:

@@ -172,14 +172,9 @@ class ByteLevelBpeTrainer(TokenizerTrainer):
 
     def fits_base(self, base_dir: Path) -> bool:
         """A base directory whose ``tokenizer.json`` is a byte-level BPE."""
-        from ru_llm.tokenize.bpe_extend import check_byte_level_bpe
+        from ru_llm.tokenize.bpe_extend import has_byte_level_tokenizer_json
 
-        path = Path(base_dir).expanduser() / "tokenizer.json"
-        try:
-            check_byte_level_bpe(json.loads(path.read_text(encoding="utf-8")), str(base_dir))
-        except (OSError, ValueError, RuLLMError):
-            return False
-        return True
+        return has_byte_level_tokenizer_json(base_dir)
 
     def min_vocab_size(self, *, base_dir: Path | None = None, special_tokens: Sequence[str] = ()) -> int:
         """The 256 byte tokens plus every added token the result keeps (the smallest ``vocab_size`` accepted)."""

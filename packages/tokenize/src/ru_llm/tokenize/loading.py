@@ -8,6 +8,9 @@ from typing import Any
 
 from ru_llm.core.errors import RuLLMError
 
+# SentencePiece model files, by the names Hugging Face directories use (LLaMA/Mistral, T5, XLM-R); first wins.
+SENTENCEPIECE_MODEL_FILES = ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model")
+
 # Any one of these in a directory means it holds a tokenizer AutoTokenizer may be able to read.
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -75,6 +78,21 @@ def load_tokenizer(path_or_hub_id: str | Path) -> Any:
         raise RuLLMError(f"{where}: {_reason(error)}", hint=LOCAL_HINT) from error
 
 
+def base_directory(base_dir: str | Path, hint: str) -> Path:
+    """``--base`` as a path, with a one-line error when it is a file or does not exist."""
+    base = Path(base_dir).expanduser()
+    if not base.is_dir():
+        raise RuLLMError(
+            f"base {base_dir}: {'is a file, not a directory' if base.exists() else 'no such directory'}", hint=hint
+        )
+    return base
+
+
+def has_sentencepiece_model(directory: Path) -> bool:
+    """Whether ``directory`` holds a SentencePiece model file."""
+    return any((directory / name).is_file() for name in SENTENCEPIECE_MODEL_FILES)
+
+
 def tokenizer_dir(path_or_hub_id: str | Path) -> Path:
     """A local directory holding a tokenizer: ``path_or_hub_id`` itself, or the hub's tokenizer files for an id.
 
@@ -101,18 +119,12 @@ def check_base_tokenizer(base_dir: str | Path) -> Any:
 
     Run before any corpus is read, so a broken base never costs a training run.
     """
-    base = Path(base_dir).expanduser()
-    if not base.is_dir():
-        raise RuLLMError(
-            f"base {base_dir}: {'is a file, not a directory' if base.exists() else 'no such directory'}",
-            hint=LOCAL_HINT,
-        )
+    base = base_directory(base_dir, LOCAL_HINT)
     if not any((base / name).is_file() for name in TOKENIZER_FILES):
         raise RuLLMError(
             f"base {base_dir}: the directory has no tokenizer (tokenizer.json, tokenizer.model, ...)", hint=LOCAL_HINT
         )
-    has_model = any((base / name).is_file() for name in ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model"))
-    if has_model and not (base / "tokenizer_config.json").is_file():
+    if has_sentencepiece_model(base) and not (base / "tokenizer_config.json").is_file():
         raise RuLLMError(
             f"base {base_dir}: a SentencePiece model without tokenizer_config.json (it names the tokenizer class "
             "and the special tokens)",

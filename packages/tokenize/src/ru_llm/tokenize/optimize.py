@@ -68,6 +68,7 @@ def _sentencepiece_json(tokenizer_json: dict[str, Any]) -> bool:
 
 def read_base(base_dir: str | Path) -> dict[str, Any]:
     """The base's byte-level BPE ``tokenizer.json``; a one-line error for SentencePiece bases (not supported)."""
+    from ru_llm.tokenize.loading import has_sentencepiece_model
     from ru_llm.tokenize.spm_extend import uses_sentencepiece
 
     base = Path(base_dir).expanduser()
@@ -78,8 +79,7 @@ def read_base(base_dir: str | Path) -> dict[str, Any]:
             with contextlib.suppress(UnicodeDecodeError, json.JSONDecodeError):  # read_tokenizer_json names it
                 sentencepiece = _sentencepiece_json(json.loads(path.read_text(encoding="utf-8")))
         else:
-            models = ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model")
-            sentencepiece = any((base / name).is_file() for name in models)
+            sentencepiece = has_sentencepiece_model(base)
     if sentencepiece:
         raise RuLLMError(
             f"base {base_dir}: is a SentencePiece tokenizer; optimize supports byte-level BPE bases only "

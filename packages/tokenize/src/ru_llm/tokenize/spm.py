@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ru_llm.core.errors import RuLLMError
+from ru_llm.tokenize.loading import SENTENCEPIECE_MODEL_FILES, base_directory
 
 # TrainerSpec.ModelType
 UNIGRAM = 1
@@ -32,7 +33,7 @@ MODEL_TYPE_NAMES = {UNIGRAM: "unigram", BPE: "bpe", 3: "word", 4: "char"}
 NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
 
 # File names SentencePiece models go by in Hugging Face directories (LLaMA/Mistral, T5, XLM-R), first wins.
-MODEL_FILES = ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model")
+MODEL_FILES = SENTENCEPIECE_MODEL_FILES
 # Distinct training lines kept (the heaviest; sentencepiece would sample anyway): memory stays bounded.
 MAX_LINES = 2_000_000
 # Longer lines are cut at a space: sentencepiece skips any sentence over ``max_sentence_length`` bytes.
@@ -125,12 +126,8 @@ def read_model(path: str | Path) -> Any:
 
 def base_model_file(base_dir: str | Path) -> Path:
     """The SentencePiece model file of a base directory, with one-line errors for a missing dir or file."""
-    base = Path(base_dir).expanduser()
     hint = "pass a local directory holding the base model's tokenizer.model (SentencePiece)"
-    if not base.is_dir():
-        raise RuLLMError(
-            f"base {base_dir}: {'is a file, not a directory' if base.exists() else 'no such directory'}", hint=hint
-        )
+    base = base_directory(base_dir, hint)
     path = find_model_file(base)
     if path is None:
         raise RuLLMError(f"base {base_dir}: the directory has no tokenizer.model", hint=hint)

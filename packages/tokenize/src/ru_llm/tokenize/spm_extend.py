@@ -15,7 +15,6 @@ later merge's piece.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -30,7 +29,7 @@ from ru_llm.tokenize.bpe_extend import (
     MAX_OCCURRENCES,
     PRIVATE_USE,
     ExtendReport,
-    check_byte_level_bpe,
+    has_byte_level_tokenizer_json,
     repeat_counts,
     train_merges,
 )
@@ -84,13 +83,7 @@ def uses_sentencepiece(base_dir: str | Path) -> bool:
     A LLaMA-2 directory from the hub holds both, its ``tokenizer.json`` being a converted SentencePiece one.
     """
     base = Path(base_dir).expanduser()
-    if not base.is_dir() or find_model_file(base) is None:
-        return False
-    try:
-        check_byte_level_bpe(json.loads((base / "tokenizer.json").read_text(encoding="utf-8")), str(base))
-    except (OSError, ValueError, RuLLMError):
-        return True
-    return False
+    return base.is_dir() and find_model_file(base) is not None and not has_byte_level_tokenizer_json(base)
 
 
 def read_sentencepiece_bpe(base_dir: str | Path) -> Any:
