@@ -80,3 +80,15 @@ class UnknownNameError(RuLLMError, LookupError):
 
     def __str__(self) -> str:  # LookupError would repr() the message otherwise
         return self.message
+
+
+def first_line(error: BaseException | str, limit: int = 300) -> str:
+    """The first non-empty line of an error's text, whitespace collapsed and cut to ``limit`` characters.
+
+    Third-party libraries raise errors with multi-line texts and tracebacks inside; a user error
+    prints one line.
+    """
+    text = str(error)
+    line = next((part for part in text.splitlines() if part.strip()), "") or type(error).__name__
+    line = " ".join(line.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ru_llm.dataset.recipe import parse_key_values
+from ru_llm.core.options import parse_key_values
 from ru_llm.dataset.render import render_command
 
 app = typer.Typer(

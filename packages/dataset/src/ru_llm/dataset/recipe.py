@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ru_llm.core.errors import ConfigError
+from ru_llm.core.options import parse_key_values  # noqa: F401  (re-exported: it moved to core)
 
 
 @dataclass(frozen=True)
@@ -149,20 +150,3 @@ def load_recipe(path: str | Path) -> Recipe:
         for s in recipe.sources
     )
     return dataclasses.replace(recipe, sources=sources)
-
-
-def parse_key_values(pairs: list[str] | None, flag: str = "--option") -> dict[str, Any]:
-    """Command-line ``KEY=VALUE`` pairs; values are YAML scalars (``true``, ``3``, ``[a, b]``) so types come
-    out right, as they would in a recipe."""
-    import yaml
-
-    values: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"{flag} {pair!r}: expected KEY=VALUE")
-        try:
-            values[key.strip()] = yaml.safe_load(value) if value else ""
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{flag} {pair!r}: the value is not valid YAML ({e.problem})") from e
-    return values

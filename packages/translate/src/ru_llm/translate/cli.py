@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from ru_llm.core.errors import ConfigError, RuLLMError
-from ru_llm.dataset.recipe import parse_key_values
+from ru_llm.core.options import parse_key_values
 
 app = typer.Typer(
     name="translate",
