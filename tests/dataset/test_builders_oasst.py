@@ -27,24 +27,30 @@ def trees() -> list[dict]:
     return [json.loads(line) for line in TREES.read_text(encoding="utf-8").splitlines()]
 
 
-def expected_counts(tree_list: list[dict]) -> tuple[int, int]:
-    """(main, all) thread counts, computed without the builder: every path that ends on an assistant
+def expected_counts(tree_list: list[dict]) -> tuple[int, int, int]:
+    """(main, all, all_trimmed) thread counts, computed without the builder. ``all``: the root-to-leaf
+    paths whose leaf is an assistant message; ``all_trimmed``: every path ending on an assistant
     message which no prompter follow-up with an assistant answer extends."""
 
     def ok(m: dict) -> bool:
         return not m.get("deleted") and m.get("review_result") is not False and bool(m["text"].strip())
+
+    def leaves(m: dict) -> int:  # assistant leaves under m, m included
+        kids = [r for r in m["replies"] if ok(r) and r["role"] != m["role"]]
+        return sum(leaves(r) for r in kids) if kids else int(m["role"] == "assistant")
 
     def paths(m: dict) -> int:  # m is an assistant message
         follow_ups = [p for p in m["replies"] if ok(p) and p["role"] == "prompter"]
         extended = sum(paths(a) for p in follow_ups for a in p["replies"] if ok(a) and a["role"] == "assistant")
         return extended or 1
 
-    main = all_ = 0
+    main = all_ = trimmed = 0
     for tree in tree_list:
         answers = [a for a in tree["prompt"]["replies"] if ok(a) and a["role"] == "assistant"]
         main += bool(answers)
-        all_ += sum(paths(a) for a in answers)
-    return main, all_
+        all_ += sum(leaves(a) for a in answers)
+        trimmed += sum(paths(a) for a in answers)
+    return main, all_, trimmed
 
 
 def flatten(tree_list: list[dict]) -> list[dict]:
@@ -99,18 +105,21 @@ def msg(mid: str, role: str, text: str, replies: list | None = None, **extra: An
 
 # -- the real slice ------------------------------------------------------------------------------------
 def test_slice_counts_match_an_independent_count() -> None:
-    main_expected, all_expected = expected_counts(trees())
+    main_expected, all_expected, trimmed_expected = expected_counts(trees())
     main, rejects, stats = load(TREES, mode="main")
     assert rejects == [] and stats.rows == 20
     assert len(main) == main_expected == 20
     every, rejects, _ = load(TREES, mode="all")
+    assert len(every) == all_expected == 69
+    assert len(rejects) == 2  # two trees whose every path ends on an unanswered prompt
+    assert all(r.reason.startswith("no thread left: every path ends on a prompt nobody answered") for r in rejects)
+    trimmed, rejects, _ = load(TREES, mode="all_trimmed")
     assert rejects == []
-    assert len(every) == all_expected
-    assert len(every) > 4 * len(main)
+    assert len(trimmed) == trimmed_expected == 98
 
 
 def test_threads_alternate_and_end_on_the_assistant() -> None:
-    for mode in ("main", "all"):
+    for mode in ("main", "all", "all_trimmed"):
         conversations, _, _ = load(TREES, mode=mode)
         assert len({c.id for c in conversations}) == len(conversations)
         for c in conversations:
@@ -119,11 +128,14 @@ def test_threads_alternate_and_end_on_the_assistant() -> None:
             assert c.meta["thread"] == mode and c.meta["message_tree_id"]
 
 
-def test_main_thread_is_one_of_all_and_follows_rank_zero() -> None:
+def test_threads_of_all_are_threads_of_all_trimmed_and_main_follows_rank_zero() -> None:
     main, _, _ = load(TREES, mode="main")
     every = {c.id: c for c in load(TREES, mode="all")[0]}
-    for thread in main:
-        assert every[thread.id].messages == thread.messages
+    trimmed = {c.id: c for c in load(TREES, mode="all_trimmed")[0]}
+    for thread in every.values():
+        assert trimmed[thread.id].messages == thread.messages
+    for thread in main:  # on this slice no best-ranked follow-up is left unanswered
+        assert trimmed[thread.id].messages == thread.messages
     first = trees()[0]["prompt"]
     best = min(first["replies"], key=lambda r: r["rank"])
     assert main[0].messages[1].content == best["text"] and main[0].id == f"oasst1-{best['message_id']}"
@@ -136,11 +148,12 @@ def test_flat_hub_rows_give_the_same_threads(tmp_path: Path) -> None:
     rows = flatten(trees())
     jsonl = write_jsonl(tmp_path / "oasst1.jsonl", rows)
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "oasst1.parquet")
-    for mode in ("main", "all"):
+    for mode in ("main", "all", "all_trimmed"):
         expected = [c.to_dict() for c in load(TREES, mode=mode)[0]]
+        expected_rejects = [r.record_id for r in load(TREES, mode=mode)[1]]
         for source in (jsonl, tmp_path / "oasst1.parquet"):
             got, rejects, stats = load(source, mode=mode)
-            assert rejects == [] and stats.rows == 20
+            assert [r.record_id for r in rejects] == expected_rejects and stats.rows == 20
             assert [c.to_dict() for c in got] == expected
 
 
@@ -223,9 +236,11 @@ def test_skips_deleted_review_failed_spam_and_unanswered_messages(tmp_path: Path
     deep = next(c for c in every if c.id == "oasst1-a-2")
     assert [m.content for m in deep.messages] == ["Question?", "Answer.", "Why?", "Because."]
     (main,), _, _ = load(source, mode="main")
-    assert main.id == "oasst1-a-2"  # rank 3 beats unranked
+    assert main.id == "oasst1-a-ok"  # rank 3 beats unranked; then the first follow-up is unanswered: stop
     strict, _, _ = load(source, mode="all", max_spam=0.3)
-    assert sorted(c.id for c in strict) == ["oasst1-a-ok", "oasst1-a-unranked"]  # a-2 is spam now; a-ok is a leaf
+    assert sorted(c.id for c in strict) == ["oasst1-a-unranked"]  # a-2 is spam now: a-ok ends on two prompts
+    strict, _, _ = load(source, mode="all_trimmed", max_spam=0.3)
+    assert sorted(c.id for c in strict) == ["oasst1-a-ok", "oasst1-a-unranked"]
 
 
 def test_flat_spam_labels_and_language_filter(tmp_path: Path) -> None:

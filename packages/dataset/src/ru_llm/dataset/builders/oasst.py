@@ -10,14 +10,21 @@ Two input layouts are recognised row by row:
   whose trees are interleaved is detected by a first pass over the tree ids and grouped in memory.
 
 A message is skipped with its whole subtree when it is deleted, failed review
-(``review_result: false``), is empty, or has a spam label above ``max_spam``. A prompter message
-without a surviving assistant reply is dropped too, so no thread ends on a user turn. Then:
+(``review_result: false``), is empty, has a spam label above ``max_spam``, is synthetic (with
+``skip_synthetic``) or has the same role as its parent. What survives is the tree the modes read:
 
+* ``mode: all`` (default): every root-to-leaf path whose leaf is an assistant message, the paper's
+  definition. A path whose leaf is a prompt nobody answered is not a thread, and neither is any
+  prefix of it: an assistant reply followed only by unanswered prompts is no leaf;
+* ``mode: all_trimmed``: the same paths once every prompt nobody answered is removed too: ``all``
+  plus the threads that end on a reply whose follow-ups were all left unanswered (what ``mode: all``
+  gave in earlier releases);
 * ``mode: main``: one thread per tree following the best-ranked reply at each step (rank 0 first,
-  unranked last, ties in input order), as Saiga's oasst1_ru_main_branch;
-* ``mode: all``: one thread per surviving assistant leaf (every root-to-leaf path), as the paper.
+  unranked last, ties in input order), as Saiga's oasst1_ru_main_branch. When the best-ranked reply
+  is a prompt nobody answered, the thread stops there and ends on the assistant message before it;
+  it never continues down a lower-ranked branch.
 
-A thread's id is ``oasst1-<leaf message id>``, so one thread has one id in both modes. A tree of
+A thread's id is ``oasst1-<last message id>``, so one path has one id in every mode. A tree of
 another language, or with no thread left, is a rejected row with the reason.
 """
 
@@ -35,7 +42,7 @@ from ru_llm.dataset.builders.base import DatasetBuilder, OnReject
 from ru_llm.dataset.builders.common import check_bool, check_choice, json_type
 from ru_llm.dataset.rows import Row, read_rows
 
-MODES = ("main", "all")
+MODES = ("all", "all_trimmed", "main")
 _ROLES = {"prompter": "user", "assistant": "assistant"}
 
 
@@ -43,7 +50,8 @@ _ROLES = {"prompter": "user", "assistant": "assistant"}
 class OasstOptions:
     #: keep trees whose prompt is in this language ("en", "ru", ...); null keeps every language
     lang: str | None = "en"
-    #: "all": every root-to-assistant-leaf thread (the paper); "main": the best-ranked branch (Saiga)
+    #: "all": every root-to-leaf path ending on an assistant message (the paper); "all_trimmed": the
+    #: same with unanswered prompts removed first; "main": the best-ranked branch (Saiga)
     mode: str = "all"
     #: skip messages (and their replies) whose spam label is above this
     max_spam: float = 0.4
@@ -195,12 +203,17 @@ class OasstBuilder(DatasetBuilder):
             raise RecordError(f"the tree's first message has role {prompt.get('role')!r}, not 'prompter'")
         counter = [0]
         root = self._prune(prompt, "user", options, counter)
-        if root is None:
+        if root is None or not root.children:
             raise RecordError(
                 "no thread left: the prompt has no assistant reply that is not deleted, review-failed or spam",
                 record_id=tree_id,
             )
-        threads = [_main_thread(root)] if options.mode == "main" else list(_all_threads(root, []))
+        threads = _THREADS[options.mode](root)
+        if not threads:
+            raise RecordError(
+                f"no thread left: every path ends on a prompt nobody answered (mode {options.mode!r})",
+                record_id=tree_id,
+            )
         for thread in threads:
             yield Conversation(
                 id=f"{self.name}-{thread[-1].id}",
@@ -241,28 +254,51 @@ class OasstBuilder(DatasetBuilder):
             child = self._prune(reply, other, options, counter)
             if child is not None:
                 node.children.append(child)
-        if role == "user" and not node.children:
-            return None  # no thread may end on a user turn
-        return node
+        return node  # an unanswered prompt stays: it decides what is a leaf and what main follows
 
 
 def _best(nodes: list[_Node]) -> _Node:
     return min(nodes, key=lambda n: (n.rank is None, n.rank if n.rank is not None else 0, n.order))
 
 
-def _main_thread(root: _Node) -> list[_Node]:
+def _main_thread(root: _Node) -> list[list[_Node]]:
+    """The best-ranked branch; it stops before a best-ranked prompt that nobody answered (Saiga)."""
     thread = [root]
     while thread[-1].children:
-        thread.append(_best(thread[-1].children))
-    return thread
+        best = _best(thread[-1].children)
+        if best.role == "user" and not best.children:
+            break
+        thread.append(best)
+    return [thread]
 
 
-def _all_threads(node: _Node, path: list[_Node]) -> Iterator[list[_Node]]:
+def _all_threads(root: _Node) -> list[list[_Node]]:
+    """Every root-to-leaf path whose leaf is an assistant message (the paper's threads)."""
+    return [path for path in _paths(root, []) if path[-1].role == "assistant"]
+
+
+def _all_trimmed_threads(root: _Node) -> list[list[_Node]]:
+    """The leaves of the tree without its unanswered prompts: ``all``, plus each assistant reply whose
+    follow-ups are all unanswered prompts (once, however many of them there are)."""
+    threads: dict[str, list[_Node]] = {}
+    for path in _paths(root, []):
+        if path[-1].role == "user":
+            path = path[:-1]
+            if any(child.children for child in path[-1].children):
+                continue  # an answered follow-up extends this reply: it is no leaf
+        threads.setdefault(path[-1].id, path)
+    return list(threads.values())
+
+
+def _paths(node: _Node, path: list[_Node]) -> Iterator[list[_Node]]:
     path = [*path, node]
     if not node.children:
         yield path
     for child in node.children:
-        yield from _all_threads(child, path)
+        yield from _paths(child, path)
+
+
+_THREADS = {"all": _all_threads, "all_trimmed": _all_trimmed_threads, "main": _main_thread}
 
 
 def _reject(row: Row, reason: str) -> Reject:
