@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from ru_llm.cli.app import build_app
 from ru_llm.core import conversation, read_conversations, read_jsonl, write_jsonl
+from ru_llm.translate.cli import hub_reachable  # the real probe (conftest.py stubs it for the CLI)
 
 
 @pytest.fixture
@@ -115,6 +116,101 @@ def test_offline_hub_says_how_to_use_local_files(tmp_path: Path, fake, monkeypat
     assert "\n" not in line and "--source" in line and "--model" in line
 
 
+def test_unreachable_hub_fails_at_once_in_one_line(tmp_path: Path, fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+    import huggingface_hub.constants
+
+    import ru_llm.translate.cli as cli
+
+    probes: list[str] = []
+    monkeypatch.setattr(cli, "hub_reachable", lambda endpoint, timeout=None: probes.append(endpoint) or False)
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    seen = []
+
+    def load_dataset(*args, **kwargs):  # what datasets does in offline mode with nothing cached
+        seen.append((os.environ.get("HF_HUB_OFFLINE"), datasets.config.HF_HUB_OFFLINE,
+                     huggingface_hub.constants.HF_HUB_OFFLINE))  # fmt: skip
+        raise ConnectionError("Couldn't reach 'databricks/databricks-dolly-15k' on the Hub (OfflineModeIsEnabled)")
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    start = time.monotonic()
+    result = run("translate", "dolly", "--backend", "fake", "--out", tmp_path / "o.jsonl")
+    assert time.monotonic() - start < 5
+    assert result.exit_code == 1
+    assert probes == ["https://huggingface.co"] and seen == [("1", True, True)]
+    line = result.stderr.strip()
+    assert "\n" not in line and "Retrying" not in line
+    assert "https://huggingface.co did not answer" in line and "--source" in line and "--model" in line
+    # offline mode was for that command only
+    assert "HF_HUB_OFFLINE" not in os.environ
+    assert datasets.config.HF_HUB_OFFLINE is False and huggingface_hub.constants.HF_HUB_OFFLINE is False
+
+
+def test_hf_hub_offline_is_honoured_without_a_probe(tmp_path: Path, fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets
+
+    import ru_llm.translate.cli as cli
+
+    def probe(endpoint, timeout=None):
+        raise AssertionError("no probe when HF_HUB_OFFLINE is set")
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach the Hub (OfflineModeIsEnabled)")
+
+    monkeypatch.setattr(cli, "hub_reachable", probe)
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    result = run("translate", "dolly", "--backend", "fake", "--out", tmp_path / "o.jsonl", HF_HUB_OFFLINE="1")
+    assert result.exit_code == 1
+    line = result.stderr.strip()
+    assert "\n" not in line and "--source" in line and "did not answer" not in line
+
+
+def test_local_data_and_model_need_no_probe(tmp_path: Path, fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ru_llm.translate.cli as cli
+
+    def probe(endpoint, timeout=None):
+        raise AssertionError("nothing comes from the hub")
+
+    monkeypatch.setattr(cli, "hub_reachable", probe)
+    src = sample(tmp_path / "in.jsonl", 2)
+    result = run("translate", "file", src, "--backend", "fake", "--model", tmp_path, "--out", tmp_path / "o.jsonl",
+                 "--cache", tmp_path / "c.sqlite")  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
+def test_hub_reachable_answers_quickly_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+
+    class NotFound(BaseHTTPRequestHandler):
+        def do_HEAD(self) -> None:
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert hub_reachable(f"http://127.0.0.1:{server.server_port}", timeout=5)  # any answer counts
+    finally:
+        server.shutdown()
+        server.server_close()
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    start = time.monotonic()
+    assert not hub_reachable(f"http://127.0.0.1:{closed}", timeout=2)
+    assert not hub_reachable("not a url", timeout=2)
+    assert time.monotonic() - start < 3
+
+
 def test_file_needs_its_input(tmp_path: Path, fake) -> None:
     result = run("translate", "file", "--backend", "fake")
     assert result.exit_code == 1 and "needs the input file" in result.stderr
@@ -131,6 +227,7 @@ def test_backends_lists_the_fake_and_its_licence(fake) -> None:
 def _cli(args: list[str], site: Path, **env: str) -> subprocess.Popen:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("RU_LLM_")}
     environ["PYTHONPATH"] = os.pathsep.join([str(site), str(REPO / "tests")])
+    environ["HF_HUB_OFFLINE"] = "1"  # no hub probe for the fake backend's model
     environ.update(env)
     return subprocess.Popen([sys.executable, "-m", "ru_llm.cli", *args], env=environ,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
