@@ -16,6 +16,7 @@ from ru_llm.dataset import get_template
 from ru_llm.dataset.templates import (
     Template,
     export_chat_template,
+    export_training_chat_template,
     render_chat_template,
     save_chat_template,
     tokenize_conversation,
@@ -97,7 +98,7 @@ def char_mask(segments) -> str:
 @pytest.mark.parametrize("name", BUILTINS)
 def test_python_and_jinja_render_identical_text_and_masks(name: str) -> None:
     template = get_template(name)
-    source = export_chat_template(template)
+    source = export_training_chat_template(template)
     assert "{% generation %}" in source.replace("{%- generation %}", "{% generation %}")
     rendered = refused = 0
     for conv in CORPUS:
@@ -141,7 +142,7 @@ def test_the_jinja_renderer_matches_transformers_on_official_templates(real_toke
 def test_transformers_assistant_mask_agrees_with_our_labels(name: str, tokenizer_name: str, real_tokenizer) -> None:
     tokenizer = real_tokenizer(tokenizer_name)
     template = get_template(name)
-    source = export_chat_template(template)
+    source = export_training_chat_template(template)
     checked = 0
     for conv in CORPUS:
         if any(t in m.content for m in conv.messages for t in tokenizer.all_special_tokens):
@@ -166,12 +167,12 @@ def test_save_chat_template_makes_transformers_render_identically(real_tokenizer
     written = save_chat_template(template, tmp_path)
     assert written == tmp_path / "chat_template.jinja"
     config = json.loads((tmp_path / "tokenizer_config.json").read_text(encoding="utf-8"))
-    assert config["chat_template"] == template.chat_template()
+    assert config["chat_template"] == export_chat_template(template)  # the serving one, without markers
 
     from transformers import AutoTokenizer
 
     reloaded = AutoTokenizer.from_pretrained(tmp_path)
-    assert reloaded.chat_template == template.chat_template()
+    assert reloaded.chat_template == export_chat_template(template)
     for conv in CORPUS[:40]:
         expected = python_render(template, conv)
         assert expected is not None

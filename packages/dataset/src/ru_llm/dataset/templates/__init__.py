@@ -25,7 +25,9 @@ class Segment(NamedTuple):
 class Template(Protocol):
     """What ``register_templates`` expects.
 
-    Built-ins also have ``chat_template()`` (their Jinja export, see ``jinja.export_chat_template``);
+    Built-ins also have ``chat_template()`` (their Jinja source with ``{% generation %}`` markers; see
+    ``jinja.export_chat_template`` for the serving variant without them and
+    ``jinja.export_training_chat_template``);
     a template that needs a tokenizer (``hf``) has ``bind(tokenizer)`` (see ``hf.resolve_template``).
     """
 
@@ -50,6 +52,8 @@ _LAZY = {
     "tokenize_conversation": "labels",
     "tokenize_segments": "labels",
     "export_chat_template": "jinja",
+    "export_training_chat_template": "jinja",
+    "strip_generation_markers": "jinja",
     "render_chat_template": "jinja",
     "save_chat_template": "jinja",
     "HFTemplate": "hf",

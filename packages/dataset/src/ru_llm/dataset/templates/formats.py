@@ -52,7 +52,10 @@ class ChatFormat:
         return "".join(s.text for s in self.render(conversation)) + self.generation_prompt
 
     def chat_template(self) -> str:
-        """This format as a Jinja ``chat_template`` with ``{% generation %}`` around trainable text."""
+        """This format as a Jinja ``chat_template`` with ``{% generation %}`` around trainable text.
+
+        The training variant; ``jinja.export_chat_template`` gives the serving one without markers.
+        """
         raise NotImplementedError
 
     def _render(self, conversation: Conversation, out: _Segments) -> None:
@@ -329,36 +332,55 @@ class Llama2(ChatFormat):
 
 
 class Mistral(ChatFormat):
-    """Mistral-Instruct v0.1: ``<s>[INST] {user} [/INST]{assistant}</s>``, content as is.
+    """Mistral-Instruct as Mistral-Nemo's official template (v3 tekken): ``<s>[INST]{user}[/INST]{assistant}</s>``.
 
-    Mistral v0.1 has no system role: the system prompt is put before the first user message,
-    separated by a blank line. A system message anywhere else is a :class:`RecordError`.
+    Content is kept as is. The system prompt goes before the *last* user message, separated by a
+    blank line, as in Mistral's own tokenizer (mistral-common) and official templates, so a training
+    conversation carries it where the model is served it. (The official Jinja shows it only when that
+    user message ends the list, the generation prompt; it drops it from a conversation that ends on a
+    reply, so the texts agree byte for byte exactly where a model is served.) Turns must alternate
+    user/assistant from a user turn, as the official template requires; a system message anywhere
+    but first is a :class:`RecordError`.
     """
 
     name = "mistral"
-    description = "Mistral-Instruct: <s>[INST] … [/INST]…</s>; system folded into the first user turn"
+    description = "Mistral-Nemo (v3 tekken): <s>[INST]…[/INST]…</s>; system before the last user turn"
 
     def _render(self, conversation: Conversation, out: _Segments) -> None:
         system, messages = _leading_system(conversation, self.name)
+        for i, message in enumerate(messages):
+            if (message.role == "user") != (i % 2 == 0):
+                raise RecordError(
+                    "the mistral template needs turns alternating user/assistant, starting with the user",
+                    record_id=conversation.id,
+                    hint="merge consecutive turns of one role, or use chatml/llama3/saiga",
+                )
+        last_user = (len(messages) - 1) // 2 * 2
         out.add("<s>")
         for i, message in enumerate(messages):
             if message.role == "user":
                 content = message.content
-                if i == 0 and system is not None:
+                if i == last_user and system is not None:
                     content = f"{system}\n\n{content}"
-                out.add(f"[INST] {content} [/INST]")
+                out.add(f"[INST]{content}[/INST]")
             else:
                 out.add(message.content + "</s>", True)
 
     def chat_template(self) -> str:
         return _FOLD_ERRORS.replace("TEMPLATE", self.name) + (
-            r"""{{- '<s>' }}
+            r"""{%- for message in loop_messages %}
+    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}
+        {{- raise_exception('the mistral template needs turns alternating user/assistant, starting with the user') }}
+    {%- endif %}
+{%- endfor %}
+{%- set last_user = (loop_messages | length - 1) // 2 * 2 %}
+{{- '<s>' }}
 {%- for message in loop_messages %}
     {%- if message['role'] == 'user' %}
-        {%- if loop.first and system_message is not none %}
-            {{- '[INST] ' + system_message + '\n\n' + message['content'] + ' [/INST]' }}
+        {%- if loop.index0 == last_user and system_message is not none %}
+            {{- '[INST]' + system_message + '\n\n' + message['content'] + '[/INST]' }}
         {%- else %}
-            {{- '[INST] ' + message['content'] + ' [/INST]' }}
+            {{- '[INST]' + message['content'] + '[/INST]' }}
         {%- endif %}
     {%- else %}
         {%- generation %}

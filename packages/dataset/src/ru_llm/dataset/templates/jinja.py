@@ -3,6 +3,12 @@
 The environment mirrors ``transformers``' (sandboxed, ``trim_blocks``, ``lstrip_blocks``,
 ``loopcontrols``, a non-escaping ``tojson``, ``raise_exception``, ``strftime_now``), so a template
 renders here exactly as in ``apply_chat_template``, without importing transformers.
+
+A template is exported in two variants. The *serving* one (:func:`export_chat_template`, what
+:func:`save_chat_template` writes into a tokenizer) has no ``{% generation %}`` markers: plain
+Jinja2 and minijinja (TGI, mistral.rs) reject that tag. The *training* one
+(:func:`export_training_chat_template`) keeps them, for transformers'
+``return_assistant_tokens_mask`` and our own labels; both render the same text.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -124,28 +131,83 @@ def message_dicts(conversation: Conversation) -> list[dict[str, str]]:
     return [m.to_dict() for m in conversation.messages]
 
 
-def export_chat_template(template: Template) -> str:
-    """The template as a Jinja ``chat_template`` string, with ``{% generation %}`` around trainable text."""
+# A generation marker tag, with its whitespace control: ``{%- generation %}``, ``{% endgeneration -%}``, ...
+_MARKER = re.compile(r"\{%([-+]?)\s*(?:end)?generation\s*([-+]?)%\}")
+# A ``{%- …generation %}`` alone on its line, before a tag that strips the whitespace before it anyway.
+_MARKER_LINE = re.compile(r"^[ \t]*\{%-\s*(?:end)?generation\s*[-+]?%\}[ \t]*\n(?=\s*\{[{%#]-)", re.MULTILINE)
+
+
+def strip_generation_markers(source: str) -> str:
+    """``source`` without its ``{% generation %}``/``{% endgeneration %}`` tags, rendering the same text.
+
+    A marker alone on its line whose neighbours strip the whitespace around it anyway (every built-in
+    writes them so) goes with its line. Any other takes its whitespace control with it: ``{%-`` strips
+    the whitespace before it, ``-%}`` the whitespace after it, and a plain side does what
+    ``lstrip_blocks``/``trim_blocks`` (transformers' settings, where markers are understood) would do.
+    """
+    source = _MARKER_LINE.sub("", source)
+    out = ""
+    position = 0
+    for match in _MARKER.finditer(source):
+        out += source[position : match.start()]
+        left, right = match.groups()
+        if left == "-":
+            out = out.rstrip()
+        elif left == "":  # lstrip_blocks: spaces and tabs from the start of the line
+            line_start = out.rfind("\n") + 1
+            if not out[line_start:].strip(" \t"):
+                out = out[:line_start]
+        position = match.end()
+        if right == "-":
+            while position < len(source) and source[position].isspace():
+                position += 1
+        elif right == "" and source.startswith("\n", position):  # trim_blocks: the newline after the tag
+            position += 1
+    return out + source[position:]
+
+
+def export_chat_template(template: Template, *, generation_markers: bool = False) -> str:
+    """The template as a Jinja ``chat_template`` string.
+
+    By default the serving variant, without ``{% generation %}`` markers, which every Jinja engine
+    renders (transformers, vLLM, llama.cpp, plain Jinja2, minijinja in TGI and mistral.rs); with
+    ``generation_markers=True`` the training variant, the markers around trainable text (see
+    :func:`export_training_chat_template`).
+    """
     export = getattr(template, "chat_template", None)
     if not callable(export):
         raise ConfigError(
             f"template {template.name!r} cannot export itself as a Jinja chat_template",
             hint="give the template a chat_template() method returning the Jinja source",
         )
-    return export()
+    source = export()
+    return source if generation_markers else strip_generation_markers(source)
 
 
-def save_chat_template(template: Template, tokenizer_dir: str | os.PathLike[str]) -> Path:
-    """Write the template into a tokenizer directory so transformers, vLLM and llama.cpp render alike.
+def export_training_chat_template(template: Template) -> str:
+    """The template as a Jinja ``chat_template`` with ``{% generation %}`` around trainable text.
+
+    For training masks only (transformers' ``return_assistant_tokens_mask``, TRL's
+    ``assistant_only_loss``): serving engines built on plain Jinja2 or minijinja reject the tag.
+    """
+    return export_chat_template(template, generation_markers=True)
+
+
+def save_chat_template(
+    template: Template, tokenizer_dir: str | os.PathLike[str], *, generation_markers: bool = False
+) -> Path:
+    """Write the template into a tokenizer directory so every serving engine renders alike.
 
     Writes ``chat_template.jinja`` (what transformers reads first) and, when ``tokenizer_config.json``
     exists, its ``chat_template`` key too (what older tools and GGUF converters read). Returns the
-    ``.jinja`` path.
+    ``.jinja`` path. What is saved is the serving variant, without ``{% generation %}`` markers (TGI
+    and mistral.rs refuse a tokenizer whose template has them); ``generation_markers=True`` saves the
+    training variant instead, for a tokenizer used only to train with transformers' assistant masks.
     """
     directory = Path(tokenizer_dir)
     if not directory.is_dir():
         raise ConfigError(f"{directory}: not a directory", hint="pass the tokenizer (or model) directory")
-    source = export_chat_template(template)
+    source = export_chat_template(template, generation_markers=generation_markers)
     target = directory / "chat_template.jinja"
     with atomic_open(target) as fh:
         fh.write(source)
