@@ -5,6 +5,11 @@ Reading never holds a whole file in memory. In strict mode the first bad line ra
 :class:`RejectsWriter`) with its reason, so records in = records out + records rejected.
 Writing goes to a temporary file beside the target, is fsynced, and renamed over it: a killed
 process leaves the old file (or none), never half of a new one. ``.gz`` paths are (de)compressed.
+
+A line is rejected, not passed on, when no later stage could handle it: nesting deeper than
+:data:`MAX_DEPTH` (it would overflow the stack of recursive code and serializers) or a lone UTF-16
+surrogate such as ``"\\ud800"`` (valid JSON, but not Unicode text: it cannot be encoded as UTF-8,
+tokenized or printed). :func:`record_problem` is the same check for values read some other way.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ import gzip
 import io
 import json
 import os
+import re
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
@@ -30,6 +36,84 @@ except ImportError:  # pragma: no cover - depends on the installation
     orjson = None  # type: ignore[assignment]
 
 T = TypeVar("T")
+
+#: The deepest nesting of arrays and objects a record may have. orjson writes at most 254 levels and a
+#: rejects line wraps its record one level deeper; real records (even OASST tree exports) stay far below.
+MAX_DEPTH = 200
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # in a raw line: where a lone surrogate may be
+_NOT_TEXT = "an unpaired \\u{:04x} escape is not Unicode text"
+# The id of a record written by ru-llm (its first key), for lines too deep to decode at all.
+_LEADING_ID = re.compile(rb'\s*\{\s*"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?[0-9]+)\s*[,}]')
+
+
+def record_problem(value: Any) -> str | None:
+    """Why a decoded JSON value cannot go through the pipeline, or ``None`` when it can.
+
+    Two problems: nesting deeper than :data:`MAX_DEPTH`, and a string (or key) with a lone UTF-16
+    surrogate, which Python's ``json`` decodes from an unpaired ``\\ud800`` escape but which is not text.
+    The walk is iterative, so any depth is safe to check.
+    """
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(value, 1, ())]
+    while stack:
+        item, depth, path = stack.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found is not None:
+                where = f" in {_path(path)}" if path else ""
+                return f"lone surrogate U+{ord(found.group()):04X}{where}: {_NOT_TEXT.format(ord(found.group()))}"
+            continue
+        if isinstance(item, (dict, list)) and depth > MAX_DEPTH:
+            return f"nested more than {MAX_DEPTH} levels deep"
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and (found := _SURROGATE.search(key)) is not None:
+                    where = f" in a key of {_path(path)}" if path else " in a key"
+                    return f"lone surrogate U+{ord(found.group()):04X}{where}: {_NOT_TEXT.format(ord(found.group()))}"
+                stack.append((child, depth + 1, (*path, key)))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1, (*path, i)) for i, child in enumerate(item))
+    return None
+
+
+def _path(path: tuple[str | int, ...]) -> str:
+    """``messages[1].content``; keys are escaped as needed, so the text is always valid Unicode."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            key = part.encode("utf-8", "backslashreplace").decode("utf-8")
+            text += f".{key}" if text else key
+    return text
+
+
+def _record_id(value: Any) -> str | None:
+    """The record's id for error messages, when it has a usable one."""
+    if not isinstance(value, Mapping):
+        return None
+    raw = value.get("id")
+    if isinstance(raw, (str, int)) and not isinstance(raw, bool) and str(raw).strip():
+        return str(raw).encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate, escaped
+    return None
+
+
+def _leading_id(raw: bytes) -> str | None:
+    """The record id from the start of a line that could not be decoded (too deep), if it leads."""
+    found = _LEADING_ID.match(raw)
+    if found is None:
+        return None
+    try:
+        return _record_id({"id": json.loads(found.group(1))})
+    except ValueError:
+        return None
+
+
+def _may_have_problem(raw: bytes, *, surrogates: bool) -> bool:
+    """A cheap filter on the raw line: only lines it passes need :func:`record_problem`'s walk."""
+    if len(raw) - len(raw.translate(None, b"[{")) > MAX_DEPTH:  # as fast as one bytes.count, not two
+        return True
+    return surrogates and _SURROGATE_ESCAPE.search(raw) is not None
 
 
 @dataclass(frozen=True)
@@ -130,9 +214,12 @@ class JsonlReader(Generic[T]):
         location = f"{self.path}:{lineno}"
         if orjson is not None:  # fast path: orjson checks UTF-8 and JSON in one go
             try:
-                return self.parse(orjson.loads(raw), location=location)
+                obj = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 pass  # below, the standard library explains what is wrong (or accepts it)
+            else:  # orjson refuses lone surrogates, so only the depth is left to check
+                self._check(obj, raw, location, surrogates=False)
+                return self.parse(obj, location=location)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -145,7 +232,17 @@ class JsonlReader(Generic[T]):
             raise RecordError(f"invalid JSON: {e.msg} at column {e.colno}", location=location) from None
         except ValueError as e:  # e.g. an integer longer than Python's int-parsing limit
             raise RecordError(f"invalid JSON: {e}", location=location) from None
+        except RecursionError:
+            raise RecordError(
+                f"nested more than {MAX_DEPTH} levels deep", record_id=_leading_id(raw), location=location
+            ) from None
+        self._check(obj, raw, location, surrogates=True)
         return self.parse(obj, location=location)
+
+    @staticmethod
+    def _check(obj: Any, raw: bytes, location: str, *, surrogates: bool) -> None:
+        if _may_have_problem(raw, surrogates=surrogates) and (problem := record_problem(obj)) is not None:
+            raise RecordError(problem, record_id=_record_id(obj), location=location)
 
     def _reject(self, error: RecordError, raw: bytes, lineno: int) -> None:
         if self.strict:
@@ -154,7 +251,11 @@ class JsonlReader(Generic[T]):
         self.stats.reasons[error.reason] += 1
         try:
             record: Any = json.loads(raw.decode("utf-8"))
-        except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            decoded = not (_may_have_problem(raw, surrogates=True) and record_problem(record) is not None)
+        except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            decoded = False
+        if not decoded:
+            # The line as text: it did not decode, or not into something a rejects file can hold.
             record = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
         assert self.on_reject is not None
         self.on_reject(Reject(error.reason, file=str(self.path), line=lineno, record_id=error.record_id, record=record))
@@ -242,7 +343,12 @@ def to_json_line(record: Any) -> str:
             return orjson.dumps(record).decode("utf-8") + "\n"
         except (TypeError, orjson.JSONEncodeError):
             pass  # non-string keys, lone surrogates, big integers: the standard library handles them
-    line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+    try:
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+    except RecursionError:  # reading rejects such records; this is for records made some other way
+        raise RecordError(
+            f"nested more than {MAX_DEPTH} levels deep: cannot be written", record_id=_record_id(record)
+        ) from None
     try:
         line.encode("utf-8")
     except UnicodeEncodeError:
@@ -296,4 +402,8 @@ class RejectsWriter(JsonlWriter):
 
     def __call__(self, reject: Reject) -> None:
         self.reasons[reject.reason] += 1
-        self.write(reject)
+        try:
+            line = to_json_line(reject)
+        except RecordError as e:  # a record too deep to serialize: the reject is kept, without it
+            line = to_json_line(replace(reject, record=f"(not stored: {e.reason})"))
+        self.write_line(line)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ru_llm.core.errors import RuLLMError
-from ru_llm.core.jsonl import JsonlReader, Reject
+from ru_llm.core.jsonl import JsonlReader, Reject, record_problem
 
 SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".parquet")
 
@@ -64,9 +64,23 @@ def _file_rows(file: Path, on_reject: Callable[[Reject], object]) -> Iterator[tu
             data = json.loads(file.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise RuLLMError(f"{file}: not a valid UTF-8 JSON file: {e}", hint="use JSONL for line-level errors") from e
+        except RecursionError:
+            raise RuLLMError(
+                f"{file}: nested too deeply to parse", hint="use JSONL, where such a record is one reject"
+            ) from None
         if not isinstance(data, list):
             raise RuLLMError(f"{file}: expected a JSON array of records, got {type(data).__name__}")
         for i, obj in enumerate(data):
+            # The checks JSONL reading makes on every line (depth, lone surrogates), record by record.
+            problem = record_problem(obj)
+            if problem is not None:
+                record_id = _text_id(obj.get("id")) if isinstance(obj, dict) else None
+                try:  # as JSONL reading does: the record as (escaped) JSON text, which any reader accepts
+                    stored: Any = json.dumps(obj)
+                except RecursionError:
+                    stored = None
+                on_reject(Reject(problem, file=str(file), record_id=record_id, record=stored))
+                continue
             yield f"{file}[{i}]", None, obj
     else:
         import pyarrow.parquet as pq
@@ -76,3 +90,9 @@ def _file_rows(file: Path, on_reject: Callable[[Reject], object]) -> Iterator[tu
             for obj in batch.to_pylist():
                 yield f"{file}[row {i}]", None, obj
                 i += 1
+
+
+def _text_id(value: object) -> str | None:
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+        return str(value)
+    return None
