@@ -1,10 +1,12 @@
 """``ru-llm dataset build``: mix sources into train/validation files with a rejects file and a card.
 
 Per source, in order: load (bad rows rejected by the builder), turn structure and filters, the
-per-source cap (a seeded sample), then across sources exact and near duplicate removal, unique ids,
-weights (repeats), the id-hash split and the seeded shuffle. Every conversation that is not written
-goes to ``rejects.jsonl`` with its reason: records in = records out + records rejected. The output
-directory is built beside the target and renamed into place, so a failed build leaves nothing behind.
+per-source cap (a seeded sample), then across sources exact duplicate removal, unique ids, weights
+(repeats, or a seeded sample below 1), near duplicate removal, the split by the hash of the
+conversation's group (:func:`~ru_llm.dataset.order.split_key`) and the seeded shuffle. Every
+conversation that is not written goes to ``rejects.jsonl`` with its reason: records in = kept +
+rejected. The output directory is built beside the target and renamed into place, so a failed build
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from ru_llm.core.jsonl import JsonlWriter, Reject, RejectsWriter, to_json_line
 from ru_llm.dataset.builders.base import DatasetBuilder, LoadStats
 from ru_llm.dataset.dedup import ExactDedup, NearDedup
 from ru_llm.dataset.filters import first_failure, spec_checks, turn_structure
-from ru_llm.dataset.order import ShuffleBuffer, copies, id_hash, in_validation, shuffle_key
+from ru_llm.dataset.order import ShuffleBuffer, copies, id_hash, in_validation, shuffle_key, split_key
 from ru_llm.dataset.recipe import Recipe, SourceSpec
 from ru_llm.dataset.registry import get_dataset_builder
 
@@ -206,13 +208,23 @@ class _Builder:
             candidate = f"{wanted}@{label}-{n}"
         return candidate
 
-    def unique(self, source: _Source, conv: Conversation) -> Conversation | None:
-        """``conv`` with a build-wide unique id, or ``None`` if it duplicates a kept conversation."""
+    def unique(self, source: _Source, conv: Conversation) -> tuple[Conversation, int] | None:
+        """``conv`` with a build-wide unique id and how many copies of it the source weight writes, or
+        ``None`` if it duplicates a kept conversation or the weight samples it out (both rejected).
+
+        The weight is decided before near dedup and before the conversation is remembered, so a
+        conversation that is not written never makes a later one a duplicate.
+        """
         new_id = self.free_id(conv.id, source.report.label)
         if new_id != conv.id:  # e.g. an original and its translation kept the same id
             conv = dataclasses.replace(conv, id=new_id, meta={**conv.meta, "original_id": conv.id})
         if self.exact is not None and (first := self.exact.duplicate_of(conv, remember=False)) is not None:
             self.reject(source, f"duplicate: same text as {first}", conv, key="duplicate")
+            return None
+        weight = source.spec.weight
+        n = copies(conv.id, weight, self.recipe.seed)
+        if n == 0:  # a weight below 1 keeps a seeded sample; the rest is rejected like any other drop
+            self.reject(source, f"sampled out by weight {weight:g}", conv, key="weight")
             return None
         if self.near is not None and (near := self.near.duplicate_of(conv)) is not None:
             self.reject(source, f"near-duplicate: {near[1]:.2f} similar to {near[0]}", conv, key="near-duplicate")
@@ -220,13 +232,20 @@ class _Builder:
         if self.exact is not None:
             self.exact.remember(conv)
         self.ids.add(conv.id)
-        return conv
+        return conv, n
 
-    def written(self, source: _Source, conv: Conversation) -> Iterator[tuple[str, int, Conversation]]:
-        """(split, shuffle key, conversation) for each copy the source weight asks for."""
+    def written(
+        self, source: _Source, conv: Conversation, n: int, group: str
+    ) -> Iterator[tuple[str, int, Conversation]]:
+        """(split, shuffle key, conversation) for each of the ``n`` copies the source weight asks for.
+
+        The split follows ``group`` (:func:`split_key`), so related conversations share a split; the
+        shuffle follows the conversation's own id.
+        """
         key = id_hash(conv.id)
-        split = "validation" if in_validation(key, self.recipe.validation) else "train"
-        for k in range(copies(conv.id, source.spec.weight, self.recipe.seed)):
+        group_key = key if group == conv.id else id_hash(group)  # most conversations are their own group
+        split = "validation" if in_validation(group_key, self.recipe.validation) else "train"
+        for k in range(n):
             copy = conv
             if k:
                 copy = dataclasses.replace(conv, id=self.free_id(f"{conv.id}#{k + 1}", source.report.label))
@@ -269,12 +288,14 @@ def _write_splits(run: _Builder, sources: list[_Source], work: Path) -> None:
             writer.__enter__()
         for source in sources:
             for conv in run.capped(source, run.load(source)):
-                kept = run.unique(source, conv)
-                if kept is None:
+                unique = run.unique(source, conv)
+                if unique is None:
                     continue
+                kept, n = unique
                 source.report.kept += 1
                 source.report.languages[kept.lang or "unknown"] += 1
-                for split, key, copy in run.written(source, kept):
+                # The group comes from the conversation as loaded: a clash renaming its id does not move it.
+                for split, key, copy in run.written(source, kept, n, split_key(conv)):
                     setattr(source.report, split, getattr(source.report, split) + 1)
                     line = to_json_line(copy)
                     if buffers:
