@@ -1,39 +1,111 @@
-"""Optional exports of a built dataset: Parquet files, ``save_to_disk``, ``push_to_hub``."""
+"""Optional exports of a built dataset: Parquet files, ``save_to_disk``, ``push_to_hub``.
+
+The columns are fixed: ``id``, ``messages`` (a list of ``{role, content}``), ``source``, ``lang``,
+``license`` and ``meta``. ``meta`` is a JSON column (Parquet's JSON logical type, Arrow's
+``arrow.json``), one JSON object per row, because its values differ in type from record to record
+(``"qa"`` in one, ``3`` or a list in the next): letting Arrow infer a struct for it would turn such
+values into JSON strings (``"qa"`` into ``"\"qa\""``) and add every key of every record to every row.
+Our reader (``ru_llm.dataset.rows``, hence ``--source x.parquet``) and ``datasets`` decode it back
+into the same objects.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ru_llm.core.errors import RuLLMError
+from ru_llm.core.jsonl import read_conversations
 
 SPLITS = ("train", "validation")
+JSON_COLUMNS = ("meta",)
+#: Arrow field metadata marking a column as JSON text (with pyarrow versions that lack ``pa.json_``).
+JSON_FIELD_METADATA = {b"ru_llm.encoding": b"json"}
+_BATCH = 4096
 
 
-def _dataset_dict(out_dir: Path) -> Any:
-    import datasets
+def parquet_schema() -> Any:
+    """The Arrow schema of an exported split."""
+    import pyarrow as pa
 
-    files = {s: str(out_dir / f"{s}.jsonl") for s in SPLITS if (out_dir / f"{s}.jsonl").stat().st_size > 0}
-    if not files:
+    json_type = pa.json_(pa.string()) if hasattr(pa, "json_") else pa.string()
+    message = pa.struct([("role", pa.string()), ("content", pa.string())])
+    return pa.schema(
+        [
+            pa.field("id", pa.string(), nullable=False),
+            pa.field("messages", pa.list_(message), nullable=False),
+            pa.field("source", pa.string()),
+            pa.field("lang", pa.string()),
+            pa.field("license", pa.string()),
+            pa.field("meta", json_type, nullable=False, metadata=JSON_FIELD_METADATA),
+        ]
+    )
+
+
+def _row(record: dict[str, Any]) -> dict[str, Any]:
+    return {**record, **{k: json.dumps(record[k], ensure_ascii=False, separators=(",", ":")) for k in JSON_COLUMNS}}
+
+
+def _batches(jsonl: Path) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for conversation in read_conversations(jsonl):
+        batch.append(_row(conversation.to_dict()))
+        if len(batch) == _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _splits(out_dir: Path) -> list[str]:
+    splits = [s for s in SPLITS if (out_dir / f"{s}.jsonl").stat().st_size > 0]
+    if not splits:
         raise RuLLMError(f"{out_dir}: both splits are empty, nothing to export")
+    return splits
+
+
+def write_parquet(jsonl: Path, target: Path) -> Path:
+    """One split's conversations as Parquet (streamed in batches; the file appears when complete)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = parquet_schema()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
     try:
-        return datasets.load_dataset("json", data_files=files)
-    except Exception as e:  # e.g. meta values of different types across records, which Arrow refuses
-        raise RuLLMError(
-            f"{out_dir}: cannot load the splits with datasets for export: {type(e).__name__}: {e}",
-            hint="the JSONL files are complete; export fails on them only (check mixed-type meta fields)",
-        ) from e
+        with pq.ParquetWriter(tmp_name, schema) as writer:
+            for batch in _batches(jsonl):
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+        os.replace(tmp_name, target)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+    return target
 
 
 def to_parquet(out_dir: Path) -> list[Path]:
     """Write ``<split>.parquet`` beside each non-empty ``<split>.jsonl``."""
-    written = []
-    for split, dataset in _dataset_dict(out_dir).items():
-        path = out_dir / f"{split}.parquet"
-        dataset.to_parquet(str(path))
-        written.append(path)
-    return written
+    return [write_parquet(out_dir / f"{s}.jsonl", out_dir / f"{s}.parquet") for s in _splits(out_dir)]
+
+
+def _dataset_dict(out_dir: Path) -> Any:
+    """The splits as a ``datasets.DatasetDict``, through the same Parquet files (``meta`` as JSON)."""
+    import datasets
+
+    splits = _splits(out_dir)
+    with tempfile.TemporaryDirectory(prefix="ru-llm-export-") as tmp:
+        files = {s: str(write_parquet(out_dir / f"{s}.jsonl", Path(tmp) / f"{s}.parquet")) for s in splits}
+        try:
+            return datasets.load_dataset("parquet", data_files=files)  # copied into the datasets cache
+        except Exception as e:
+            raise RuLLMError(
+                f"{out_dir}: cannot load the splits with datasets for export: {type(e).__name__}: {e}",
+                hint="the JSONL files are complete; only the export failed",
+            ) from e
 
 
 def save_to_disk(out_dir: Path, target: Path) -> None:

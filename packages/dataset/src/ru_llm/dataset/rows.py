@@ -85,11 +85,48 @@ def _file_rows(file: Path, on_reject: Callable[[Reject], object]) -> Iterator[tu
     else:
         import pyarrow.parquet as pq
 
+        parquet = pq.ParquetFile(file)
+        decoders = {f.name: decode for f in parquet.schema_arrow if (decode := _json_decoder(f.type, f.metadata))}
         i = 0
-        for batch in pq.ParquetFile(file).iter_batches(batch_size=4096):
+        for batch in parquet.iter_batches(batch_size=4096):
             for obj in batch.to_pylist():
-                yield f"{file}[row {i}]", None, obj
+                location = f"{file}[row {i}]"
                 i += 1
+                try:  # JSON columns (our exports' meta) come back as the objects that were written
+                    for name, decode in decoders.items():
+                        obj[name] = decode(obj[name])
+                except ValueError as e:
+                    reason = f"column {name!r} is not valid JSON: {e}"
+                    on_reject(Reject(reason, file=str(file), record_id=_text_id(obj.get("id")), record=obj))
+                    continue
+                yield location, None, obj
+
+
+def _json_decoder(arrow_type: Any, metadata: Any = None) -> Callable[[Any], Any] | None:
+    """A function decoding the JSON text inside values of ``arrow_type``, or None if it holds none.
+
+    JSON text is a column of Arrow's ``arrow.json`` type (Parquet's JSON logical type) or a string
+    column marked ``ru_llm.encoding: json``; inside structs and lists too (``datasets`` writes a
+    field whose values differ in type as JSON).
+    """
+    import pyarrow as pa
+
+    json_type = getattr(pa, "JsonType", None)
+    if (json_type is not None and isinstance(arrow_type, json_type)) or (metadata or {}).get(
+        b"ru_llm.encoding"
+    ) == b"json":
+        return lambda value: json.loads(value) if isinstance(value, str) else value
+    if pa.types.is_struct(arrow_type):
+        fields = {f.name: d for f in arrow_type if (d := _json_decoder(f.type, f.metadata))}
+        if not fields:
+            return None
+        return lambda value: value if value is None else {**value, **{k: d(value[k]) for k, d in fields.items()}}
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        item = _json_decoder(arrow_type.value_type, arrow_type.value_field.metadata)
+        if item is None:
+            return None
+        return lambda value: value if value is None else [item(v) for v in value]
+    return None
 
 
 def _text_id(value: object) -> str | None:
