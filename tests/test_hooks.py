@@ -173,10 +173,40 @@ def test_hook_register_embedding_initializers(plugin_manager) -> None:
     assert "mean" in embedding_initializers()  # the built-ins come through the same hook
 
 
+class FrozenBodyStrategy:
+    """A third-party strategy as docs/plugins.md shows it: trains only the output layer."""
+
+    name = "head-only"
+    description = "train lm_head only"
+    data_kind = "conversations"
+
+    def check(self, config):  # type: ignore[no-untyped-def]
+        pass
+
+    def model_options(self, config):  # type: ignore[no-untyped-def]
+        return {}
+
+    def prepare(self, model, config, family):  # type: ignore[no-untyped-def]
+        return model
+
+    def trainer_arguments(self, config, output_dir):  # type: ignore[no-untyped-def]
+        return {}
+
+    def save(self, trainer, output_dir):  # type: ignore[no-untyped-def]
+        trainer.save_model(str(output_dir))
+
+
 def test_hook_register_trainer_strategies(plugin_manager) -> None:
-    strategy = Thing("qlora")
+    strategy = FrozenBodyStrategy()
     register_plugin(plugin_manager, "register_trainer_strategies", strategy)
-    assert trainer_strategies().entry("qlora").plugin == "thirdparty"
+    assert trainer_strategies().entry("head-only").plugin == "thirdparty"
+    assert {"full", "lora", "cpt"} <= set(trainer_strategies().names())  # built-ins through the same hook
+
+
+def test_a_trainer_strategy_without_the_interface_is_refused(plugin_manager) -> None:
+    register_plugin(plugin_manager, "register_trainer_strategies", Thing("qlora"))
+    with pytest.raises(PluginError, match="is not a TrainerStrategy"):
+        trainer_strategies()
 
 
 def test_hook_register_metrics(plugin_manager) -> None:

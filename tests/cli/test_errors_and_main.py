@@ -17,7 +17,7 @@ def user_error_args(tmp_path: Path) -> dict[str, list[str]]:
     (tmp_path / "unknown" / "config.json").write_text('{"model_type": "falcon"}', encoding="utf-8")
     (tmp_path / "empty").mkdir()
     return {
-        "placeholder": ["train"],
+        "placeholder": ["eval"],
         "typo": ["models", "lama"],
         "no-config": ["models", str(tmp_path / "empty")],
         "unknown-model-type": ["models", str(tmp_path / "unknown")],

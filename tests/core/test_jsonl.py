@@ -434,13 +434,10 @@ def test_lenient_rejects_line_with_huge_integer(tmp_path: Path) -> None:
     assert len(rejects) == 1
 
 
-def test_record_with_escaped_lone_surrogate_can_be_written_back(tmp_path: Path) -> None:
+def test_record_with_escaped_lone_surrogate_is_refused_on_read(tmp_path: Path) -> None:
     src = write_bytes(tmp_path / "in.jsonl", b'{"id": "s-1", "messages": [{"role": "user", "content": "\\ud800"}]}\n')
-    convs = list(read_conversations(src))
-    assert len(convs) == 1
-    out = tmp_path / "out.jsonl"
-    assert write_jsonl(out, convs) == 1
-    assert list(read_conversations(out)) == convs
+    with pytest.raises(RecordError, match=r"in.jsonl:1: record 's-1': lone surrogate U\+D800 in messages\[0\]\.content"):
+        list(read_conversations(src))
 
 
 # --- writing --------------------------------------------------------------------------------------

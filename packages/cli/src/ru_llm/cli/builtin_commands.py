@@ -14,7 +14,7 @@ PACKAGE_APPS = (
     ("ru_llm.translate.cli", None),
     ("ru_llm.dataset.cli", None),
     ("ru_llm.tokenize.cli", "#5"),
-    ("ru_llm.train.cli", None),
+    ("ru_llm.train.commands", None),
     ("ru_llm.eval.cli", None),
 )
 

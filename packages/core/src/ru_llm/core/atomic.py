@@ -48,14 +48,7 @@ def check_output_dir(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise RuLLMError(f"{out}: exists and is not a directory", hint=f"choose another {flag}")
-    resolved = out.resolve()
-    for item in inputs:
-        source = Path(item).resolve()
-        if source == resolved or resolved in source.parents:
-            raise RuLLMError(
-                f"{out}: the output directory holds an input ({item}); writing there would destroy it",
-                hint=f"choose another {flag}",
-            )
+    refuse_inputs_inside(out, inputs, flag=flag)
     if not out.is_dir() or not any(out.iterdir()):
         return
     if not overwrite:
@@ -65,6 +58,18 @@ def check_output_dir(
             f"{out}: not an output directory of ru-llm (no {MARKER} file), so --overwrite will not delete it",
             hint=f"choose another {flag}, or remove the directory yourself",
         )
+
+
+def refuse_inputs_inside(out_dir: str | Path, inputs: Iterable[str | Path], *, flag: str = "--out") -> None:
+    """Refuse an output directory that is, or contains, one of the run's inputs."""
+    resolved = Path(out_dir).resolve()
+    for item in inputs:
+        source = Path(item).resolve()
+        if source == resolved or resolved in source.parents:
+            raise RuLLMError(
+                f"{out_dir}: the output directory holds an input ({item}); writing there would destroy it",
+                hint=f"choose another {flag}",
+            )
 
 
 def _owner_alive(work: Path) -> bool:

@@ -1,8 +1,11 @@
-"""ru-llm-train: trainer strategies (full, LoRA, embeddings, LEP), collation, packing, configs."""
+"""ru-llm-train: trainer strategies (full, LoRA, continued pre-training), data to tensors, runs, merging.
+
+Importing it is cheap: torch and transformers are imported by the code that trains.
+"""
 
 from ru_llm.core.plugins import add_package
-from ru_llm.train.registry import trainer_strategies
+from ru_llm.train.registry import get_strategy, trainer_strategies
 
-add_package("ru-llm-train", hookspecs="ru_llm.train.hookspecs")
+add_package("ru-llm-train", hookspecs="ru_llm.train.hookspecs", builtins=("ru_llm.train.strategies",))
 
-__all__ = ["trainer_strategies"]
+__all__ = ["get_strategy", "trainer_strategies"]

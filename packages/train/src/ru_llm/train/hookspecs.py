@@ -9,10 +9,11 @@ from ru_llm.core.plugins import hookspec
 
 @hookspec
 def register_trainer_strategies(register: Callable[..., object]) -> None:
-    """Register training strategies (full fine-tuning, LoRA, embeddings only, LEP, ...).
+    """Register training strategies (full fine-tuning, LoRA, continued pre-training, ...).
 
-    :param register: call ``register(strategy, *, aliases=(), override=False)`` once per strategy. A
-        strategy has a ``name`` and prepares a model for training, trains it and saves the result.
-        ``override=True`` replaces a strategy of the same name. Returns nothing; every
-        implementation is called.
+    :param register: call ``register(strategy, *, aliases=(), override=False)`` once per strategy.
+        ``strategy`` must satisfy :class:`ru_llm.train.strategy.TrainerStrategy` (``name``,
+        ``description``, ``data_kind``, ``check``, ``model_options``, ``prepare``,
+        ``trainer_arguments``, ``save``); anything else is refused. ``override=True`` replaces a
+        strategy of the same name. Returns nothing; every implementation is called.
     """

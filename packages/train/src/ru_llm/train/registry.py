@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ru_llm.core.plugins import registry
 from ru_llm.core.registry import Registry
+from ru_llm.train.strategy import TrainerStrategy
 
 
-def trainer_strategies() -> Registry[Any]:
-    """Every registered training strategy."""
+def trainer_strategies() -> Registry[TrainerStrategy]:
+    """Every registered training strategy (each a :class:`TrainerStrategy`)."""
     return registry(
         "register_trainer_strategies",
         "trainer strategy",
-        hint="run `ru-llm plugins` to see what is installed; a plugin adds strategies (docs/plugins.md)",
+        hint="run `ru-llm train presets` or `ru-llm plugins` to see what is installed; a plugin adds strategies "
+        "(docs/plugins.md)",
+        expect=TrainerStrategy,
     )
+
+
+def get_strategy(name: str) -> TrainerStrategy:
+    """The strategy registered under ``name``; an unknown name lists the known ones."""
+    return trainer_strategies().get(name)

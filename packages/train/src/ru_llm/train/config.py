@@ -1,0 +1,153 @@
+"""The run config: one validated dataclass tree per ``ru-llm train run`` (preset + file + overrides).
+
+Field help (``metadata["help"]``) is written once and feeds error messages, ``train presets`` and
+the docs. Strategy settings nest under the strategy's name (``lora: {r: 16}``).
+"""
+
+# ruff: noqa: RUF009  (_help returns a dataclasses.field, which ruff cannot see)
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ru_llm.core.errors import ConfigError
+
+
+def _help(text: str, **kwargs: Any) -> Any:
+    return field(metadata={"help": text}, **kwargs)
+
+
+@dataclass
+class OptimizerConfig:
+    lr: float = _help("peak learning rate", default=2e-5)
+    betas: tuple[float, ...] = _help("AdamW betas (beta1, beta2)", default=(0.9, 0.999))
+    weight_decay: float = _help("AdamW weight decay", default=0.0)
+    eps: float = _help("AdamW epsilon", default=1e-8)
+    scheduler: str = _help("transformers lr scheduler name (cosine, linear, constant, ...)", default="cosine")
+    warmup_ratio: float = _help("share of the steps spent warming the lr up", default=0.0)
+    warmup_steps: int = _help("warm-up steps (wins over warmup_ratio when > 0)", default=0)
+    max_grad_norm: float = _help("gradient clipping norm", default=1.0)
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0:
+            raise ConfigError(f"'optimizer.lr' must be positive, got {self.lr}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"'optimizer.betas' must be two numbers in [0, 1), got {list(self.betas)}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise ConfigError(f"'optimizer.warmup_ratio' must be in [0, 1), got {self.warmup_ratio}")
+
+
+@dataclass
+class LoraSettings:
+    r: int = _help("LoRA rank", default=16)
+    alpha: int = _help("LoRA alpha (scaling = alpha / r)", default=16)
+    dropout: float = _help("dropout on the LoRA input", default=0.05)
+    target_modules: list[str] | None = _help("module names to adapt; default: the model family's", default=None)
+    modules_to_save: list[str] | None = _help("modules trained fully and saved with the adapter", default=None)
+    quantization: Literal["none", "int8", "nf4"] = _help(
+        "load the base in 8-bit or 4-bit NF4 (bitsandbytes) for QLoRA-style training", default="none"
+    )
+    bias: Literal["none", "all", "lora_only"] = _help("which biases to train", default="none")
+
+    def __post_init__(self) -> None:
+        if self.r < 1:
+            raise ConfigError(f"'lora.r' must be at least 1, got {self.r}")
+        if self.alpha < 1:
+            raise ConfigError(f"'lora.alpha' must be at least 1, got {self.alpha}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"'lora.dropout' must be in [0, 1), got {self.dropout}")
+
+
+@dataclass
+class FullSettings:
+    deepspeed: str | None = _help(
+        "zero2, zero3, or a path to a DeepSpeed JSON config (needs ru-llm-train[deepspeed])", default=None
+    )
+    offload: bool = _help("ZeRO: offload optimizer state and parameters to CPU memory", default=False)
+
+
+@dataclass
+class CorpusConfig:
+    path: str = _help("a text/JSONL/Parquet file, a directory of them, or hf:DATASET[?split=..&column=..]")
+    weight: float = _help("share of the mixture (normalised over corpora)", default=1.0)
+    column: str = _help("the text column of JSONL/Parquet/HF rows", default="text")
+    name: str | None = _help("label for logs and the model card (default: the file name)", default=None)
+    license: str | None = _help("the corpus's licence, for the model card and --commercial", default=None)
+
+    def __post_init__(self) -> None:
+        if self.weight <= 0:
+            raise ConfigError(f"a corpus weight must be positive, got {self.weight} for {self.path!r}")
+
+
+@dataclass
+class CptSettings:
+    corpora: list[CorpusConfig] = _help("raw-text corpora to mix (Russian plus English replay)", default_factory=list)
+    base: Literal["full", "lora"] = _help("train every parameter, or LoRA adapters", default="full")
+    max_documents: int | None = _help("stop reading after this many documents (all corpora together)", default=None)
+
+
+@dataclass
+class RunConfig:
+    """Everything one training run needs; ``config.resolved.yaml`` in the output directory is this tree."""
+
+    strategy: str = _help("trainer strategy: full, lora, cpt (see `ru-llm train presets` / `ru-llm plugins`)")
+    model: str = _help("base model: a local directory or a Hugging Face hub id")
+    output_dir: str = _help("where checkpoints, the model or adapter, metrics and the card go")
+    data: str | None = _help(
+        "a `ru-llm dataset build` directory, a conversation JSONL, a Parquet/Arrow file or an HF dataset id",
+        default=None,
+    )
+    preset: str | None = _help("a shipped preset this config extends (`ru-llm train presets`)", default=None)
+    template: str | None = _help("chat template name; default: the model family's", default=None)
+    validation_data: str | None = _help(
+        "a conversation JSONL for validation (default: the build's split)", default=None
+    )
+    max_length: int = _help("context length in tokens", default=2048)
+    train_on: Literal["assistant", "all"] = _help(
+        "loss on assistant replies and their end-of-turn token only, or on the whole text", default="assistant"
+    )
+    packing: bool = _help("pack several samples per sequence (no attention across them)", default=False)
+    epochs: float = _help("passes over the data (ignored when max_steps > 0)", default=1.0)
+    max_steps: int = _help("stop after this many optimizer steps (-1: use epochs)", default=-1)
+    batch_size: int = _help("sequences per device per step", default=1)
+    grad_accum: int = _help("gradient accumulation steps", default=1)
+    optimizer: OptimizerConfig = _help("AdamW settings", default_factory=OptimizerConfig)
+    seed: int = _help("seed for data order, dropout and initialisation", default=42)
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = _help(
+        "auto: bf16 where the hardware has it, else fp32", default="auto"
+    )
+    gradient_checkpointing: bool = _help("recompute activations to save memory", default=False)
+    eval_steps: int = _help("evaluate the validation split every N steps (0: at the end only)", default=0)
+    save_steps: int = _help("save a checkpoint every N steps (0: only at the end)", default=0)
+    save_total_limit: int | None = _help("keep at most this many checkpoints", default=2)
+    logging_steps: int = _help("log every N steps", default=1)
+    report_to: list[str] = _help("tensorboard, wandb, or none", default_factory=lambda: ["none"])
+    resume: Literal["auto", "never"] = _help("continue from the last checkpoint in output_dir", default="auto")
+    commercial: bool = _help("refuse to train when a data source is not cleared for commercial use", default=False)
+    max_samples: int | None = _help("use at most this many training conversations", default=None)
+    device: str = _help("auto, cpu, cuda, cuda:N or mps", default="auto")
+    attn_implementation: str | None = _help(
+        "sdpa, eager, flash_attention_2 (default: transformers' choice)", default=None
+    )
+    trust_remote_code: bool = _help("run code shipped with the model (only for models you trust)", default=False)
+    lora: LoraSettings = _help("settings of the lora strategy", default_factory=LoraSettings)
+    full: FullSettings = _help("settings of the full strategy", default_factory=FullSettings)
+    cpt: CptSettings = _help("settings of the cpt strategy", default_factory=CptSettings)
+    extra: dict[str, Any] = _help("settings of third-party strategies, by strategy name", default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("max_length", "batch_size", "grad_accum", "logging_steps"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name!r} must be at least 1, got {getattr(self, name)}")
+        for name in ("eval_steps", "save_steps"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name!r} must be 0 or more, got {getattr(self, name)}")
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise ConfigError(f"'max_steps' must be positive, or -1 to train for 'epochs', got {self.max_steps}")
+        if self.max_steps == -1 and self.epochs <= 0:
+            raise ConfigError(f"'epochs' must be positive, got {self.epochs}")
+        if self.max_samples is not None and self.max_samples < 1:
+            raise ConfigError(f"'max_samples' must be at least 1, got {self.max_samples}")
+        bad = [r for r in self.report_to if r not in ("none", "tensorboard", "wandb")]
+        if bad:
+            raise ConfigError(f"'report_to' must list tensorboard, wandb or none, got {bad[0]!r}")

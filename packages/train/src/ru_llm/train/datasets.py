@@ -1,0 +1,165 @@
+"""A run's training and validation sets as the trainer sees them: encoded, optionally packed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ru_llm.core.errors import ConfigError
+from ru_llm.core.families import ModelFamily
+from ru_llm.core.jsonl import Reject
+from ru_llm.train.config import RunConfig
+from ru_llm.train.data.encode import ConversationEncoder, EncodeStats, Sample, encode_all
+from ru_llm.train.data.packing import Pack, pack_samples
+from ru_llm.train.data.sources import DataSource, license_allows_commercial, open_data
+from ru_llm.train.strategy import TrainerStrategy
+
+
+class ListDataset:
+    """A map-style dataset over samples or packs (what ``torch.utils.data.DataLoader`` needs)."""
+
+    def __init__(self, items: list[Sample] | list[Pack]) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> Sample | Pack:
+        return self.items[index]
+
+
+@dataclass
+class PreparedData:
+    train: ListDataset
+    validation: ListDataset | None
+    stats: EncodeStats
+    sources: list[DataSource]
+    description: str
+    template_name: str
+    packed: bool
+    files: list[Path] = field(default_factory=list)
+
+
+def resolve_run_template(config: RunConfig, family: ModelFamily, tokenizer: Any) -> Any:
+    from ru_llm.dataset.templates.hf import resolve_template
+    from ru_llm.train.run import check_template_tokens
+
+    template = resolve_template(config.template or family.default_template, tokenizer)
+    check_template_tokens(template, tokenizer)
+    return template
+
+
+def prepare_datasets(
+    config: RunConfig,
+    strategy: TrainerStrategy,
+    family: ModelFamily,
+    tokenizer: Any,
+    on_reject: Callable[[Reject], object],
+    *,
+    console: Any = None,
+) -> PreparedData:
+    """Encode (and pack) the run's data; an empty result is an error before training starts."""
+    if strategy.data_kind == "text" and config.cpt.corpora:
+        return _prepare_text(config, tokenizer, console)
+    if config.data is None:
+        raise ConfigError("'data' is required: a `ru-llm dataset build` directory, a JSONL file or a dataset id")
+    template = resolve_run_template(config, family, tokenizer)
+    encoder = ConversationEncoder(template, tokenizer, max_length=config.max_length, train_on=config.train_on)
+    data = open_data(config.data, on_reject=on_reject, validation_data=config.validation_data)
+    stats = EncodeStats()
+    samples = _encode_with_progress(
+        data.train(), encoder, on_reject, stats, config.max_samples, console, "encoding training data"
+    )
+    if not samples:
+        reasons = ", ".join(f"{r} ({n})" for r, n in stats.rejected.most_common(3)) or "the data is empty"
+        raise ConfigError(
+            f"data: no usable training conversation in {data.description} ({stats.records} read; {reasons})",
+            hint="see the reasons above; check the template, max_length and the data",
+        )
+    validation = None
+    if data.validation is not None:
+        vstats = EncodeStats()
+        vsamples = _encode_with_progress(
+            data.validation(), encoder, on_reject, vstats, None, console, "encoding validation"
+        )
+        validation = vsamples or None
+    _print_summary(console, stats, data.description)
+    train_items: list[Any] = samples
+    validation_items: list[Any] | None = validation
+    if config.packing:
+        train_items = pack_samples(samples, config.max_length)
+        validation_items = pack_samples(validation, config.max_length) if validation else None
+    return PreparedData(
+        ListDataset(train_items),
+        ListDataset(validation_items) if validation_items else None,
+        stats,
+        data.sources,
+        data.description,
+        template.name,
+        config.packing,
+        data.files,
+    )
+
+
+def _encode_with_progress(convs, encoder, on_reject, stats, limit, console, label) -> list[Sample]:  # type: ignore[no-untyped-def]
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    if console is None:
+        return encode_all(convs, encoder, on_reject=on_reject, stats=stats, limit=limit)
+    with Progress(
+        SpinnerColumn(), TextColumn(f"{label}: {{task.completed}} conversations"), console=console, transient=True
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        return encode_all(
+            convs, encoder, on_reject=on_reject, stats=stats, limit=limit, progress=lambda n: bar.advance(task, n)
+        )
+
+
+def _print_summary(console: Any, stats: EncodeStats, description: str) -> None:
+    if console is None:
+        return
+    from rich.table import Table
+
+    table = Table(title=f"training data: {description}", show_header=True)
+    table.add_column("records")
+    table.add_column("count", justify="right")
+    table.add_row("read", str(stats.records))
+    table.add_row("used", str(stats.used))
+    table.add_row("shortened by whole turns", str(stats.truncated))
+    for reason, n in stats.rejected.most_common():
+        table.add_row(f"rejected: {reason}", str(n))
+    table.add_row("tokens (trained)", f"{stats.tokens:,} ({stats.trained_tokens:,})")
+    console.print(table)
+
+
+def _prepare_text(config: RunConfig, tokenizer: Any, console: Any) -> PreparedData:
+    from ru_llm.train.data.text import check_corpus, corpus_name, mixed_documents, text_blocks
+
+    for corpus in config.cpt.corpora:
+        check_corpus(corpus)
+    counts: Counter[str] = Counter()
+    documents = mixed_documents(config.cpt.corpora, seed=config.seed, limit=config.cpt.max_documents, counts=counts)
+    blocks = text_blocks(documents, tokenizer, block_size=config.max_length)
+    if config.max_samples is not None:
+        blocks = blocks[: config.max_samples]
+    if not blocks:
+        raise ConfigError(
+            f"cpt: the corpora hold fewer than max_length ({config.max_length}) tokens",
+            hint="add text or lower max_length",
+        )
+    stats = EncodeStats(records=sum(counts.values()), used=sum(counts.values()))
+    stats.tokens = stats.trained_tokens = len(blocks) * config.max_length
+    sources = [
+        DataSource(corpus_name(c), c.license or "unknown", license_allows_commercial(c.license), counts[corpus_name(c)])
+        for c in config.cpt.corpora
+    ]
+    if console is not None:
+        shares = ", ".join(f"{name} {n}" for name, n in counts.items())
+        console.print(
+            f"cpt: {stats.records} documents ({shares}) -> {len(blocks)} blocks of {config.max_length} tokens"
+        )
+    files = [Path(c.path).expanduser() for c in config.cpt.corpora if not c.path.startswith("hf:")]
+    return PreparedData(ListDataset(blocks), None, stats, sources, "cpt corpora", "none (raw text)", False, files)

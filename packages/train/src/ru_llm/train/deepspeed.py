@@ -1,0 +1,79 @@
+"""DeepSpeed configs that agree with the trainer arguments.
+
+Values the transformers integration fills from ``TrainingArguments`` are ``"auto"`` (batch sizes,
+accumulation, clipping, precision, optimizer hyperparameters), so the config and the run can never
+disagree. ``zero3`` gathers 16-bit weights on save, so the output directory holds a whole model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ru_llm.core.errors import ConfigError
+from ru_llm.train.config import RunConfig
+
+
+def check_deepspeed(config: RunConfig) -> None:
+    """DeepSpeed installed and the config named readable, before any model is loaded."""
+    from ru_llm.core.deps import require
+
+    require("deepspeed", purpose=f"full.deepspeed: {config.full.deepspeed}", package="ru-llm-train", extra="deepspeed")
+    deepspeed_config(config)
+
+
+def deepspeed_config(config: RunConfig) -> dict[str, Any]:
+    """The DeepSpeed config for ``full.deepspeed`` (``zero2``, ``zero3`` or a JSON file)."""
+    spec = config.full.deepspeed
+    if spec in ("zero2", "zero3"):
+        return zero_config(int(spec[-1]), offload=config.full.offload)
+    path = Path(str(spec)).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"full.deepspeed: {spec!r} is neither zero2, zero3 nor a JSON file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"full.deepspeed: {path}: not a readable JSON file ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"full.deepspeed: {path}: the config must be a JSON object")
+    return data
+
+
+def zero_config(stage: int, *, offload: bool = False) -> dict[str, Any]:
+    """A ZeRO stage-2 or stage-3 config with every trainer-owned value left to ``"auto"``."""
+    zero: dict[str, Any] = {
+        "stage": stage,
+        "overlap_comm": True,
+        "contiguous_gradients": True,
+        "reduce_bucket_size": "auto",
+    }
+    if stage == 3:
+        zero.update(
+            {
+                "stage3_prefetch_bucket_size": "auto",
+                "stage3_param_persistence_threshold": "auto",
+                "stage3_gather_16bit_weights_on_model_save": True,
+            }
+        )
+    if offload:
+        zero["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
+        if stage == 3:
+            zero["offload_param"] = {"device": "cpu", "pin_memory": True}
+    config: dict[str, Any] = {
+        "zero_optimization": zero,
+        "bf16": {"enabled": "auto"},
+        "fp16": {"enabled": "auto"},
+        "gradient_accumulation_steps": "auto",
+        "gradient_clipping": "auto",
+        "train_batch_size": "auto",
+        "train_micro_batch_size_per_gpu": "auto",
+        "steps_per_print": 10**9,  # the run logs; DeepSpeed's own prints would interleave with the progress bar
+        "wall_clock_breakdown": False,
+    }
+    if offload:  # ZeRO-Offload needs DeepSpeed's CPU Adam; otherwise the Trainer's torch AdamW is used
+        config["optimizer"] = {
+            "type": "AdamW",
+            "params": {"lr": "auto", "betas": "auto", "eps": "auto", "weight_decay": "auto"},
+        }
+    return config

@@ -1,0 +1,129 @@
+"""What a finished run leaves beside the weights: loss curve, model card, training report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ru_llm.train.data.sources import DataSource
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
+
+
+def plot_losses(metrics: list[dict[str, Any]], out: Path) -> bool:
+    """Training (and validation) loss by step as a PNG; ``False`` when nothing was logged."""
+    train = [(m["step"], m["loss"]) for m in metrics if "loss" in m]
+    valid = [(m["step"], m["eval_loss"]) for m in metrics if "eval_loss" in m]
+    if not train and not valid:
+        return False
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display; never opens a window
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    if train:
+        ax.plot(*zip(*train, strict=True), label="train", linewidth=1.2)
+    if valid:
+        ax.plot(*zip(*valid, strict=True), "o-", label="validation", linewidth=1.2)
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return True
+
+
+def final_losses(metrics: list[dict[str, Any]]) -> dict[str, float]:
+    result: dict[str, float] = {}
+    for m in metrics:
+        if "loss" in m:
+            result["train_loss"] = m["loss"]
+        if "eval_loss" in m:
+            result["eval_loss"] = m["eval_loss"]
+    return result
+
+
+def model_card(
+    *,
+    base_model: str,
+    strategy: str,
+    adapter: bool,
+    sources: list[DataSource],
+    data: str,
+    resolved_yaml: str,
+    report: dict[str, Any],
+    template: str,
+) -> str:
+    """A Hugging Face style README.md: base, data with licences, hyperparameters, tokens, losses."""
+    import yaml
+
+    licences = sorted({s.license for s in sources}) or ["unknown"]
+    header = {
+        "base_model": base_model,
+        "library_name": "peft" if adapter else "transformers",
+        "language": ["ru", "en"],
+        "tags": ["ru-llm", strategy],
+        "datasets_licenses": licences,
+    }
+    blocked = [s.name for s in sources if not s.commercial]
+    status = (
+        "All data sources are cleared for commercial use."
+        if sources and not blocked
+        else "**Not cleared for commercial use** because of: " + ", ".join(blocked or ["unknown sources"]) + "."
+    )
+    rows = (
+        "\n".join(f"| {s.name} | {s.license} | {'yes' if s.commercial else 'no'} | {s.records} |" for s in sources)
+        or "| (none recorded) | | | |"
+    )
+    losses = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in report.get("final", {}).items()) or "not logged"
+    data_report = report.get("data", {})
+    usage = (
+        "```python\nfrom peft import AutoPeftModelForCausalLM\n"
+        'model = AutoPeftModelForCausalLM.from_pretrained("PATH")\n```\n'
+        "Merge into the base with `ru-llm train merge PATH --out MERGED`."
+        if adapter
+        else "```python\nfrom transformers import AutoModelForCausalLM\n"
+        'model = AutoModelForCausalLM.from_pretrained("PATH")\n```'
+    )
+    return f"""---
+{yaml.safe_dump(header, allow_unicode=True, sort_keys=False)}---
+
+# {"LoRA adapter" if adapter else "Model"} trained with ru-llm
+
+Base model: `{base_model}`; strategy `{strategy}`; chat template `{template}` (saved with the tokenizer, so
+`apply_chat_template`, vLLM and llama.cpp render exactly what was trained).
+
+## Data
+
+From `{data}`. {status}
+
+| source | licence | commercial use | conversations |
+|---|---|---|---|
+{rows}
+
+Records in {data_report.get("records", "?")}: used {data_report.get("used", "?")}, rejected
+{data_report.get("rejected", "?")} (reasons in `rejects.jsonl`), shortened by whole turns
+{data_report.get("truncated_by_turns", 0)}.
+
+## Training
+
+Optimizer steps {report.get("steps", "?")}; tokens seen {report.get("tokens_seen", "?"):,}; final losses: {losses}.
+Loss curve: `loss.png`; every logged step: `metrics.jsonl`.
+
+## Use
+
+{usage}
+
+## Resolved configuration
+
+```yaml
+{resolved_yaml}```
+"""

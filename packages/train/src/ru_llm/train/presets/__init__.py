@@ -1,0 +1,1 @@
+"""Run-config presets shipped with ru-llm-train (``preset: NAME`` in a run config)."""

@@ -1,0 +1,73 @@
+"""``train preview``: what the trainer sees, token by token (axolotl's ``preprocess --debug``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ru_llm.core.jsonl import Reject
+from ru_llm.train.config import RunConfig
+from ru_llm.train.data.encode import IGNORE_INDEX, ConversationEncoder, EncodeStats, Sample, encode_all
+
+
+def preview_samples(config: RunConfig, count: int) -> tuple[list[tuple[Sample, Any]], list[Reject]]:
+    """The first ``count`` usable samples with the tokenizer, and the rejects met on the way."""
+    from ru_llm.core.errors import ConfigError
+    from ru_llm.core.families import model_family_for
+    from ru_llm.train.datasets import resolve_run_template
+    from ru_llm.train.registry import get_strategy
+    from ru_llm.train.run import load_model_config, load_run_tokenizer
+
+    strategy = get_strategy(config.strategy)
+    model_config = load_model_config(config)
+    family = model_family_for(model_config)
+    tokenizer = load_run_tokenizer(config, family)
+    rejects: list[Reject] = []
+    if strategy.data_kind == "text" and config.cpt.corpora:
+        from ru_llm.train.data.text import mixed_documents, text_blocks
+
+        docs = mixed_documents(config.cpt.corpora, seed=config.seed, limit=count * 50)
+        return [(s, tokenizer) for s in text_blocks(docs, tokenizer, block_size=config.max_length)[:count]], []
+    if config.data is None:
+        raise ConfigError("'data' is required to preview samples")
+    from ru_llm.train.data.sources import open_data
+
+    template = resolve_run_template(config, family, tokenizer)
+    encoder = ConversationEncoder(template, tokenizer, max_length=config.max_length, train_on=config.train_on)
+    data = open_data(config.data, on_reject=rejects.append)
+    samples: list[Sample] = []
+    stats = EncodeStats()
+    for conv in data.train():
+        samples += encode_all([conv], encoder, on_reject=rejects.append, stats=stats)
+        if len(samples) >= count:
+            break
+    return [(s, tokenizer) for s in samples], rejects
+
+
+def render_preview(console: Any, samples: list[tuple[Sample, Any]], rejects: list[Reject]) -> None:
+    """Each sample as coloured tokens: green = trained on, dim = context; then a table of the first tokens."""
+    from rich.table import Table
+    from rich.text import Text
+
+    for sample, tokenizer in samples:
+        trained = int((sample.labels != IGNORE_INDEX).sum())
+        console.rule(
+            f"{sample.id}: {len(sample)} tokens, {trained} trained"
+            + (f", {sample.dropped_turns} trailing turns dropped to fit" if sample.dropped_turns else "")
+        )
+        text = Text()
+        for token, label in zip(sample.input_ids.tolist(), sample.labels.tolist(), strict=True):
+            piece = tokenizer.decode([token])
+            text.append(piece, style="bold green" if label != IGNORE_INDEX else "dim")
+        console.print(text)
+        table = Table(show_header=True, header_style="bold")
+        for column in ("#", "token", "id", "label"):
+            table.add_column(column)
+        for i, (token, label) in enumerate(zip(sample.input_ids.tolist(), sample.labels.tolist(), strict=True)):
+            if i >= 64:
+                table.add_row("…", f"{len(sample) - 64} more", "", "")
+                break
+            shown = repr(tokenizer.convert_ids_to_tokens(token))
+            table.add_row(str(i), shown, str(token), "-100" if label == IGNORE_INDEX else str(label))
+        console.print(table)
+    for reject in rejects:
+        console.print(f"[yellow]rejected[/] {reject.record_id}: {reject.reason}")

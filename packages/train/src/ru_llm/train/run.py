@@ -1,0 +1,313 @@
+"""One training run: check everything, prepare data, train with the transformers Trainer, write outputs.
+
+Every check that can fail on user input runs before the model is loaded and before anything is
+written at ``output_dir``; a run that stops early never leaves files that look like a finished model
+(the weights are written last, the model card after them).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ru_llm.core.atomic import check_output_dir, refuse_inputs_inside, write_marker
+from ru_llm.core.errors import ConfigError, RuLLMError, first_line
+from ru_llm.core.jsonl import Reject, RejectsWriter, atomic_open
+from ru_llm.train.config import RunConfig
+from ru_llm.train.configfile import dump_yaml, resolved_tree
+from ru_llm.train.data.sources import DataSource
+from ru_llm.train.strategy import TrainerStrategy
+
+CONFIG_FILE = "config.resolved.yaml"
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+# Control tokens written literally by chat templates; each must be one token of the tokenizer, or the
+# model would learn to spell them. (<s>, </s> and [INST] are left out: LLaMA-2, Mistral v0.1 and the
+# paper's human_assistant format write them as plain text where the tokenizer has no such token.)
+_TEMPLATE_SPECIAL = re.compile(r"<\|[^|<>\s]{1,40}\|>|<(?:start|end)_of_turn>")
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    steps: int
+    tokens_seen: int
+    data: dict[str, Any]
+    final: dict[str, float]
+    resumed_from: str | None = None
+    interrupted: str | None = None
+    files: list[str] = field(default_factory=list)
+
+
+# -- checks before anything is loaded ---------------------------------------------------------------
+def check_device(config: RunConfig) -> None:
+    """A GPU-only option on a machine without one is a one-line error."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if config.device.startswith("cuda") and not cuda:
+        raise ConfigError(f"device: {config.device!r} but this machine has no CUDA GPU", hint="use device: auto or cpu")
+    if config.device not in ("auto", "cpu", "cuda", "mps"):
+        raise ConfigError(
+            f"device: {config.device!r} is not auto, cpu, cuda or mps",
+            hint="pick GPUs with CUDA_VISIBLE_DEVICES (e.g. CUDA_VISIBLE_DEVICES=1) or torchrun",
+        )
+    on_cpu = config.device == "cpu" or not cuda
+    if config.precision == "fp16" and on_cpu:
+        raise ConfigError("precision: fp16 needs a CUDA GPU", hint="use precision: auto (fp32 on CPU) or bf16")
+    if config.precision == "bf16" and not on_cpu and not torch.cuda.is_bf16_supported():
+        raise ConfigError("precision: bf16 is not supported by this GPU", hint="use precision: fp16 or auto")
+    if config.attn_implementation == "flash_attention_2" and on_cpu:
+        raise ConfigError("attn_implementation: flash_attention_2 needs a CUDA GPU", hint="use sdpa or leave it unset")
+
+
+def use_bf16(config: RunConfig) -> bool:
+    import torch
+
+    if config.precision == "bf16":
+        return True
+    on_gpu = torch.cuda.is_available() and config.device != "cpu"
+    return config.precision == "auto" and on_gpu and torch.cuda.is_bf16_supported()
+
+
+def load_model_config(config: RunConfig) -> Any:
+    """The model's transformers config (local directory or hub id)."""
+    from transformers import AutoConfig
+
+    path = Path(config.model).expanduser()
+    if path.exists() and not (path / "config.json").is_file():
+        raise ConfigError(f"model: {config.model}: no config.json", hint="pass a directory saved by transformers")
+    try:
+        return AutoConfig.from_pretrained(
+            str(path) if path.exists() else config.model, trust_remote_code=config.trust_remote_code
+        )
+    except (OSError, ValueError) as e:
+        raise ConfigError(
+            f"model: cannot load {config.model!r}: {first_line(e)}",
+            hint="offline? pass a local model directory",
+        ) from None
+
+
+def check_context(config: RunConfig, model_config: Any) -> None:
+    limit = getattr(model_config, "max_position_embeddings", None) or getattr(model_config, "n_positions", None)
+    if limit and config.max_length > limit:
+        raise ConfigError(
+            f"max_length {config.max_length} is above the model's context of {limit} tokens",
+            hint=f"set max_length to {limit} or less",
+        )
+
+
+def load_run_tokenizer(config: RunConfig, family: Any) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(config.model, trust_remote_code=config.trust_remote_code)
+    except (OSError, ValueError, TypeError) as e:
+        raise ConfigError(
+            f"model: {config.model}: no usable tokenizer ({first_line(e)})",
+            hint="save the tokenizer beside the model (tokenizer.json / tokenizer_config.json)",
+        ) from None
+    if tokenizer.pad_token is None:
+        pad = family.pad_token or tokenizer.eos_token
+        if pad is None:
+            raise ConfigError(f"model: {config.model}: the tokenizer has neither a pad nor an EOS token")
+        tokenizer.pad_token = pad
+    return tokenizer
+
+
+def check_template_tokens(template: Any, tokenizer: Any) -> None:
+    """The template's literal special tokens must be single tokens of this tokenizer."""
+    from ru_llm.core.conversation import conversation
+
+    probe = conversation("probe", [("system", "s"), ("user", "u"), ("assistant", "a")])
+    try:
+        text = "".join(s.text for s in template.render(probe))
+    except RuLLMError:  # a template without system messages
+        text = "".join(s.text for s in template.render(conversation("probe", [("user", "u"), ("assistant", "a")])))
+    for token in sorted(set(_TEMPLATE_SPECIAL.findall(text))):
+        if len(tokenizer(token, add_special_tokens=False)["input_ids"]) != 1:
+            raise ConfigError(
+                f"template {template.name!r} writes {token!r}, which this tokenizer does not know as one token",
+                hint="pick the template made for this model (`ru-llm models` shows each family's default)",
+            )
+
+
+# -- output directory --------------------------------------------------------------------------------
+def last_checkpoint(out: Path) -> Path | None:
+    found = [(int(m.group(1)), p) for p in out.glob("checkpoint-*") if (m := _CHECKPOINT.match(p.name)) and p.is_dir()]
+    return max(found)[1] if found else None
+
+
+def prepare_output_dir(out: Path, tree: dict[str, Any], *, overwrite: bool, inputs: list[Path]) -> Path | None:
+    """Decide between a fresh run and a resume; return the checkpoint to resume from."""
+    refuse_inputs_inside(out, inputs, flag="output_dir")
+    if overwrite:
+        check_output_dir(out, overwrite=True, flag="output_dir")  # only a directory the toolkit made
+        if out.is_dir():
+            shutil.rmtree(out)
+        return None
+    if not out.is_dir() or not any(out.iterdir()):
+        return None
+    previous = out / CONFIG_FILE
+    if not previous.is_file():
+        check_output_dir(out, overwrite=False, inputs=inputs, flag="output_dir")  # raises: not ours
+    import yaml
+
+    old = yaml.safe_load(previous.read_text(encoding="utf-8")) or {}
+    if _comparable(old) != _comparable(tree):
+        changed = sorted(k for k in set(old) | set(tree) if old.get(k) != tree.get(k) and k != "resume")
+        raise RuLLMError(
+            f"{out}: holds a run of a different config (differs in {', '.join(changed[:5])})",
+            hint="pass --overwrite to start again there, or choose another output_dir",
+        )
+    if (out / "README.md").is_file():
+        raise RuLLMError(f"{out}: this run has finished already", hint="pass --overwrite to train again")
+    checkpoint = last_checkpoint(out)
+    if checkpoint is not None and tree.get("resume") == "auto":
+        return checkpoint
+    if checkpoint is not None:
+        raise RuLLMError(f"{out}: holds checkpoints and resume is 'never'", hint="pass --overwrite or resume=auto")
+    return None
+
+
+def _comparable(tree: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in tree.items() if k != "resume"}
+
+
+# -- the run -----------------------------------------------------------------------------------------
+def train(
+    config: RunConfig,
+    *,
+    overwrite: bool = False,
+    console: Any = None,
+    callbacks: list[Any] | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train as ``config`` says and write the output directory; see the module docstring."""
+    from rich.console import Console
+
+    from ru_llm.core.families import model_family_for
+    from ru_llm.train.registry import get_strategy
+
+    console = console or Console(stderr=True)
+    strategy = get_strategy(config.strategy)
+    tree = resolved_tree(config)
+    strategy.check(config)
+    check_device(config)
+    model_config = load_model_config(config)
+    family = model_family_for(model_config)
+    check_context(config, model_config)
+    tokenizer = load_run_tokenizer(config, family)
+    out = Path(config.output_dir).expanduser()
+    if config.packing and strategy.data_kind == "conversations":
+        from ru_llm.train.packing_support import check_packing_support
+
+        check_packing_support(config, model_config)
+
+    rejects: list[Reject] = []
+    from ru_llm.train.datasets import prepare_datasets
+
+    prepared = prepare_datasets(config, strategy, family, tokenizer, rejects.append, console=console)
+    if config.commercial:
+        blocked = [s for s in prepared.sources if not s.commercial]
+        if blocked:
+            raise RuLLMError(
+                "--commercial: not cleared for commercial use: "
+                + ", ".join(f"{s.name} ({s.license})" for s in blocked),
+                hint="drop those sources from the dataset recipe, or train without --commercial",
+            )
+    model_dir = Path(config.model).expanduser()
+    inputs = [p for p in [*prepared.files, model_dir] if p.exists()]
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    # Only the main process changes the directory; the others reach the same decision read-only.
+    if is_main or not overwrite:
+        resume_from = prepare_output_dir(out, tree, overwrite=overwrite and is_main, inputs=inputs)
+    else:
+        resume_from = None
+    if is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        write_marker(out, "train run")
+        with atomic_open(out / CONFIG_FILE) as fh:
+            fh.write(dump_yaml(tree))
+        with RejectsWriter(out / "rejects.jsonl") as writer:
+            for reject in rejects:
+                writer(reject)
+    from ru_llm.train.trainer import run_trainer
+
+    outcome = run_trainer(
+        config,
+        strategy,
+        family,
+        tokenizer,
+        prepared,
+        out,
+        resume_from=resume_from,
+        console=console,
+        extra_callbacks=callbacks or [],
+        progress=progress and is_main,
+    )
+    result = TrainResult(
+        out,
+        outcome.steps,
+        outcome.tokens_seen,
+        prepared.stats.to_dict(),
+        outcome.final,
+        resumed_from=str(resume_from) if resume_from else None,
+        interrupted=outcome.interrupted,
+    )
+    if outcome.interrupted:
+        return result
+    if is_main:
+        finish_outputs(config, strategy, prepared.sources, prepared.description, tree, result, tokenizer)
+        result.files = sorted(p.name for p in out.iterdir())
+    return result
+
+
+def finish_outputs(
+    config: RunConfig,
+    strategy: TrainerStrategy,
+    sources: list[DataSource],
+    description: str,
+    tree: dict[str, Any],
+    result: TrainResult,
+    tokenizer: Any,
+) -> None:
+    """Loss curve, training report and model card (the card last: it marks the run finished)."""
+    from ru_llm.train.outputs import model_card, plot_losses, read_metrics
+
+    out = result.output_dir
+    metrics = read_metrics(out / "metrics.jsonl")
+    plot_losses(metrics, out / "loss.png")
+    report = {
+        "steps": result.steps,
+        "tokens_seen": result.tokens_seen,
+        "data": result.data,
+        "final": result.final,
+        "resumed_from": result.resumed_from,
+    }
+    (out / "train_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    adapter = (out / "adapter_config.json").is_file()
+    card = model_card(
+        base_model=config.model,
+        strategy=config.strategy,
+        adapter=adapter,
+        sources=sources,
+        data=description,
+        resolved_yaml=dump_yaml(tree),
+        report=report,
+        template=getattr(tokenizer, "_ru_llm_template", "") or (config.template or "the family default"),
+    )
+    (out / "README.md").write_text(card, encoding="utf-8")
+
+
+def perplexity(loss: float) -> float:
+    return math.exp(min(loss, 50.0))
+
+
+ProgressFn = Callable[[int], None]

@@ -1,0 +1,44 @@
+"""``full``: every parameter trained; optional DeepSpeed ZeRO-2/3 (the paper's XGLM-4.5B run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from ru_llm.core.errors import ConfigError
+from ru_llm.core.families import ModelFamily
+from ru_llm.train.config import RunConfig
+
+
+class FullFineTuning:
+    name = "full"
+    description = "train every parameter; deepspeed: zero2|zero3|FILE for sharded multi-GPU runs"
+    data_kind: Literal["conversations", "text"] = "conversations"
+
+    def check(self, config: RunConfig) -> None:
+        if config.full.deepspeed is not None:
+            from ru_llm.train.deepspeed import check_deepspeed
+
+            check_deepspeed(config)
+
+    def model_options(self, config: RunConfig) -> dict[str, Any]:
+        return {}
+
+    def prepare(self, model: Any, config: RunConfig, family: ModelFamily) -> Any:
+        for parameter in model.parameters():
+            parameter.requires_grad_(True)
+        if not any(p.requires_grad for p in model.parameters()):
+            raise ConfigError("the model has no parameters to train")
+        return model
+
+    def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:
+        if config.full.deepspeed is None:
+            return {}
+        from ru_llm.train.deepspeed import deepspeed_config
+
+        return {"deepspeed": deepspeed_config(config)}
+
+    def save(self, trainer: Any, output_dir: Path) -> None:
+        # Trainer.save_model gathers ZeRO-3 shards (stage3_gather_16bit_weights_on_model_save) and
+        # writes safetensors.
+        trainer.save_model(str(output_dir))

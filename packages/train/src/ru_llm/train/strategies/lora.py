@@ -1,0 +1,104 @@
+"""``lora``: peft LoRA adapters on a bf16, int8 or NF4 base (the paper's Saiga-style run: int8, r 16)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from ru_llm.core.errors import ConfigError
+from ru_llm.core.families import ModelFamily
+from ru_llm.train.config import RunConfig
+
+
+def _require_bitsandbytes(config: RunConfig) -> Any:
+    from ru_llm.core.deps import require
+
+    return require(
+        "bitsandbytes",
+        purpose=f"lora.quantization: {config.lora.quantization}",
+        package="ru-llm-train",
+        extra="bitsandbytes",
+    )
+
+
+class LoraFineTuning:
+    name = "lora"
+    description = "peft LoRA adapters (r, alpha, dropout, targets from the model family); int8 or nf4 base"
+    data_kind: Literal["conversations", "text"] = "conversations"
+
+    def check(self, config: RunConfig) -> None:
+        if config.lora.quantization != "none":
+            _require_bitsandbytes(config)
+            if config.full.deepspeed is not None:
+                raise ConfigError(
+                    "lora.quantization cannot be combined with full.deepspeed",
+                    hint="quantised LoRA runs one process per GPU (torchrun/accelerate without DeepSpeed)",
+                )
+
+    def model_options(self, config: RunConfig) -> dict[str, Any]:
+        if config.lora.quantization == "none":
+            return {}
+        import torch
+        from transformers import BitsAndBytesConfig
+
+        _require_bitsandbytes(config)
+        if config.lora.quantization == "int8":
+            return {"quantization_config": BitsAndBytesConfig(load_in_8bit=True)}
+        compute = torch.bfloat16 if config.precision in ("bf16", "auto") and _has_bf16() else torch.float32
+        return {
+            "quantization_config": BitsAndBytesConfig(
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_use_double_quant=True,
+                bnb_4bit_compute_dtype=compute,
+            )
+        }
+
+    def prepare(self, model: Any, config: RunConfig, family: ModelFamily) -> Any:
+        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+        settings = config.lora
+        if settings.quantization != "none":
+            model = prepare_model_for_kbit_training(
+                model,
+                use_gradient_checkpointing=config.gradient_checkpointing,
+                gradient_checkpointing_kwargs={"use_reentrant": False},
+            )
+        targets = list(settings.target_modules or family.lora_target_modules)
+        names = [name for name, _ in model.named_modules()]
+        missing = [t for t in targets if not any(n == t or n.endswith("." + t) for n in names)]
+        if missing:
+            raise ConfigError(
+                f"lora.target_modules: no module of this {family.name} model is named {missing[0]!r}",
+                hint=f"the {family.name} family adapts {', '.join(family.lora_target_modules)}",
+            )
+        lora = LoraConfig(
+            r=settings.r,
+            lora_alpha=settings.alpha,
+            lora_dropout=settings.dropout,
+            target_modules=targets,
+            modules_to_save=list(settings.modules_to_save) if settings.modules_to_save else None,
+            bias=settings.bias,
+            fan_in_fan_out=family.lora_fan_in_fan_out,
+            task_type="CAUSAL_LM",
+        )
+        model = get_peft_model(model, lora)
+        if config.gradient_checkpointing:
+            model.enable_input_require_grads()  # checkpointed blocks need a grad-carrying input
+        return model
+
+    def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:
+        if config.full.deepspeed is None:
+            return {}
+        from ru_llm.train.deepspeed import deepspeed_config
+
+        return {"deepspeed": deepspeed_config(config)}
+
+    def save(self, trainer: Any, output_dir: Path) -> None:
+        trainer.model.save_pretrained(str(output_dir), safe_serialization=True)
+
+
+def _has_bf16() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())

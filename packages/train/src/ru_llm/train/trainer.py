@@ -1,0 +1,210 @@
+"""The transformers Trainer, set up from a run config and a strategy.
+
+Why the plain HF Trainer rather than TRL's SFTTrainer: our data path (templates, exact assistant
+masks, whole-turn truncation, packing with restarted positions) already produces finished tensors,
+and the Trainer gives DeepSpeed, accelerate/torchrun, exact resume and callbacks without another
+layer that re-tokenizes or re-packs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ru_llm.core.errors import ConfigError, first_line
+from ru_llm.core.families import ModelFamily
+from ru_llm.train.config import RunConfig
+from ru_llm.train.data.collate import PackedCollator, PaddedCollator, TokenCounter
+from ru_llm.train.strategy import TrainerStrategy
+
+
+@dataclass
+class TrainOutcome:
+    steps: int
+    tokens_seen: int
+    final: dict[str, float] = field(default_factory=dict)
+    interrupted: str | None = None
+
+
+def load_model(config: RunConfig, strategy: TrainerStrategy) -> Any:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from ru_llm.train.run import use_bf16
+
+    options: dict[str, Any] = dict(strategy.model_options(config))
+    if "quantization_config" in options:
+        options["device_map"] = {"": "cpu" if config.device == "cpu" or not torch.cuda.is_available() else 0}
+        options["dtype"] = torch.bfloat16 if use_bf16(config) else torch.float32
+    elif strategy.name == "lora" and use_bf16(config):
+        options["dtype"] = torch.bfloat16  # a frozen base in bf16; the adapters stay fp32
+    else:
+        options["dtype"] = torch.float32  # full training keeps fp32 master weights; bf16 is autocast
+    if config.attn_implementation:
+        options["attn_implementation"] = config.attn_implementation
+    try:
+        return AutoModelForCausalLM.from_pretrained(
+            config.model, trust_remote_code=config.trust_remote_code, use_safetensors=None, **options
+        )
+    except (OSError, ValueError, ImportError, RuntimeError) as e:
+        raise ConfigError(f"model: cannot load {config.model!r}: {first_line(e)}") from None
+
+
+def training_arguments(config: RunConfig, strategy: TrainerStrategy, out: Path, has_validation: bool) -> Any:
+    from transformers import TrainingArguments
+
+    from ru_llm.train.run import use_bf16
+
+    opt = config.optimizer
+    warmup: float = opt.warmup_steps if opt.warmup_steps > 0 else opt.warmup_ratio
+    evaluating = has_validation and config.eval_steps > 0
+    values: dict[str, Any] = {
+        "output_dir": str(out),
+        "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": config.batch_size,
+        "gradient_accumulation_steps": config.grad_accum,
+        "learning_rate": opt.lr,
+        "adam_beta1": opt.betas[0],
+        "adam_beta2": opt.betas[1],
+        "adam_epsilon": opt.eps,
+        "weight_decay": opt.weight_decay,
+        "lr_scheduler_type": opt.scheduler,
+        "warmup_steps": warmup,
+        "max_grad_norm": opt.max_grad_norm,
+        "num_train_epochs": config.epochs,
+        "max_steps": config.max_steps,
+        "seed": config.seed,
+        "data_seed": config.seed,
+        "logging_steps": config.logging_steps,
+        "eval_strategy": "steps" if evaluating else "no",
+        "eval_steps": config.eval_steps if evaluating else None,
+        "save_strategy": "steps" if config.save_steps > 0 else "no",
+        "save_steps": config.save_steps if config.save_steps > 0 else 500,
+        "save_total_limit": config.save_total_limit,
+        "report_to": [r for r in config.report_to if r != "none"] or "none",
+        "bf16": use_bf16(config),
+        "fp16": config.precision == "fp16",
+        "use_cpu": config.device == "cpu",
+        **_checkpointing_arguments(config.gradient_checkpointing),
+        "dataloader_pin_memory": _cuda_available(),
+        "remove_unused_columns": False,  # our collators build exactly the model's inputs
+        "disable_tqdm": True,  # the run shows its own rich progress
+        "dataloader_num_workers": 0,
+        "label_names": ["labels"],
+    }
+    values.update(strategy.trainer_arguments(config, out))
+    try:
+        return TrainingArguments(**values)
+    except (ValueError, ImportError) as e:
+        raise ConfigError(f"the trainer refused the settings: {first_line(e)}") from None
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _checkpointing_arguments(enabled: bool) -> dict[str, Any]:
+    """Gradient checkpointing under the name this transformers version uses (v5.2x renamed it)."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    prefix = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    kwargs = {"use_reentrant": False} if enabled else None
+    return {prefix: enabled, f"{prefix}_kwargs": kwargs} if f"{prefix}_kwargs" in names else {prefix: enabled}
+
+
+def run_trainer(
+    config: RunConfig,
+    strategy: TrainerStrategy,
+    family: ModelFamily,
+    tokenizer: Any,
+    prepared: Any,
+    out: Path,
+    *,
+    resume_from: Path | None,
+    console: Any,
+    extra_callbacks: list[Any],
+    progress: bool,
+) -> TrainOutcome:
+    from transformers import PrinterCallback, Trainer, set_seed
+    from transformers.utils import logging as hf_logging
+
+    from ru_llm.train.callbacks import GracefulStop, MetricsLog, RichProgress
+
+    set_seed(config.seed)
+    hf_logging.disable_progress_bar()  # the run shows its own progress
+    model = load_model(config, strategy)
+    model = strategy.prepare(model, config, family)
+    if getattr(model.config, "use_cache", False):
+        model.config.use_cache = False  # useless in training; clashes with checkpointing and packed masks
+    counter = TokenCounter()
+    pad_id = tokenizer.pad_token_id
+    collator = PackedCollator(pad_id, counter=counter) if prepared.packed else PaddedCollator(pad_id, counter=counter)
+    args = training_arguments(config, strategy, out, prepared.validation is not None)
+    stop = GracefulStop()
+    resume_step = int(resume_from.name.split("-")[1]) if resume_from else 0
+    callbacks = [MetricsLog(out / "metrics.jsonl", resume_step=resume_step) if args.process_index == 0 else None]
+    # GracefulStop last: it sees a signal that arrived anywhere in the step, callbacks included
+    callbacks += [RichProgress(console, counter, enabled=progress), *extra_callbacks, stop]
+
+    class RunTrainer(Trainer):
+        def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
+            if "eval_loss" in logs:
+                logs["eval_perplexity"] = math.exp(min(logs["eval_loss"], 50.0))
+            logs.setdefault("tokens_seen", counter.tokens) if "loss" in logs else None
+            super().log(logs, *args, **kwargs)
+
+    trainer = RunTrainer(
+        model=model,
+        args=args,
+        train_dataset=prepared.train,
+        eval_dataset=prepared.validation,
+        data_collator=collator,
+        callbacks=[c for c in callbacks if c is not None],
+    )
+    trainer.remove_callback(PrinterCallback)  # it prints every log dict; metrics.jsonl and the bar have them
+    stop.install()
+    try:
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+        if stop.requested is not None:
+            return TrainOutcome(trainer.state.global_step, counter.tokens, interrupted=stop.requested)
+        final: dict[str, float] = {}
+        if prepared.validation is not None:
+            step = trainer.state.global_step
+            done = [h for h in trainer.state.log_history if "eval_loss" in h and h.get("step") == step]
+            if done:
+                final["eval_loss"] = float(done[-1]["eval_loss"])
+            else:
+                counted = counter.tokens
+                final["eval_loss"] = float(trainer.evaluate()["eval_loss"])
+                counter.tokens = counted  # validation batches are not training tokens
+            final["eval_perplexity"] = math.exp(min(final["eval_loss"], 50.0))
+        losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+        if losses:
+            final["train_loss"] = float(losses[-1])
+        strategy.save(trainer, out)
+        if trainer.is_world_process_zero():
+            save_tokenizer(tokenizer, prepared.template_name, family, out)
+        return TrainOutcome(trainer.state.global_step, counter.tokens, final)
+    finally:
+        stop.uninstall()
+
+
+def save_tokenizer(tokenizer: Any, template_name: str, family: ModelFamily, out: Path) -> None:
+    """The tokenizer with the serving chat template of the template trained on."""
+    from ru_llm.dataset.registry import get_template
+    from ru_llm.dataset.templates.jinja import export_chat_template
+
+    try:
+        template = get_template(template_name)
+    except Exception:
+        template = None
+    if template is not None and not callable(getattr(template, "bind", None)):
+        tokenizer.chat_template = export_chat_template(template)
+    tokenizer.save_pretrained(str(out))

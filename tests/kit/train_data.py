@@ -1,0 +1,44 @@
+"""Small real conversations for the train tests and benchmarks (Dolly-format rows, OASST threads)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def dolly_conversations(n: int | None = None) -> list[dict[str, Any]]:
+    """The bundled Dolly-format rows as conversations in our schema (real text)."""
+    rows = [
+        json.loads(line)
+        for line in (DATA / "datasets" / "dolly.jsonl").read_text(encoding="utf-8").split("\n")
+        if line.strip()
+    ]
+    convs = []
+    for i, row in enumerate(rows[:n]):
+        prompt = row["instruction"] + (f"\n\n{row['context']}" if row.get("context") else "")
+        convs.append(
+            {
+                "id": f"dolly-{i}",
+                "messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": row["response"]}],
+                "source": "dolly",
+                "license": "CC-BY-SA-3.0",
+            }
+        )
+    return convs
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def oasst_conversations() -> list[Any]:
+    """Threads of the 20 bundled English OASST trees (real lengths: 1 to 6 turns)."""
+    from ru_llm.dataset.registry import get_dataset_builder
+
+    rejected: list[Any] = []
+    builder = get_dataset_builder("oasst1")
+    return list(builder.load(DATA / "datasets" / "oasst" / "en_20_tree.jsonl", on_reject=rejected.append))
