@@ -436,7 +436,8 @@ def test_lenient_rejects_line_with_huge_integer(tmp_path: Path) -> None:
 
 def test_record_with_escaped_lone_surrogate_is_refused_on_read(tmp_path: Path) -> None:
     src = write_bytes(tmp_path / "in.jsonl", b'{"id": "s-1", "messages": [{"role": "user", "content": "\\ud800"}]}\n')
-    with pytest.raises(RecordError, match=r"in.jsonl:1: record 's-1': lone surrogate U\+D800 in messages\[0\]\.content"):
+    expected = r"in.jsonl:1: record 's-1': lone surrogate U\+D800 in messages\[0\]\.content"
+    with pytest.raises(RecordError, match=expected):
         list(read_conversations(src))
 
 
