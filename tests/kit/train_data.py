@@ -42,3 +42,12 @@ def oasst_conversations() -> list[Any]:
     rejected: list[Any] = []
     builder = get_dataset_builder("oasst1")
     return list(builder.load(DATA / "datasets" / "oasst" / "en_20_tree.jsonl", on_reject=rejected.append))
+
+
+def one_line_error(result: Any) -> str:
+    """The single stderr line of a user error (asserting there is exactly one and no traceback)."""
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.split("\n") if line.strip()]
+    assert lines and lines[-1].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.output
+    return lines[-1]

@@ -13,15 +13,15 @@ from kit.train_data import dolly_conversations, write_jsonl
 
 @pytest.fixture
 def run_config(tmp_path: Path, tiny_model: Callable[[str], Path]) -> Callable[..., Path]:
-    """``run_config(model="llama", **values)`` -> a YAML run config in tmp_path with small defaults."""
+    """``run_config("llama", **values)`` -> a YAML run config in tmp_path with small defaults on that tiny model."""
 
-    def make(model: str = "llama", name: str = "run.yaml", **values: Any) -> Path:
+    def make(family: str = "llama", name: str = "run.yaml", **values: Any) -> Path:
         data = values.pop("data", None)
         if data is None:
             data = str(write_jsonl(tmp_path / "data.jsonl", dolly_conversations()))
         config = {
             "strategy": "lora",
-            "model": str(tiny_model(model)),
+            "model": str(tiny_model(family)),
             "data": data,
             "output_dir": str(tmp_path / "out"),
             "max_length": 256,
@@ -42,3 +42,16 @@ def run_config(tmp_path: Path, tiny_model: Callable[[str], Path]) -> Callable[..
         return path
 
     return make
+
+
+@pytest.fixture
+def cli() -> Callable[..., Any]:
+    """``cli("train", "run", path, ...)`` -> click Result of the ``ru-llm`` app run in-process."""
+    from typer.testing import CliRunner
+
+    from ru_llm.cli.app import build_app
+
+    def run(*args: Any) -> Any:
+        return CliRunner().invoke(build_app(), [str(a) for a in args], prog_name="ru-llm", env={"COLUMNS": "200"})
+
+    return run

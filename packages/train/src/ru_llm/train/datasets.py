@@ -12,9 +12,9 @@ from ru_llm.core.errors import ConfigError
 from ru_llm.core.families import ModelFamily
 from ru_llm.core.jsonl import Reject
 from ru_llm.train.config import RunConfig
-from ru_llm.train.data.encode import ConversationEncoder, EncodeStats, Sample, encode_all
+from ru_llm.train.data.encode import ConversationEncoder, EncodeStats, Sample, encode_all, reason_key
 from ru_llm.train.data.packing import Pack, pack_samples
-from ru_llm.train.data.sources import DataSource, license_allows_commercial, open_data
+from ru_llm.train.data.sources import DataSource, SourceCounter, license_allows_commercial, open_data
 from ru_llm.train.strategy import TrainerStrategy
 
 
@@ -68,11 +68,20 @@ def prepare_datasets(
         raise ConfigError("'data' is required: a `ru-llm dataset build` directory, a JSONL file or a dataset id")
     template = resolve_run_template(config, family, tokenizer)
     encoder = ConversationEncoder(template, tokenizer, max_length=config.max_length, train_on=config.train_on)
-    data = open_data(config.data, on_reject=on_reject, validation_data=config.validation_data)
     stats = EncodeStats()
+
+    def unreadable(reject: Reject) -> None:  # a line the reader refused still counts as a record in
+        stats.records += 1
+        stats.rejected[reason_key(reject.reason)] += 1
+        on_reject(reject)
+
+    data = open_data(config.data, on_reject=unreadable, validation_data=config.validation_data)
+    seen = SourceCounter()
     samples = _encode_with_progress(
-        data.train(), encoder, on_reject, stats, config.max_samples, console, "encoding training data"
+        seen.watch(data.train()), encoder, on_reject, stats, config.max_samples, console, "encoding training data"
     )
+    if not data.sources:  # no dataset card: the records' own source and licence fields
+        data.sources = seen.sources()
     if not samples:
         reasons = ", ".join(f"{r} ({n})" for r, n in stats.rejected.most_common(3)) or "the data is empty"
         raise ConfigError(

@@ -53,11 +53,14 @@ def license_allows_commercial(license: str | None) -> bool:
 def open_data(data: str, *, on_reject: Callable[[Reject], object], validation_data: str | None = None) -> RunData:
     """The conversations named by a run config's ``data`` (and ``validation_data``)."""
     path = Path(data).expanduser()
+    looks_local = data.startswith(("./", "../", "/", "~")) or data.endswith((".jsonl", ".gz", ".json", ".parquet"))
+    if looks_local and not path.exists():
+        raise ConfigError(f"data: {data}: no such file or directory")
     if path.is_dir() and (path / "train.jsonl").is_file():
         run = _build_directory(path, on_reject)
     elif path.is_file() and path.name.endswith((".jsonl", ".jsonl.gz", ".json")):
         run = RunData(str(path), lambda: _read(path, on_reject), None, files=[path])
-    elif path.exists() or data.startswith(("hf:", "./", "/", "~")) or data.endswith((".parquet", ".arrow")):
+    elif path.exists() or data.startswith("hf:"):
         run = _hf_dataset(data.removeprefix("hf:"), on_reject)
     elif "/" in data:  # a hub id such as "IlyaGusev/saiga_scored"
         run = _hf_dataset(data, on_reject)
@@ -72,8 +75,6 @@ def open_data(data: str, *, on_reject: Callable[[Reject], object], validation_da
             raise ConfigError(f"validation_data: {validation_data}: no such file")
         run.validation = lambda: _read(vpath, on_reject)
         run.files.append(vpath)
-    if not run.sources:
-        run.sources = _sources_from_records(run.train())
     return run
 
 
@@ -109,14 +110,21 @@ def _build_directory(path: Path, on_reject: Callable[[Reject], object]) -> RunDa
     )
 
 
-def _sources_from_records(records: Iterator[Conversation]) -> list[DataSource]:
-    counts: Counter[tuple[str, str]] = Counter()
-    for conv in records:
-        counts[(conv.source or "unknown", conv.license or "unknown")] += 1
-    return [
-        DataSource(name, license, license_allows_commercial(license), n)
-        for (name, license), n in sorted(counts.items())
-    ]
+class SourceCounter:
+    """Counts conversations per (source, licence) as they stream past: the sources of data without a card."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[str, str]] = Counter()
+
+    def watch(self, records: Iterator[Conversation]) -> Iterator[Conversation]:
+        for conv in records:
+            self.counts[(conv.source or "unknown", conv.license or "unknown")] += 1
+            yield conv
+
+    def sources(self) -> list[DataSource]:
+        return [
+            DataSource(name, lic, license_allows_commercial(lic), n) for (name, lic), n in sorted(self.counts.items())
+        ]
 
 
 def _hf_dataset(data: str, on_reject: Callable[[Reject], object]) -> RunData:
