@@ -186,7 +186,8 @@ def test_weights_repeat_or_thin_a_source_within_one_split(tmp_path: Path) -> Non
         {"builder": "qa", "source": "b.jsonl", "name": "b", "weight": 0.5}])  # fmt: skip
     a, b = report.sources
     assert a.train + a.validation == 60
-    assert 70 < b.train + b.validation < 130 and b.kept == 200
+    assert 70 < b.train + b.validation < 130 and b.kept == b.train + b.validation
+    assert b.kept + report.reasons()["weight"] == 200  # every conversation sampled out is a reject
     train, validation = set(ids(out / "train.jsonl")), set(ids(out / "validation.jsonl"))
     for i in range(30):
         assert ({f"a{i}", f"a{i}#2"} <= train) or ({f"a{i}", f"a{i}#2"} <= validation)
