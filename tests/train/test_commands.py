@@ -53,3 +53,23 @@ def test_preview_shows_tokens_with_their_labels(run_config, cli) -> None:
     assert result.exit_code == 0, result.output
     assert "dolly-0:" in result.stdout and "dolly-1:" in result.stdout and "dolly-2:" not in result.stdout
     assert "trained" in result.stdout and "-100" in result.stdout
+
+
+def test_every_config_key_is_documented() -> None:
+    import dataclasses
+    import typing
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "training.md").read_text(encoding="utf-8")
+
+    def keys(cls: type, prefix: str = "") -> list[str]:
+        found = []
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if dataclasses.is_dataclass(hints[f.name]):
+                found += keys(hints[f.name], prefix + f.name + ".")
+            else:
+                found.append(prefix + f.name)
+        return found
+
+    missing = [k for k in keys(RunConfig) if f"`{k}`" not in docs]
+    assert missing == []

@@ -125,7 +125,7 @@ class RunConfig:
     resume: Literal["auto", "never"] = _help("continue from the last checkpoint in output_dir", default="auto")
     commercial: bool = _help("refuse to train when a data source is not cleared for commercial use", default=False)
     max_samples: int | None = _help("use at most this many training conversations", default=None)
-    device: str = _help("auto, cpu, cuda, cuda:N or mps", default="auto")
+    device: str = _help("auto, cpu, cuda or mps (pick GPUs with CUDA_VISIBLE_DEVICES)", default="auto")
     attn_implementation: str | None = _help(
         "sdpa, eager, flash_attention_2 (default: transformers' choice)", default=None
     )

@@ -105,12 +105,12 @@ Base model: `{base_model}`; strategy `{strategy}`; chat template `{template}` (s
 
 From `{data}`. {status}
 
-| source | licence | commercial use | conversations |
+| source | licence | commercial use | records read |
 |---|---|---|---|
 {rows}
 
-Records in {data_report.get("records", "?")}: used {data_report.get("used", "?")}, rejected
-{data_report.get("rejected", "?")} (reasons in `rejects.jsonl`), shortened by whole turns
+Records in: {data_report.get("records", "?")}; used {data_report.get("used", "?")}; rejected
+{data_report.get("rejected", "?")} (reasons in `rejects.jsonl`); shortened by whole turns
 {data_report.get("truncated_by_turns", 0)}.
 
 ## Training

@@ -8,11 +8,9 @@ written at ``output_dir``; a run that stops early never leaves files that look l
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,6 @@ from ru_llm.core.jsonl import Reject, RejectsWriter, atomic_open
 from ru_llm.train.config import RunConfig
 from ru_llm.train.configfile import dump_yaml, resolved_tree
 from ru_llm.train.data.sources import DataSource
-from ru_llm.train.strategy import TrainerStrategy
 
 CONFIG_FILE = "config.resolved.yaml"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -264,19 +261,18 @@ def train(
     if outcome.interrupted:
         return result
     if is_main:
-        finish_outputs(config, strategy, prepared.sources, prepared.description, tree, result, tokenizer)
+        finish_outputs(config, prepared.sources, prepared.description, prepared.template_name, tree, result)
         result.files = sorted(p.name for p in out.iterdir())
     return result
 
 
 def finish_outputs(
     config: RunConfig,
-    strategy: TrainerStrategy,
     sources: list[DataSource],
     description: str,
+    template_name: str,
     tree: dict[str, Any],
     result: TrainResult,
-    tokenizer: Any,
 ) -> None:
     """Loss curve, training report and model card (the card last: it marks the run finished)."""
     from ru_llm.train.outputs import model_card, plot_losses, read_metrics
@@ -301,13 +297,6 @@ def finish_outputs(
         data=description,
         resolved_yaml=dump_yaml(tree),
         report=report,
-        template=getattr(tokenizer, "_ru_llm_template", "") or (config.template or "the family default"),
+        template=template_name,
     )
     (out / "README.md").write_text(card, encoding="utf-8")
-
-
-def perplexity(loss: float) -> float:
-    return math.exp(min(loss, 50.0))
-
-
-ProgressFn = Callable[[int], None]
