@@ -82,8 +82,8 @@ def test_build_writes_splits_rejects_card_and_accounts_for_everything(tmp_path: 
     rows = [*qa_rows(40), "{not json", {"q": "нет ответа"}, {"id": "e1", "q": "Пусто?", "a": "   "}]
     write_rows(tmp_path / "qa.jsonl", rows)
     report, out = build(tmp_path, validation=0.2, sources=[{"builder": "qa", "source": "qa.jsonl"}])
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "rejects.jsonl", "stats.json", "train.jsonl",
-                                                     "validation.jsonl"]  # fmt: skip
+    assert sorted(p.name for p in out.iterdir()) == [".ru-llm-output", "README.md", "rejects.jsonl", "stats.json",
+                                                     "train.jsonl", "validation.jsonl"]  # fmt: skip
     train, validation = ids(out / "train.jsonl"), ids(out / "validation.jsonl")
     rejects = list(read_jsonl(out / "rejects.jsonl"))
     assert len(train) + len(validation) == report.kept == 40
@@ -232,13 +232,27 @@ def test_options_can_clear_a_source_for_commercial_use(tmp_path: Path) -> None:
 def test_existing_output_is_kept_unless_overwrite(tmp_path: Path) -> None:
     write_rows(tmp_path / "qa.jsonl", qa_rows(3))
     recipe = load_recipe(recipe_file(tmp_path, sources=[{"builder": "qa", "source": "qa.jsonl"}]))
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "precious.txt").write_text("keep me")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "precious.txt").write_text("keep me")
     with pytest.raises(RuLLMError, match="already exists and is not empty"):
-        build_dataset(recipe, tmp_path / "out")
-    assert (tmp_path / "out" / "precious.txt").exists()
-    build_dataset(recipe, tmp_path / "out", overwrite=True)
-    assert not (tmp_path / "out" / "precious.txt").exists()
+        build_dataset(recipe, mine)
+    # --overwrite replaces only a directory ru-llm made: a user's own folder is refused and kept intact
+    with pytest.raises(RuLLMError, match="not an output directory of ru-llm"):
+        build_dataset(recipe, mine, overwrite=True)
+    assert [p.name for p in mine.iterdir()] == ["precious.txt"]
+    assert (mine / "precious.txt").read_text() == "keep me"
+
+    built = tmp_path / "built"
+    build_dataset(recipe, built)
+    (built / "stale.txt").write_text("from an earlier run")
+    with pytest.raises(RuLLMError, match="already exists and is not empty"):
+        build_dataset(recipe, built)
+    build_dataset(recipe, built, overwrite=True)
+    assert not (built / "stale.txt").exists() and (built / "train.jsonl").is_file()
+    with pytest.raises(RuLLMError, match="holds an input"):  # the data itself lies in the output directory
+        build_dataset(recipe, tmp_path, overwrite=True)
+    assert (tmp_path / "qa.jsonl").is_file()
 
 
 def test_a_failing_build_leaves_nothing_half_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -69,6 +69,26 @@ def test_build_prints_the_balance_and_exports_parquet(tmp_path: Path) -> None:
     assert again.exit_code == 1 and "already exists" in again.stderr
 
 
+def test_build_refuses_an_out_that_holds_the_recipe_even_with_overwrite(tmp_path: Path) -> None:
+    write_rows(tmp_path / "qa.jsonl", qa_rows(3))
+    folder = tmp_path / "project"
+    folder.mkdir()
+    recipe = folder / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({"sources": [{"builder": "qa", "source": str(tmp_path / "qa.jsonl")}]}))
+    (folder / "notes.txt").write_text("mine")
+    before = sorted((p.name, p.read_bytes()) for p in folder.iterdir())
+    for marked in (False, True):  # even a folder that looks like an earlier output keeps the recipe
+        if marked:
+            (folder / ".ru-llm-output").write_text("{}")
+            before = sorted((p.name, p.read_bytes()) for p in folder.iterdir())
+        result = run("dataset", "build", recipe, "--out", folder, "--overwrite")
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("Error: ") and "holds an input" in lines[0], result.stderr
+        assert sorted((p.name, p.read_bytes()) for p in folder.iterdir()) == before
+        assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".project")] == []  # no work dir left
+
+
 def test_build_commercial_flag_refuses(tmp_path: Path) -> None:
     write_rows(tmp_path / "qa.jsonl", qa_rows(3))
     recipe = tmp_path / "recipe.yaml"

@@ -177,11 +177,16 @@ def test_base_without_tokenizer_and_existing_out_are_errors(tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_overwrite_replaces_the_output(tmp_path: Path) -> None:
+    base = DATA / "tokenizers" / "qwen2.5"
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(RuLLMError, match="not an output directory of ru-llm"):  # a user's folder: never deleted
+        extend_byte_level_bpe(base, weighted_texts([str(RU_DEV)]), 10, mine, overwrite=True)
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
     out = tmp_path / "out"
-    out.mkdir()
+    extend_byte_level_bpe(base, weighted_texts([str(RU_DEV)]), 10, out)
     (out / "stale.txt").write_text("x", encoding="utf-8")
-    report = extend_byte_level_bpe(
-        DATA / "tokenizers" / "qwen2.5", weighted_texts([str(RU_DEV)]), 10, out, overwrite=True
-    )
+    report = extend_byte_level_bpe(base, weighted_texts([str(RU_DEV)]), 10, out, overwrite=True)
     assert report.new_tokens == 10
-    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in (DATA / "tokenizers" / "qwen2.5").iterdir())
+    assert sorted(p.name for p in out.iterdir()) == sorted([".ru-llm-output", *(p.name for p in base.iterdir())])

@@ -35,12 +35,17 @@ def test_model_files_and_hidden_files_stay_behind(tmp_path: Path) -> None:
 
 
 def test_out_dir_checks(tmp_path: Path) -> None:
-    with pytest.raises(RuLLMError, match="--out is the --base directory"):
+    with pytest.raises(RuLLMError, match="the output directory holds an input"):
         check_out_dir(tmp_path, True, tmp_path)
+    with pytest.raises(RuLLMError, match="the output directory holds an input"):  # the base inside --out
+        check_out_dir(tmp_path, True, tmp_path / "base")
     (tmp_path / "x").write_text("x", encoding="utf-8")
     with pytest.raises(RuLLMError, match="already exists and is not empty"):
         check_out_dir(tmp_path, False)
-    check_out_dir(tmp_path, True)  # --overwrite
+    with pytest.raises(RuLLMError, match="not an output directory of ru-llm"):  # overwrite spares a user's folder
+        check_out_dir(tmp_path, True)
+    (tmp_path / ".ru-llm-output").write_text("{}", encoding="utf-8")
+    check_out_dir(tmp_path, True)  # one that ru-llm made may be replaced
     check_out_dir(tmp_path / "new", False)
 
 

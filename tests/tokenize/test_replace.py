@@ -108,7 +108,7 @@ def test_base_problems_are_one_line_errors(tmp_path: Path) -> None:
     one_line_error(run("--base", empty, *common), f"base {empty}: the directory has no tokenizer")
     one_line_error(run("--base", tmp_path / "nowhere", *common), "no such directory")
     one_line_error(run("--base", RU_DEV, *common), "is a file, not a directory")
-    one_line_error(run("--base", QWEN, "--corpus", RU_DEV, "--vocab-size", 500, "--out", QWEN), "--out is the --base")
+    one_line_error(run("--base", QWEN, "--corpus", RU_DEV, "--vocab-size", 500, "--out", QWEN), "holds an input")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
 
 

@@ -212,11 +212,18 @@ def test_an_out_dir_that_is_not_empty(tiny_model, tmp_path) -> None:
     (tmp_path / "out" / "keep.txt").write_text("mine")
     with pytest.raises(Exception, match=r"out: already exists and is not empty"):
         resize_model(model_dir, tok_dir, tmp_path / "out")
+    with pytest.raises(Exception, match=r"out: not an output directory of ru-llm"):  # a user's folder is kept
+        resize_model(model_dir, tok_dir, tmp_path / "out", overwrite=True)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["keep.txt"]
     assert (tmp_path / "out" / "keep.txt").read_text() == "mine"
-    with pytest.raises(Exception, match=r"--out is the --tokenizer directory"):
-        resize_model(model_dir, tok_dir, tok_dir, overwrite=True)
-    resize_model(model_dir, tok_dir, tmp_path / "out", overwrite=True)
-    assert not (tmp_path / "out" / "keep.txt").exists() and (tmp_path / "out" / "model.safetensors").is_file()
+    for source in (tok_dir, model_dir):  # an input of the run, even one that ru-llm made
+        with pytest.raises(Exception, match=r"the output directory holds an input"):
+            resize_model(model_dir, tok_dir, source, overwrite=True)
+    made = tmp_path / "made"
+    resize_model(model_dir, tok_dir, made)
+    (made / "stale.txt").write_text("old run")
+    resize_model(model_dir, tok_dir, made, overwrite=True)
+    assert not (made / "stale.txt").exists() and (made / "model.safetensors").is_file()
 
 
 def test_a_failing_initializer_leaves_nothing_behind(tiny_model, tmp_path, monkeypatch) -> None:

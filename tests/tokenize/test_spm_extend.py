@@ -230,6 +230,6 @@ def test_existing_out_is_left_alone(tmp_path: Path) -> None:
     (out / "keep.txt").write_text("x", encoding="utf-8")
     with pytest.raises(RuLLMError, match="already exists and is not empty"):
         extend_sentencepiece_bpe(LLAMA2, weighted_texts([str(RU_DEV)]), 10, out)
-    with pytest.raises(RuLLMError, match="--out is the --base directory"):
+    with pytest.raises(RuLLMError, match="the output directory holds an input"):
         extend_sentencepiece_bpe(LLAMA2, weighted_texts([str(RU_DEV)]), 10, LLAMA2)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]

@@ -113,9 +113,10 @@ def test_corpus_problems_are_one_line_errors_and_leave_nothing(tmp_path: Path) -
     one_line_error(run(*base, cp1251, "--vocab-size", 500), "not UTF-8", "iconv")
     one_line_error(run(*base, empty, "--vocab-size", 500), "is empty")
     one_line_error(run(*base, tiny, "--vocab-size", 5000), "the corpus supports at most", "--vocab-size")
-    # --overwrite with a failing run keeps the old output whole
+    # --overwrite with a failing run keeps the old output (one that ru-llm made) whole
     out.mkdir()
     (out / "old.txt").write_text("old", encoding="utf-8")
+    (out / ".ru-llm-output").write_text("{}", encoding="utf-8")
     one_line_error(run(*base, tiny, "--vocab-size", 5000, "--overwrite"), "the corpus supports at most")
-    assert [p.name for p in out.iterdir()] == ["old.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [".ru-llm-output", "old.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cp1251.txt", "empty.txt", "out", "tiny.txt"]

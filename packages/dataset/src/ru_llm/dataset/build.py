@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ru_llm.core.atomic import atomic_directory
+from ru_llm.core.atomic import atomic_directory, check_output_dir
 from ru_llm.core.conversation import Conversation
-from ru_llm.core.errors import ConfigError, RuLLMError
+from ru_llm.core.errors import ConfigError
 from ru_llm.core.jsonl import JsonlWriter, Reject, RejectsWriter, to_json_line
 from ru_llm.dataset.builders.base import DatasetBuilder, LoadStats
 from ru_llm.dataset.dedup import ExactDedup, NearDedup
@@ -265,13 +265,12 @@ def build_dataset(
     from ru_llm.dataset.card import dataset_card
 
     out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise RuLLMError(f"{out_dir}: already exists and is not empty", hint="pass --overwrite or another --out")
+    check_output_dir(out_dir, overwrite=overwrite, inputs=[s.source for s in recipe.sources if s.source])
     sources = [_resolve(spec) for spec in recipe.sources]  # every builder and option checked before any work
     if commercial or recipe.commercial:
         check_commercial(s.report for s in sources)
     report = BuildReport(out_dir, [s.report for s in sources], recipe)
-    with atomic_directory(out_dir) as work:
+    with atomic_directory(out_dir, command="dataset build") as work:
         with RejectsWriter(work / "rejects.jsonl") as rejects:
             run = _Builder(recipe, work, rejects, progress)
             _write_splits(run, sources, work)

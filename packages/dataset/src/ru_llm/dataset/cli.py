@@ -100,10 +100,12 @@ def build(
     """Mix sources into train.jsonl, validation.jsonl, rejects.jsonl and a dataset card."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from ru_llm.core.atomic import refuse_inputs_inside
     from ru_llm.dataset import export
     from ru_llm.dataset.build import build_dataset
     from ru_llm.dataset.recipe import load_recipe
 
+    refuse_inputs_inside(out, [recipe])  # build_dataset checks the rest; it never sees the recipe file
     parsed = load_recipe(recipe)
     console = _console()
     with Progress(

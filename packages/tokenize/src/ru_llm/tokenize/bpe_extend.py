@@ -409,7 +409,7 @@ def extend_byte_level_bpe(
     extension = learn_full_extension(tokenizer_json, texts, new_tokens, on_text=on_text)
     extended = extended_tokenizer_json(tokenizer_json, extension)
     vocab = extended["model"]["vocab"]
-    with atomic_directory(out) as work:
+    with atomic_directory(out, command="tokenize extend") as work:
         write_extended_tokenizer(base, work, extended)
         verify_tokenizer(work, base, keeps_base_ids=True)
     from tokenizers.decoders import ByteLevel

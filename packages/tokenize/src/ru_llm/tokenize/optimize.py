@@ -253,7 +253,7 @@ def optimize_tokenizer(
     old_tokens = all_tokens(tokenizer_json)
     final_tokens = all_tokens(final)
     new_ids = {token: i for i, token in final_tokens.items()}
-    with atomic_directory(out) as work:
+    with atomic_directory(out, command="tokenize optimize") as work:
         (work / "tokenizer.json").write_text(json.dumps(final, ensure_ascii=False, indent=2), "utf-8")
         write_slow_files(base, work, final["model"]["vocab"], final["model"]["merges"])
         copy_base_files(

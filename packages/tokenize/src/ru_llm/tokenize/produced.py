@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ru_llm.core.errors import RuLLMError
+from ru_llm.core.atomic import check_output_dir
 from ru_llm.tokenize.stats import CYRILLIC
 
 # Russian, English, code, emoji and mixed text: decode(encode(x)) must give each back unchanged.
@@ -68,11 +68,11 @@ def has_cyrillic_text(text: str) -> bool:
 
 
 def check_out_dir(out_dir: Path, overwrite: bool, base_dir: Path | None = None) -> None:
-    """Refuse ``--out`` equal to the base, or an existing non-empty one without ``--overwrite``."""
-    if base_dir is not None and out_dir.expanduser().resolve() == base_dir.expanduser().resolve():
-        raise RuLLMError(f"{out_dir}: --out is the --base directory", hint="write the result somewhere else")
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise RuLLMError(f"{out_dir}: already exists and is not empty", hint="pass --overwrite or another --out")
+    """Core's output-directory rule (:func:`ru_llm.core.atomic.check_output_dir`) with the base as an input:
+    an output directory that is or holds the base is refused, and ``overwrite`` replaces only a directory
+    that ru-llm made."""
+    inputs = [Path(base_dir).expanduser()] if base_dir is not None else []
+    check_output_dir(Path(out_dir).expanduser(), overwrite=overwrite, inputs=inputs)
 
 
 def _round_trips(tokenizer: Any, text: str) -> bool:

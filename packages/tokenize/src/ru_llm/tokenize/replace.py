@@ -181,7 +181,7 @@ def replace_vocabulary(
     check_out_dir(out, overwrite, base)
     chosen = pick_trainer(base, trainer)
     check_vocab_size(chosen, vocab_size, base, [])
-    with atomic_directory(out) as work:
+    with atomic_directory(out, command="tokenize replace") as work:
         learned = chosen.train(texts, vocab_size, work, base_dir=base, on_text=on_text)
         new = verify_tokenizer(work, base)
     new_vocab = new.get_vocab()

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ru_llm.core.atomic import atomic_directory
+from ru_llm.core.atomic import atomic_directory, check_output_dir
 from ru_llm.core.errors import ConfigError, PluginError, RuLLMError
 from ru_llm.core.families import load_model_config
 from ru_llm.tokenize.embeddings import EmbeddingInitializer, get_embedding_initializer
@@ -232,7 +232,7 @@ def resize_model(
     init = get_embedding_initializer(initializer)
     config_data = _check_model_dir(model_dir)
     _check_tokenizer_dir(tokenizer_dir, "--tokenizer")
-    _check_out_dir(out_dir, overwrite, model_dir, tokenizer_dir)
+    check_output_dir(out_dir, overwrite=overwrite, inputs=[model_dir, tokenizer_dir])
     torch, transformers = _require_torch()
 
     say("reading the tokenizers")
@@ -355,7 +355,7 @@ def _update_ids(model: Any, old_tok: Any, new_tok: Any, report: ResizeReport) ->
 
 
 def _save(model: Any, tokenizer_dir: Path, out_dir: Path) -> None:
-    with atomic_directory(out_dir) as work:
+    with atomic_directory(out_dir, command="tokenize resize") as work:
         model.save_pretrained(work)
         for file in sorted(tokenizer_dir.iterdir()):
             if file.is_file() and not file.name.startswith(".") and not is_model_file(file):
@@ -392,14 +392,6 @@ def _check_tokenizer_dir(path: Path, option: str) -> None:
             f"{path}: no tokenizer found (none of {', '.join(TOKENIZER_FILES)})",
             hint=f"{option} needs a tokenizer saved with tokenizer.save_pretrained() in the same directory",
         )
-
-
-def _check_out_dir(out_dir: Path, overwrite: bool, model_dir: Path, tokenizer_dir: Path) -> None:
-    for option, other in (("--model", model_dir), ("--tokenizer", tokenizer_dir)):
-        if out_dir.resolve() == other.resolve():
-            raise RuLLMError(f"{out_dir}: --out is the {option} directory", hint="write the result somewhere else")
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())) and not overwrite:
-        raise RuLLMError(f"{out_dir}: already exists and is not empty", hint="pass --overwrite or another --out")
 
 
 def _load_tokenizer(transformers: Any, path: Path, what: str) -> Any:

@@ -447,7 +447,7 @@ def extend_sentencepiece_bpe(
         )
     extended = extended_model(proto, extension.pieces, added)
     model = extended.SerializeToString()
-    with atomic_directory(out) as work:
+    with atomic_directory(out, command="tokenize extend") as work:
         copy_tokenizer_files(base, work, skip=(model_file.name, "tokenizer.json"))
         (work / model_file.name).write_bytes(model)
         write_tokenizer_json(work, pipeline_from=base / "tokenizer.json")

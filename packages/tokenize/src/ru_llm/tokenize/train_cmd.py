@@ -47,7 +47,7 @@ def train_tokenizer(
     out = Path(out_dir).expanduser()
     check_out_dir(out, overwrite)
     check_vocab_size(chosen, vocab_size, None, list(special_tokens))
-    with atomic_directory(out) as work:
+    with atomic_directory(out, command="tokenize train") as work:
         report = chosen.train(texts, vocab_size, work, special_tokens=list(special_tokens), on_text=on_text)
         verify_tokenizer(work)
     return report
