@@ -209,10 +209,40 @@ def test_a_trainer_strategy_without_the_interface_is_refused(plugin_manager) -> 
         trainer_strategies()
 
 
+class ConstantTask:
+    """A third-party task as docs/plugins.md shows it."""
+
+    name = "rucola"
+    description = "a constant"
+
+    def load(self, settings):  # type: ignore[no-untyped-def]
+        from ru_llm.eval.task import Item, TaskData
+
+        return TaskData([Item("x/0", {})], "inline")
+
+    def request(self, item, settings, fits):  # type: ignore[no-untyped-def]
+        from ru_llm.eval.task import RollingRequest
+
+        return RollingRequest("text")
+
+    def score(self, item, request, response):  # type: ignore[no-untyped-def]
+        return {"id": item.id, "prediction": None, "gold": None, "score": 1.0}
+
+    def aggregate(self, records):  # type: ignore[no-untyped-def]
+        return {"score": 1.0}
+
+
 def test_hook_register_metrics(plugin_manager) -> None:
-    metric = Thing("rucola")
+    metric = ConstantTask()
     register_plugin(plugin_manager, "register_metrics", metric)
     assert metrics().get("rucola") is metric
+    assert {"mmlu", "mmlu_ru", "perplexity"} <= set(metrics().names())
+
+
+def test_a_task_without_the_interface_is_refused(plugin_manager) -> None:
+    register_plugin(plugin_manager, "register_metrics", Thing("broken"))
+    with pytest.raises(PluginError, match="is not a EvalTask|is not an EvalTask"):
+        metrics()
 
 
 def test_hook_register_commands(plugin_manager) -> None:

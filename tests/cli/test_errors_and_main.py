@@ -9,7 +9,7 @@ import pytest
 
 from ru_llm.cli.errors import format_user_error
 from ru_llm.cli.main import main
-from ru_llm.core import NotAvailableError, PluginError, RuLLMError, UnknownNameError
+from ru_llm.core import ConfigError, PluginError, RuLLMError, UnknownNameError
 
 
 def user_error_args(tmp_path: Path) -> dict[str, list[str]]:
@@ -17,7 +17,7 @@ def user_error_args(tmp_path: Path) -> dict[str, list[str]]:
     (tmp_path / "unknown" / "config.json").write_text('{"model_type": "falcon"}', encoding="utf-8")
     (tmp_path / "empty").mkdir()
     return {
-        "placeholder": ["eval"],
+        "placeholder": ["eval", "run", "mmlu_xx", "--model", "m", "--out", "r.json"],
         "typo": ["models", "lama"],
         "no-config": ["models", str(tmp_path / "empty")],
         "unknown-model-type": ["models", str(tmp_path / "unknown")],
@@ -53,8 +53,8 @@ def test_debug_propagates_the_exact_error(invoke):
     result = invoke(["models", "lama"], env={"RU_LLM_DEBUG": "1"})
     assert type(result.exception) is UnknownNameError
     assert result.exception.suggestion == "llama"
-    result = invoke(["eval"], env={"RU_LLM_DEBUG": "1"})
-    assert type(result.exception) is NotAvailableError
+    result = invoke(["train", "run", "missing.yaml"], env={"RU_LLM_DEBUG": "1"})
+    assert type(result.exception) is ConfigError
 
 
 @pytest.mark.parametrize("off", ["", "0", "false", "no"])

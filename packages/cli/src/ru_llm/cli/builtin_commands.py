@@ -15,7 +15,7 @@ PACKAGE_APPS = (
     ("ru_llm.dataset.cli", None),
     ("ru_llm.tokenize.cli", "#5"),
     ("ru_llm.train.commands", None),
-    ("ru_llm.eval.cli", None),
+    ("ru_llm.eval.commands", None),
 )
 
 

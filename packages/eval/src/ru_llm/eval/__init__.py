@@ -1,8 +1,11 @@
-"""ru-llm-eval: evaluation tasks (MMLU, MMLU-RU, MT-Bench-RU, ...), judges and reports."""
+"""ru-llm-eval: evaluation tasks (MMLU, MMLU-RU, perplexity, ...), the models that answer them, reports.
+
+Importing it is cheap: torch and transformers are imported by the code that evaluates.
+"""
 
 from ru_llm.core.plugins import add_package
-from ru_llm.eval.registry import metrics
+from ru_llm.eval.registry import get_task, metrics
 
-add_package("ru-llm-eval", hookspecs="ru_llm.eval.hookspecs")
+add_package("ru-llm-eval", hookspecs="ru_llm.eval.hookspecs", builtins=("ru_llm.eval.tasks",))
 
-__all__ = ["metrics"]
+__all__ = ["get_task", "metrics"]

@@ -1,0 +1,108 @@
+"""`ru-llm eval run TASK[,TASK...] --model DIR --out results.json`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import ProgressColumn
+from rich.text import Text
+
+
+class ItemsPerSecond(ProgressColumn):
+    def render(self, task: Any) -> Text:
+        return Text(f"{task.speed:.1f} items/s" if task.speed else "- items/s")
+
+
+def run_command(
+    tasks: Annotated[str, typer.Argument(help="Task names, comma-separated (see `ru-llm eval tasks`).")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Model directory or hub id.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Results JSON file.")],
+    adapter: Annotated[str | None, typer.Option(help="A peft adapter directory to apply.")] = None,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(help="Local data: PATH for every task, or TASK=PATH (repeatable). MMLU: a dir with dev/, test/."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Evaluate at most N items per task.")] = None,
+    shots: Annotated[int | None, typer.Option(min=0, help="Few-shot examples (MMLU default 5).")] = None,
+    subjects: Annotated[str | None, typer.Option(help="MMLU subjects, comma-separated (default: all).")] = None,
+    batch_size: Annotated[str, typer.Option(help="auto, or sequences per batch.")] = "auto",
+    max_length: Annotated[int, typer.Option(min=16, help="Context length in tokens.")] = 2048,
+    chat_template: Annotated[bool, typer.Option(help="Wrap prompts in the tokenizer's chat template.")] = False,
+    add_bos: Annotated[bool, typer.Option(help="Prepend the BOS token (lm-eval does not by default).")] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="auto, bf16, fp16 or fp32.")] = "auto",
+    trust_remote_code: Annotated[bool, typer.Option(help="Run code shipped with the model.")] = False,
+) -> None:
+    """Evaluate a model on tasks and write one results JSON (per-item records included; reruns resume)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ru_llm.core.errors import ConfigError
+    from ru_llm.eval.models.hf import ModelSettings
+    from ru_llm.eval.registry import get_task
+    from ru_llm.eval.report import terminal_table
+    from ru_llm.eval.run import evaluate
+    from ru_llm.eval.task import TaskSettings
+
+    names = [t.strip() for t in tasks.split(",") if t.strip()]
+    if not names:
+        raise ConfigError("no task named", hint="see `ru-llm eval tasks`")
+    resolved = [(name, get_task(name)) for name in names]  # an unknown name lists the known ones
+    if batch_size != "auto" and not (batch_size.isdigit() and int(batch_size) > 0):
+        raise ConfigError(f"--batch-size {batch_size!r}: expected auto or a positive integer")
+    if dtype not in ("auto", "bf16", "fp16", "fp32"):
+        raise ConfigError(f"--dtype {dtype!r}: expected auto, bf16, fp16 or fp32")
+    if out.exists() and out.is_dir():
+        raise ConfigError(f"--out {out}: is a directory", hint="give a file name such as results.json")
+    model_settings = ModelSettings(
+        model=model,
+        adapter=adapter,
+        device=device,
+        dtype=dtype,
+        batch_size=None if batch_size == "auto" else int(batch_size),
+        max_length=max_length,
+        add_bos=add_bos,
+        chat_template=chat_template,
+        trust_remote_code=trust_remote_code,
+    )
+    per_task: dict[str, str] = {}
+    shared: str | None = None
+    for value in data or []:
+        name, sep, path = value.partition("=")
+        if sep and name in names:
+            per_task[name] = path
+        elif sep and name and "/" not in name:
+            raise ConfigError(f"--data {value!r}: {name!r} is not one of the tasks run ({', '.join(names)})")
+        else:
+            shared = value
+    settings = TaskSettings(
+        data=shared,
+        limit=limit,
+        shots=shots,
+        subjects=tuple(s.strip() for s in (subjects or "").split(",") if s.strip()),
+        max_length=max_length,
+        chat_template=chat_template,
+    )
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        ItemsPerSecond(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as bar:
+
+        def progress(name: str, total: int):  # type: ignore[no-untyped-def]
+            task_id = bar.add_task(name, total=total)
+            return lambda n: bar.advance(task_id, n)
+
+        results = evaluate(resolved, model_settings, settings, out, progress=progress, data=per_task)
+    console.print(terminal_table([(out.stem, results)]))
+    for name, task_result in results["tasks"].items():
+        counts = task_result["counts"]
+        if counts["failed"]:
+            console.print(f"[yellow]{name}: {counts['failed']} items failed[/] (reasons under 'failures' in {out})")
+    console.print(f"results: {out}")

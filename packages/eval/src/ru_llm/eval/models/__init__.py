@@ -1,0 +1,1 @@
+"""The model side of evaluation: answer a task's requests in batches."""

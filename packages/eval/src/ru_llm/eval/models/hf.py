@@ -1,0 +1,257 @@
+"""A transformers causal LM (optionally with a peft adapter) answering evaluation requests in batches.
+
+Requests are sorted by length and batched so padding stays small; contexts and continuations are
+tokenized the way lm-evaluation-harness does (the continuation's tokens are those the whole text adds
+after the context's), without a BOS token unless asked, so predictions agree with lm-eval's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ru_llm.core.errors import ConfigError, first_line
+from ru_llm.eval.task import ChoiceRequest, GenerateRequest, RollingRequest
+
+
+@dataclass
+class ModelSettings:
+    model: str
+    adapter: str | None = None
+    device: str = "auto"
+    dtype: str = "auto"
+    batch_size: int | None = None  # None: auto (by tokens per batch)
+    max_length: int = 2048
+    add_bos: bool = False
+    chat_template: bool = False
+    trust_remote_code: bool = False
+
+
+_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
+class HFEvalModel:
+    def __init__(self, settings: ModelSettings) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.settings = settings
+        path = Path(settings.model).expanduser()
+        if path.exists() and not (path / "config.json").is_file():
+            raise ConfigError(f"--model {settings.model}: no config.json", hint="pass a transformers model directory")
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(settings.model, trust_remote_code=settings.trust_remote_code)
+        except (OSError, ValueError, TypeError) as e:
+            raise ConfigError(f"--model {settings.model}: no usable tokenizer ({first_line(e)})") from None
+        if settings.device == "auto":
+            self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        else:
+            self.device = settings.device
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(f"--device {settings.device}: this machine has no CUDA GPU", hint="use --device cpu")
+        dtype: Any = getattr(torch, _DTYPES[settings.dtype]) if settings.dtype in _DTYPES else None
+        if dtype is None:
+            dtype = (
+                torch.bfloat16 if self.device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
+            )
+        try:
+            model = AutoModelForCausalLM.from_pretrained(
+                settings.model, dtype=dtype, trust_remote_code=settings.trust_remote_code
+            )
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"--model {settings.model}: cannot load: {first_line(e)}") from None
+        if settings.adapter:
+            model = _with_adapter(model, settings.adapter)
+        self.model = model.to(self.device).eval()
+        limit = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
+        self.max_length = min(settings.max_length, limit) if limit else settings.max_length
+        self.pad_id = (
+            self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        )
+        if self.pad_id is None:
+            self.pad_id = 0
+
+    # -- tokens --------------------------------------------------------------------------------------
+    def encode(self, text: str) -> list[int]:
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if self.settings.add_bos and self.tokenizer.bos_token_id is not None:
+            ids = [self.tokenizer.bos_token_id, *ids]
+        return ids
+
+    def wrap(self, prompt: str) -> str:
+        """The prompt as a user turn of the tokenizer's chat template, when asked for."""
+        if not self.settings.chat_template:
+            return prompt
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise ConfigError("--chat-template: this tokenizer has no chat template")
+        return self.tokenizer.apply_chat_template(
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+        )
+
+    def fits(self, text: str) -> bool:
+        return len(self.encode(self.wrap(text))) + 4 <= self.max_length
+
+    def split(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        """lm-eval's split: the continuation's tokens are what ``context + continuation`` adds."""
+        context = self.wrap(context)
+        whole = self.encode(context + continuation)
+        ctx = self.encode(context)
+        if whole[: len(ctx)] != ctx:  # a merge across the boundary: fall back to separate encodings
+            return ctx, self.encode(continuation) if not self.settings.add_bos else self.encode(continuation)[1:]
+        return ctx, whole[len(ctx) :]
+
+    # -- requests ------------------------------------------------------------------------------------
+    def choice_logprobs(self, requests: Sequence[ChoiceRequest], progress: Callable[[int], None]) -> list[list[float]]:
+        """Summed log-probabilities of each continuation; one forward pass per question when every
+        continuation is a single token (MMLU's letters)."""
+        import torch
+
+        jobs: list[tuple[int, int, list[int], list[int]]] = []  # (request, choice, context ids, continuation ids)
+        for r, request in enumerate(requests):
+            for c, continuation in enumerate(request.continuations):
+                ctx, cont = self.split(request.context, continuation)
+                jobs.append((r, c, ctx, cont))
+        results = [[0.0] * len(req.continuations) for req in requests]
+        single = {}
+        multi = []
+        for r, c, ctx, cont in jobs:
+            if len(cont) == 1:
+                single.setdefault((r, tuple(ctx)), []).append((c, cont[0]))
+            else:
+                multi.append((r, c, ctx, cont))
+        # one pass per distinct context: the next-token distribution gives every single-token candidate
+        contexts = sorted(single.items(), key=lambda kv: -len(kv[0][1]))
+        for batch in self._batches([list(key[1]) for key, _ in contexts]):
+            with torch.no_grad():
+                logits = self._forward([list(contexts[i][0][1]) for i in batch])
+            for row, i in enumerate(batch):
+                (r, ctx), candidates = contexts[i]
+                last = torch.log_softmax(logits[row, len(ctx) - 1].float(), dim=-1)
+                for c, token in candidates:
+                    results[r][c] = float(last[token])
+                progress(1)
+        multi.sort(key=lambda job: -(len(job[2]) + len(job[3])))
+        for batch in self._batches([job[2] + job[3] for job in multi]):
+            with torch.no_grad():
+                logits = self._forward([multi[i][2] + multi[i][3] for i in batch])
+            for row, i in enumerate(batch):
+                r, c, ctx, cont = multi[i]
+                logp = torch.log_softmax(logits[row].float(), dim=-1)
+                total = sum(float(logp[len(ctx) - 1 + k, token]) for k, token in enumerate(cont))
+                results[r][c] = total
+        return results
+
+    def rolling_logprob(
+        self, requests: Sequence[RollingRequest], progress: Callable[[int], None]
+    ) -> list[tuple[float, int]]:
+        """``(log-likelihood, tokens scored)`` of each text; texts longer than the context are scored in windows."""
+        import torch
+
+        bos = self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None else self.tokenizer.eos_token_id
+        out: list[tuple[float, int]] = []
+        for request in requests:
+            ids = self.tokenizer(request.text, add_special_tokens=False)["input_ids"]
+            total, count = 0.0, 0
+            window = self.max_length - 1
+            for start in range(0, len(ids), window):
+                chunk = ids[start : start + window]
+                prefix = [bos] if start == 0 else ids[start - 1 : start]
+                inputs = prefix + chunk
+                with torch.no_grad():
+                    logits = self._forward([inputs])
+                logp = torch.log_softmax(logits[0].float(), dim=-1)
+                total += sum(float(logp[k, token]) for k, token in enumerate(chunk))
+                count += len(chunk)
+            out.append((total, count))
+            progress(1)
+        return out
+
+    def generate(self, requests: Sequence[GenerateRequest], progress: Callable[[int], None]) -> list[str]:
+        import torch
+
+        texts = []
+        for request in requests:
+            ids = torch.tensor([self.encode(self.wrap(request.prompt))], device=self.device)
+            with torch.no_grad():
+                output = self.model.generate(
+                    ids, max_new_tokens=request.max_new_tokens, do_sample=False, pad_token_id=self.pad_id
+                )
+            text = self.tokenizer.decode(output[0, ids.shape[1] :], skip_special_tokens=True)
+            for stop in request.stop:
+                text = text.split(stop)[0]
+            texts.append(text)
+            progress(1)
+        return texts
+
+    # -- batching ------------------------------------------------------------------------------------
+    def _batches(self, sequences: list[list[int]]) -> list[list[int]]:
+        """Index batches over sequences sorted longest first: a fixed size, or ~16k tokens per batch."""
+        batches: list[list[int]] = []
+        current: list[int] = []
+        budget = 16384
+        for i, seq in enumerate(sequences):
+            width = len(sequences[current[0]]) if current else len(seq)
+            full = (
+                len(current) >= self.settings.batch_size
+                if self.settings.batch_size
+                else (len(current) + 1) * width > budget
+            )
+            if current and full:
+                batches.append(current)
+                current = []
+            current.append(i)
+        if current:
+            batches.append(current)
+        return batches
+
+    def _forward(self, sequences: list[list[int]]) -> Any:
+        import torch
+
+        width = max(len(s) for s in sequences)
+        ids = torch.full((len(sequences), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(sequences), width), dtype=torch.long)
+        for row, seq in enumerate(sequences):  # right padding: positions of real tokens are unchanged
+            ids[row, : len(seq)] = torch.tensor(seq)
+            mask[row, : len(seq)] = 1
+        return self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+
+
+def _with_adapter(model: Any, adapter: str) -> Any:
+    import json
+
+    from peft import PeftModel
+
+    config = Path(adapter) / "adapter_config.json"
+    if not config.is_file():
+        raise ConfigError(f"--adapter {adapter}: no adapter_config.json", hint="pass a peft adapter directory")
+    try:
+        return PeftModel.from_pretrained(model, adapter)
+    except (ValueError, RuntimeError, KeyError) as e:
+        base = json.loads(config.read_text(encoding="utf-8")).get("base_model_name_or_path")
+        raise ConfigError(
+            f"--adapter {adapter} does not fit this model (it was trained on {base}): {first_line(e)}"
+        ) from None
+
+
+def model_fingerprint(path: str) -> str | None:
+    """A cheap identity of local weights: sha256 over the safetensors headers and file sizes."""
+    import hashlib
+
+    root = Path(path).expanduser()
+    files = sorted(root.glob("*.safetensors")) if root.is_dir() else []
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for file in files:
+        with file.open("rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            digest.update(fh.read(min(size, 10_000_000)))
+        digest.update(str(file.stat().st_size).encode())
+    return digest.hexdigest()
+
+
+def perplexity_from(logprob: float, tokens: int) -> float:
+    return math.exp(-logprob / max(tokens, 1))

@@ -1,0 +1,173 @@
+"""Running tasks against a model: requests in batches, per-item records, a resumable results file.
+
+Per-item results are appended to ``OUT.partial.jsonl`` as they are scored, keyed by the task, its
+settings and the item id; a rerun with the same settings reuses them, so an interrupted run resumes
+and a repeated one costs nothing. The results JSON is written atomically at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ru_llm.core.errors import RuLLMError
+from ru_llm.eval.models.hf import HFEvalModel, ModelSettings, model_fingerprint
+from ru_llm.eval.task import ChoiceRequest, EvalTask, GenerateRequest, Item, RollingRequest, TaskSettings
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    found = {"python": platform.python_version()}
+    for dist in ("ru-llm-eval", "torch", "transformers", "peft"):
+        with contextlib.suppress(md.PackageNotFoundError):
+            found[dist] = md.version(dist)
+    return found
+
+
+def settings_key(task: str, model: ModelSettings, settings: TaskSettings, data_sha: str | None) -> str:
+    """What a cached per-item result depends on."""
+    blob = json.dumps(
+        {"task": task, "model": asdict(model), "settings": asdict(settings), "data": data_sha,
+         "weights": model_fingerprint(model.model), "adapter": model_fingerprint(model.adapter or "")},
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class ItemCache:
+    """Per-item records of earlier runs (``OUT.partial.jsonl``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.records: dict[tuple[str, str], dict[str, Any]] = {}
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").split("\n"):
+                if line.strip():
+                    try:
+                        entry = json.loads(line)
+                        self.records[(entry["key"], entry["record"]["id"])] = entry["record"]
+                    except (ValueError, KeyError, TypeError):
+                        continue  # a line cut by a kill: that item is evaluated again
+
+    def get(self, key: str, item_id: str) -> dict[str, Any] | None:
+        return self.records.get((key, item_id))
+
+    def add(self, key: str, record: dict[str, Any]) -> None:
+        self.records[(key, record["id"])] = record
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"key": key, "record": record}, ensure_ascii=False) + "\n")
+
+
+def evaluate(
+    tasks: list[tuple[str, EvalTask]],
+    model_settings: ModelSettings,
+    settings: TaskSettings,
+    out: Path,
+    *,
+    progress: Callable[[str, int], Callable[[int], None]] | None = None,
+    model: HFEvalModel | None = None,
+    data: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run every task and write the results JSON to ``out``; returns it.
+
+    :param data: per-task data paths that replace ``settings.data`` for that task.
+    """
+    from dataclasses import replace
+
+    from ru_llm.core.jsonl import atomic_open
+
+    task_settings = {name: replace(settings, data=(data or {}).get(name, settings.data)) for name, _ in tasks}
+    # every task's data is read and checked before the model loads
+    loaded = [(name, task, task.load(task_settings[name])) for name, task in tasks]
+    started = time.time()
+    model = model or HFEvalModel(model_settings)
+    cache = ItemCache(out.with_name(out.name + ".partial.jsonl"))
+    results: dict[str, Any] = {
+        "model": {
+            "path": model_settings.model,
+            "adapter": model_settings.adapter,
+            "weights_sha256": model_fingerprint(model_settings.model),
+            "adapter_sha256": model_fingerprint(model_settings.adapter) if model_settings.adapter else None,
+            "device": model.device,
+            "dtype": str(next(model.model.parameters()).dtype).replace("torch.", ""),
+            "add_bos": model_settings.add_bos,
+            "chat_template": model_settings.chat_template,
+        },
+        "settings": {k: v for k, v in asdict(settings).items() if k != "options"} | settings.options,
+        "versions": _versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "tasks": {},
+    }
+    for name, task, task_data in loaded:
+        key = settings_key(name, model_settings, task_settings[name], task_data.sha256)
+        t0 = time.time()
+        records, failed, reused = _run_task(
+            task, task_data.items, task_settings[name], model, cache, key, progress, name
+        )
+        failed = task_data.failed + failed
+        results["tasks"][name] = {
+            "metrics": task.aggregate(records),
+            "counts": {"items": len(task_data.items) + len(task_data.failed), "scored": len(records),
+                       "failed": len(failed), "reused_from_cache": reused},
+            "data": {"source": task_data.source, "sha256": task_data.sha256},
+            "time_s": round(time.time() - t0, 3),
+            "failures": failed,
+            "items": records,
+        }  # fmt: skip
+    results["time_s"] = round(time.time() - started, 3)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(out) as fh:
+        fh.write(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
+    return results
+
+
+def _run_task(
+    task: EvalTask,
+    items: list[Item],
+    settings: TaskSettings,
+    model: HFEvalModel,
+    cache: ItemCache,
+    key: str,
+    progress: Callable[[str, int], Callable[[int], None]] | None,
+    name: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    records: dict[str, dict[str, Any]] = {}
+    failed: list[dict[str, Any]] = []
+    todo: list[tuple[Item, Any]] = []
+    for item in items:
+        cached = cache.get(key, item.id)
+        if cached is not None:
+            records[item.id] = cached
+            continue
+        try:
+            todo.append((item, task.request(item, settings, model.fits)))
+        except RuLLMError as e:
+            failed.append({"id": item.id, "reason": e.message})
+    reused = len(records)
+    advance = progress(name, len(todo)) if progress else (lambda n: None)
+    for kind, method in (
+        (ChoiceRequest, "choice_logprobs"),
+        (RollingRequest, "rolling_logprob"),
+        (GenerateRequest, "generate"),
+    ):
+        group = [(item, request) for item, request in todo if isinstance(request, kind)]
+        if not group:
+            continue
+        answer = getattr(model, method)
+        for start in range(0, len(group), 256):  # score and cache in chunks, so a kill loses little
+            chunk = group[start : start + 256]
+            responses = answer([request for _, request in chunk], advance)
+            for (item, request), response in zip(chunk, responses, strict=True):
+                record = task.score(item, request, response)
+                cache.add(key, record)
+                records[item.id] = record
+    ordered = [records[item.id] for item in items if item.id in records]
+    return ordered, failed, reused

@@ -1,0 +1,95 @@
+"""The evaluation-task contract: what ``register_metrics`` expects.
+
+As in lm-evaluation-harness, a task never touches the model: it loads its items, turns each into a
+request (a multiple-choice scoring, a generation, or a rolling log-likelihood), scores the model's
+response and aggregates. The model side answers requests in batches (``ru_llm.eval.models``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to evaluate; ``id`` names it stably across runs (MMLU: ``"{subject}/{row}"``)."""
+
+    id: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ChoiceRequest:
+    """Log-probabilities of each ``continuation`` after ``context`` (summed over its tokens)."""
+
+    context: str
+    continuations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """Greedy generation of at most ``max_new_tokens`` after ``prompt``; ``stop`` strings end it early."""
+
+    prompt: str
+    max_new_tokens: int
+    stop: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RollingRequest:
+    """The log-likelihood of a whole text (perplexity)."""
+
+    text: str
+
+
+Request = ChoiceRequest | GenerateRequest | RollingRequest
+
+
+@dataclass
+class TaskSettings:
+    """What the user chose for a run; tasks read what concerns them."""
+
+    data: str | None = None
+    limit: int | None = None
+    shots: int | None = None
+    subjects: tuple[str, ...] = ()
+    max_length: int = 2048
+    chat_template: bool = False
+    max_new_tokens: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TaskData:
+    """A task's items and where they came from (for the results file)."""
+
+    items: list[Item]
+    source: str
+    sha256: str | None = None
+    failed: list[dict[str, Any]] = field(default_factory=list)  # rows that could not become items, with reasons
+
+
+@runtime_checkable
+class EvalTask(Protocol):
+    """One benchmark or metric."""
+
+    name: str
+    description: str
+
+    def load(self, settings: TaskSettings) -> TaskData:
+        """The items to evaluate (a malformed row is a ``failed`` record, not a crash)."""
+        ...
+
+    def request(self, item: Item, settings: TaskSettings, fits: Callable[[str], bool]) -> Request:
+        """The request for one item; ``fits(text)`` says whether a prompt fits the model's context."""
+        ...
+
+    def score(self, item: Item, request: Request, response: Any) -> dict[str, Any]:
+        """A per-item record: at least ``prediction``, ``gold`` and ``score``."""
+        ...
+
+    def aggregate(self, records: list[dict[str, Any]]) -> dict[str, float]:
+        """The task's metrics from its per-item records."""
+        ...
