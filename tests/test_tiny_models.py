@@ -35,6 +35,7 @@ def test_tiny_model_loads_and_generates(tiny_model, name: str) -> None:
     assert model.config.vocab_size >= max(tokenizer.get_vocab().values()) + 1
 
 
+@pytest.mark.slow
 def test_tiny_models_are_deterministic(tmp_path) -> None:
     from kit.tiny_models import build_tiny_model
     from safetensors.torch import load_file

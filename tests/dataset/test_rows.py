@@ -85,6 +85,7 @@ def _peak_while_consuming(path: Path) -> tuple[int, int]:
     return count, peak
 
 
+@pytest.mark.slow
 def test_a_large_file_streams_in_flat_memory(tmp_path: Path) -> None:
     small = _write_alpaca(tmp_path / "small.jsonl", 5_000)
     large = _write_alpaca(tmp_path / "large.jsonl", 50_000)

@@ -39,7 +39,7 @@ MORE_SAMPLES = (
 )
 
 
-@pytest.fixture(scope="module", params=["qwen2.5", pytest.param("llama3", marks=pytest.mark.slow)])
+@pytest.fixture(scope="module", params=[pytest.param(name, marks=pytest.mark.slow) for name in ("qwen2.5", "llama3")])
 def extended(request, real_tokenizer, tmp_path_factory):
     """(base tokenizer, base dir, extended tokenizer, out dir, report), extended by ADD tokens from RU_DEV."""
     from transformers import AutoTokenizer
@@ -124,12 +124,14 @@ def test_repeat_counts_are_proportional_and_unbiased() -> None:
     assert small == pytest.approx(3000 / ((1e6 + 3000) / 100_000), rel=0.1)
 
 
+@pytest.mark.slow
 def test_learning_is_deterministic(real_tokenizer) -> None:
     tokenizer_json = read_tokenizer_json(DATA / "tokenizers" / "qwen2.5")
     runs = [learn_bpe_extension(tokenizer_json, weighted_texts([str(RU_DEV)]), 50) for _ in range(2)]
     assert runs[0].merges == runs[1].merges and len(runs[0].new_tokens) == 50
 
 
+@pytest.mark.slow
 def test_corpus_without_cyrillic_is_an_error(tmp_path: Path) -> None:
     english = tmp_path / "en.txt"
     english.write_text("Only English words here.\n" * 10, encoding="utf-8")
@@ -139,6 +141,7 @@ def test_corpus_without_cyrillic_is_an_error(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [english]  # no output and no temp dir left
 
 
+@pytest.mark.slow
 def test_add_more_than_the_corpus_supports_says_how_many(tmp_path: Path) -> None:
     tiny = tmp_path / "tiny.txt"
     tiny.write_text("Мама мыла раму. Мама мыла раму.\n", encoding="utf-8")

@@ -90,6 +90,7 @@ def replaced_qwen(real_tokenizer, tmp_path_factory):
     return base, base_dir, AutoTokenizer.from_pretrained(out), out
 
 
+@pytest.mark.slow
 def test_replace_keeps_qwen_pipeline_specials_and_config(replaced_qwen) -> None:
     base, base_dir, new, out = replaced_qwen
     verify_tokenizer(out, base_dir)
@@ -123,6 +124,7 @@ def test_replace_writes_consistent_slow_files_where_the_base_has_them(tmp_path: 
     assert merges[0] == "#version: 0.2" and merges[1:] == [" ".join(m) for m in data["model"]["merges"]]
 
 
+@pytest.mark.slow
 def test_replace_beats_qwen_on_held_out_russian(real_tokenizer, tmp_path: Path) -> None:
     """8,000 tokens from 50,000 frequent words beat Qwen2.5's 151,665 (4,135 of them Cyrillic) on unseen text.
 
@@ -141,6 +143,7 @@ def test_replace_beats_qwen_on_held_out_russian(real_tokenizer, tmp_path: Path) 
     assert new_cpt > old_cpt * 1.05, (new_cpt, old_cpt)
 
 
+@pytest.mark.slow
 def test_replace_llama3_moves_bos_and_keeps_its_256_added_tokens(real_tokenizer, tmp_path: Path) -> None:
     base = real_tokenizer("llama3")
     base_dir = tmp_path / "base"
@@ -167,6 +170,7 @@ def test_replace_llama3_moves_bos_and_keeps_its_256_added_tokens(real_tokenizer,
     assert new.apply_chat_template(CHAT, tokenize=True, return_dict=False).count(eot) == 3
 
 
+@pytest.mark.slow
 def test_fits_byte_level_bpe_bases_only(real_tokenizer, tmp_path: Path) -> None:
     trainer = ByteLevelBpeTrainer()
     assert trainer.fits_base(QWEN)

@@ -36,6 +36,7 @@ def test_wordfreq_yields_spaced_and_capitalised_forms() -> None:
     assert " москва" in forms and " Москва" in forms
 
 
+@pytest.mark.slow
 def test_wordfreq_weights_are_flattened_and_add_up_to_the_corpus_size() -> None:
     import wordfreq
 
@@ -86,6 +87,7 @@ def test_missing_paths_and_empty_lists_are_errors(tmp_path: Path) -> None:
         list(weighted_texts([]))
 
 
+@pytest.mark.slow
 def test_hf_corpus_streams_a_text_column_from_a_local_dataset_dir(tmp_path: Path) -> None:
     data = tmp_path / "ds"
     data.mkdir()

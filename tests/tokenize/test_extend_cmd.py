@@ -26,6 +26,7 @@ def run(*args: object):
     return CliRunner().invoke(app, ["extend", *map(str, args)], env={"COLUMNS": "200"})
 
 
+@pytest.mark.slow
 def test_extend_writes_a_loadable_tokenizer_and_reports_json(tmp_path: Path) -> None:
     from transformers import AutoTokenizer
 
@@ -45,6 +46,7 @@ def test_extend_prints_a_summary_table(tmp_path: Path) -> None:
     assert "new tokens" in result.output and "151665" in result.output
 
 
+@pytest.mark.slow
 def test_sentencepiece_base_gets_new_pieces(tmp_path: Path) -> None:
     from transformers import AutoTokenizer
 
@@ -70,6 +72,7 @@ def test_sentencepiece_unigram_base_is_one_line_error(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_bad_corpus_and_too_large_add_are_one_line_errors(tmp_path: Path) -> None:
     binary = tmp_path / "blob.txt"
     binary.write_bytes(b"\x00\x01\x02")

@@ -50,6 +50,7 @@ def token_strings(directory: Path, text: str) -> list[str]:
     return Tokenizer.from_file(str(directory / "tokenizer.json")).encode(text, add_special_tokens=False).tokens
 
 
+@pytest.mark.slow
 def test_keep_corpora_split_into_the_same_token_strings(optimized: tuple[Path, dict], english: Path) -> None:
     out, report = optimized
     assert report["base_vocab"] == QWEN_VOCAB and report["dropped"] > 100_000
@@ -62,6 +63,7 @@ def test_keep_corpora_split_into_the_same_token_strings(optimized: tuple[Path, d
     assert "".join(token_strings(out, other)) == "".join(token_strings(QWEN, other))  # any text still encodes
 
 
+@pytest.mark.slow
 def test_id_map_matches_the_new_ids_and_special_tokens_follow(optimized: tuple[Path, dict]) -> None:
     from transformers import AutoTokenizer
 
@@ -81,6 +83,7 @@ def test_id_map_matches_the_new_ids_and_special_tokens_follow(optimized: tuple[P
     assert new.chat_template == base.chat_template and new.eos_token == base.eos_token
 
 
+@pytest.mark.slow
 def test_add_learns_russian_tokens_after_pruning(optimized: tuple[Path, dict], english: Path, tmp_path: Path) -> None:
     pruned, pruned_report = optimized
     out = tmp_path / "out"
@@ -100,6 +103,7 @@ def test_add_learns_russian_tokens_after_pruning(optimized: tuple[Path, dict], e
     assert id_map == json.loads((pruned / "id_map.json").read_text(encoding="utf-8"))
 
 
+@pytest.mark.slow
 def test_min_count_keeps_fewer_tokens_and_config_ids_follow(english: Path, tmp_path: Path) -> None:
     import shutil
 
@@ -125,6 +129,7 @@ def test_min_count_keeps_fewer_tokens_and_config_ids_follow(english: Path, tmp_p
     assert json.loads((out / "generation_config.json").read_text(encoding="utf-8"))["eos_token_id"] == [258, 256]
 
 
+@pytest.mark.slow
 def test_llama3_keeps_bos_in_its_post_processor(real_tokenizer, english: Path, tmp_path: Path) -> None:
     base = Path(real_tokenizer("llama3").name_or_path)
     out = tmp_path / "out"
@@ -139,6 +144,7 @@ def test_llama3_keeps_bos_in_its_post_processor(real_tokenizer, english: Path, t
     )
 
 
+@pytest.mark.slow
 def test_errors_are_one_line_and_leave_nothing(english: Path, tmp_path: Path) -> None:
     out = tmp_path / "o"
     cases = [
@@ -161,6 +167,7 @@ def test_errors_are_one_line_and_leave_nothing(english: Path, tmp_path: Path) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
 
 
+@pytest.mark.slow
 def test_an_empty_keep_corpus_is_an_error(tmp_path: Path) -> None:
     from ru_llm.core.errors import RuLLMError
     from ru_llm.tokenize.optimize import optimize_tokenizer

@@ -49,6 +49,7 @@ def test_out_dir_checks(tmp_path: Path) -> None:
     check_out_dir(tmp_path / "new", False)
 
 
+@pytest.mark.slow
 def test_a_faithful_copy_passes_and_a_changed_chat_template_fails(tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(QWEN, copy)
@@ -61,6 +62,7 @@ def test_a_faithful_copy_passes_and_a_changed_chat_template_fails(tmp_path: Path
         verify_tokenizer(copy, QWEN)
 
 
+@pytest.mark.slow
 def test_a_moved_base_id_fails_in_extend_mode(tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(QWEN, copy)

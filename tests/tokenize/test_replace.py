@@ -37,6 +37,7 @@ def one_line_error(result, *fragments: str) -> None:
         assert fragment in result.output, result.output
 
 
+@pytest.mark.slow
 def test_replace_qwen_reports_json_and_counts_the_base_tokens_kept(tmp_path: Path) -> None:
     from transformers import AutoTokenizer
 
@@ -53,6 +54,7 @@ def test_replace_qwen_reports_json_and_counts_the_base_tokens_kept(tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+@pytest.mark.slow
 def test_replace_prints_a_table_and_the_next_step(tmp_path: Path) -> None:
     result = run("--base", QWEN, "--corpus", RU_DEV, "--vocab-size", 500, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
@@ -60,6 +62,7 @@ def test_replace_prints_a_table_and_the_next_step(tmp_path: Path) -> None:
     assert "ru-llm tokenize resize-model" in result.output
 
 
+@pytest.mark.slow
 def test_sentencepiece_base_gets_a_sentencepiece_trainer(tmp_path: Path) -> None:
     from transformers import AutoTokenizer
 
@@ -71,6 +74,7 @@ def test_sentencepiece_base_gets_a_sentencepiece_trainer(tmp_path: Path) -> None
     assert len(new) == 1000 and new.bos_token == "<s>" and new("Привет")["input_ids"][0] == new.bos_token_id
 
 
+@pytest.mark.slow
 def test_the_trainer_is_picked_by_the_base_kind(real_tokenizer) -> None:
     assert pick_trainer(QWEN).name == "byte-level-bpe"
     assert pick_trainer(Path(real_tokenizer("llama3").name_or_path)).name == "byte-level-bpe"
@@ -78,6 +82,7 @@ def test_the_trainer_is_picked_by_the_base_kind(real_tokenizer) -> None:
     assert pick_trainer(QWEN, "bpe").name == "byte-level-bpe"
 
 
+@pytest.mark.slow
 def test_a_trainer_that_does_not_fit_names_those_that_do(tmp_path: Path) -> None:
     one_line_error(
         run("--base", LLAMA2, "--trainer", "bpe", "--corpus", RU_DEV, "--vocab-size", 500, "--out", tmp_path / "o"),
@@ -101,6 +106,7 @@ def test_a_base_no_trainer_can_reproduce(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_base_problems_are_one_line_errors(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -112,6 +118,7 @@ def test_base_problems_are_one_line_errors(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
 
 
+@pytest.mark.slow
 def test_corpus_and_size_problems_are_one_line_errors_and_leave_nothing(tmp_path: Path) -> None:
     cp1251 = tmp_path / "cp1251.txt"
     cp1251.write_bytes("Привет, мир!\n".encode("cp1251"))
@@ -191,6 +198,7 @@ def test_resize_model_works_on_a_replaced_tokenizer(tiny_model, tmp_path: Path) 
     assert torch.isfinite(model(**batch).logits).all()
 
 
+@pytest.mark.slow
 def test_a_broken_base_fails_before_the_corpus_is_read(tmp_path: Path) -> None:
     missing = tmp_path / "missing.txt"  # never read: each error comes first
     model_only = tmp_path / "model_only"

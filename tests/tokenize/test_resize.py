@@ -44,7 +44,14 @@ def sub_token_mean(matrix: torch.Tensor, old_tok, new_tok, new_id: int) -> torch
     return matrix[ids].mean(dim=0)
 
 
-@pytest.mark.parametrize(("name", "tied"), [("llama", False), ("qwen2", True), ("gpt2", True)])
+@pytest.mark.parametrize(
+    ("name", "tied"),
+    [
+        pytest.param("llama", False, marks=pytest.mark.slow),
+        pytest.param("qwen2", True, marks=pytest.mark.slow),  # the real 151k vocabulary
+        ("gpt2", True),
+    ],
+)
 def test_extending_adds_rows_as_the_mean_of_the_old_sub_tokens(tiny_model, tmp_path, name, tied) -> None:
     model_dir = tiny_model(name)
     old_model, old_tok = load(model_dir)
@@ -141,6 +148,7 @@ def test_another_familys_tokenizer_falls_back_to_its_special_ids(tiny_model, tmp
     model(**tok(["hello world"], return_tensors="pt"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("init", ["first-weighted", "normal"])
 def test_other_initializers_keep_old_rows_and_fill_new_ones(tiny_model, tmp_path, init) -> None:
     model_dir = tiny_model("llama")
@@ -157,6 +165,7 @@ def test_other_initializers_keep_old_rows_and_fill_new_ones(tiny_model, tmp_path
     assert torch.isfinite(new_in[i]).all() and not torch.allclose(new_in[i], old_in.mean(dim=0))
 
 
+@pytest.mark.slow
 def test_normal_is_reproducible_with_a_seed(tiny_model, tmp_path) -> None:
     model_dir = tiny_model("llama")
     tok_dir = extended_tokenizer(model_dir, tmp_path / "tok")
@@ -261,6 +270,7 @@ def invoke(*args: object):
     return CliRunner().invoke(app, ["resize-model", *map(str, args)], env={"COLUMNS": "200"})
 
 
+@pytest.mark.slow
 def test_the_command_prints_a_summary_and_json(tiny_model, tmp_path) -> None:
     model_dir = tiny_model("llama")
     tok_dir = extended_tokenizer(model_dir, tmp_path / "tok")
@@ -299,6 +309,7 @@ def test_a_byte_level_token_that_splits_a_character_maps_to_its_bytes(tiny_model
     assert "".join(old_tok.convert_ids_to_tokens(plan.sub_tokens[0])) == partial
 
 
+@pytest.mark.slow
 def test_the_prefix_space_sentencepiece_adds_is_not_a_sub_token(tiny_model, tmp_path) -> None:
     from ru_llm.tokenize.resize import plan_rows
 

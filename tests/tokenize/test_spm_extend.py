@@ -41,7 +41,7 @@ MORE_SAMPLES = (
 )
 
 
-@pytest.fixture(scope="module", params=["llama2", "mistral-7b-v0.1"])
+@pytest.fixture(scope="module", params=["llama2", pytest.param("mistral-7b-v0.1", marks=pytest.mark.slow)])
 def extended(request, tmp_path_factory):
     """(base tokenizer, base dir, extended tokenizer, out dir, report), extended by ADD pieces from RU_DEV."""
     from transformers import AutoTokenizer
@@ -160,6 +160,7 @@ def test_piece_rules_follow_the_base_flags() -> None:
     assert not any(map(rules.valid, ["т▁м", "▁▁при", "ты▁", "а,", "да2", "22", "Москва-2", "iPhone-ы", "ыa", "а" * 17]))
 
 
+@pytest.mark.slow
 def test_tokens_added_after_the_model_keep_their_ids(tmp_path: Path) -> None:
     base = tmp_path / "base"
     shutil.copytree(LLAMA2, base)
@@ -176,6 +177,7 @@ def test_tokens_added_after_the_model_keep_their_ids(tmp_path: Path) -> None:
     assert new.pad_token_id == 32000 and len(new) == 32021
 
 
+@pytest.mark.slow
 def test_add_more_than_the_corpus_supports_says_how_many(tmp_path: Path) -> None:
     tiny = tmp_path / "tiny.txt"
     tiny.write_text("Мама мыла раму. Мама мыла раму.\n", encoding="utf-8")

@@ -137,6 +137,7 @@ def test_a_missing_file_or_a_directory_is_an_error(tmp_path: Path) -> None:
         list(read_text_chunks(tmp_path))
 
 
+@pytest.mark.slow
 def test_load_tokenizer_reads_a_local_directory() -> None:
     tok = load_tokenizer(TOKENIZERS / "qwen2.5")
     ids = tok.encode("Привет, мир", add_special_tokens=False)

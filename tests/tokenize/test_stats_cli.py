@@ -37,6 +37,7 @@ def english(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_json_has_one_row_per_text_and_tokenizer(real_tokenizer, english: Path) -> None:
     names = ["qwen2.5", "llama2", "mistral-7b-v0.1"]
     args = [a for n in names for a in ("--tokenizer", TOKENIZERS / n)]
@@ -56,6 +57,7 @@ def test_json_has_one_row_per_text_and_tokenizer(real_tokenizer, english: Path) 
     assert all(en[name] > ru[name] + 1 for name in names)
 
 
+@pytest.mark.slow
 def test_the_table_shows_tokenizers_side_by_side(real_tokenizer, tmp_path: Path, english: Path) -> None:
     import gzip
     import shutil

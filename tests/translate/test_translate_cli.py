@@ -196,7 +196,7 @@ def test_hub_reachable_answers_quickly_on_loopback(monkeypatch: pytest.MonkeyPat
             pass
 
     server = HTTPServer(("127.0.0.1", 0), NotFound)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         assert hub_reachable(f"http://127.0.0.1:{server.server_port}", timeout=5)  # any answer counts
     finally:
