@@ -118,4 +118,4 @@ def test_a_reply_truncated_away_is_an_error(data: Path) -> None:
 def test_missing_tokenizer_directory(data: Path, tmp_path: Path) -> None:
     result = invoke(data, "-t", "chatml", "--tokenizer", tmp_path / "nope")
     assert result.exit_code == 1
-    assert "no such tokenizer directory" in result.output
+    assert "nope: no such directory" in result.output

@@ -239,7 +239,7 @@ def test_unloadable_models_are_one_line_errors(tmp_path, tiny_model, monkeypatch
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(RuLLMError) as caught:
         Wmt21Backend().load("nobody-here/no-such-model")
-    assert "cannot load model 'nobody-here/no-such-model'" in str(caught.value) and "\n" not in str(caught.value)
+    assert "'nobody-here/no-such-model': not a local directory" in str(caught.value) and "\n" not in str(caught.value)
     assert "--model LOCAL_DIR" in caught.value.hint
     with pytest.raises(RuLLMError, match="has no config.json"):
         MarianBackend().load(str(tmp_path))  # a directory with no model in it

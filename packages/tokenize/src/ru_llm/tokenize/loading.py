@@ -1,26 +1,18 @@
-"""Load a Hugging Face tokenizer from a local directory or a hub id, with errors a user can act on."""
+"""Tokenizer directories for the commands that rewrite them: a hub id fetched to a directory, base checks.
+
+Loading a tokenizer is core's :func:`ru_llm.core.hf.load_tokenizer`, re-exported here.
+"""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-from ru_llm.core.errors import RuLLMError
+from ru_llm.core.errors import RuLLMError, first_line
+from ru_llm.core.hf import LOCAL_HINT, TOKENIZER_FILES, is_hub_id, load_tokenizer  # the last is re-exported
 
 # SentencePiece model files, by the names Hugging Face directories use (LLaMA/Mistral, T5, XLM-R); first wins.
 SENTENCEPIECE_MODEL_FILES = ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model")
-
-# Any one of these in a directory means it holds a tokenizer AutoTokenizer may be able to read.
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer.model",
-    "tokenizer_config.json",
-    "vocab.json",
-    "vocab.txt",
-    "spiece.model",
-    "sentencepiece.bpe.model",
-)
 
 # What `extend` and `replace` fetch for a hub id: every file a tokenizer may keep its state in, no weights.
 HUB_TOKENIZER_FILES = (
@@ -32,50 +24,6 @@ HUB_TOKENIZER_FILES = (
     "*.jinja",
     "generation_config.json",
 )
-
-LOCAL_HINT = "pass a local directory holding tokenizer.json or tokenizer.model (with tokenizer_config.json)"
-
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-
-
-def _reason(error: BaseException) -> str:
-    """The first line of an exception, which is where transformers puts the useful part."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
-def load_tokenizer(path_or_hub_id: str | Path) -> Any:
-    """``AutoTokenizer.from_pretrained`` for a local directory or a hub id, never with remote code.
-
-    Raises :class:`RuLLMError` naming the directory or id when there is no tokenizer to load.
-    """
-    source = str(path_or_hub_id)
-    path = Path(source).expanduser()
-    if path.is_file():
-        raise RuLLMError(f"tokenizer {source}: is a file, not a directory", hint=f"{LOCAL_HINT}: its directory")
-    if path.is_dir():
-        if not any((path / name).is_file() for name in TOKENIZER_FILES):
-            raise RuLLMError(
-                f"tokenizer {source}: the directory has no tokenizer files ({', '.join(TOKENIZER_FILES[:3])}, ...)",
-                hint=LOCAL_HINT,
-            )
-        where = f"tokenizer {source}: cannot be loaded"
-    elif not _HUB_ID.match(source):
-        raise RuLLMError(f"tokenizer {source}: no such directory", hint=LOCAL_HINT)
-    else:
-        where = f"tokenizer {source!r}: not a local directory, and the hub could not provide it"
-
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(str(path) if path.is_dir() else source, trust_remote_code=False)
-    except ImportError as error:
-        raise RuLLMError(
-            f"{where}, a library is missing: {_reason(error)}",
-            hint="pip install sentencepiece protobuf (SentencePiece tokenizers need both)",
-        ) from error
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise RuLLMError(f"{where}: {_reason(error)}", hint=LOCAL_HINT) from error
 
 
 def base_directory(base_dir: str | Path, hint: str) -> Path:
@@ -101,7 +49,7 @@ def tokenizer_dir(path_or_hub_id: str | Path) -> Path:
     """
     source = str(path_or_hub_id)
     path = Path(source).expanduser()
-    if path.exists() or not _HUB_ID.match(source) or source.startswith((".", "/", "~")):
+    if path.exists() or not is_hub_id(source) or source.startswith((".", "/", "~")):
         return path  # local: the command's own checks name what is wrong with it
     try:
         from huggingface_hub import snapshot_download
@@ -109,7 +57,7 @@ def tokenizer_dir(path_or_hub_id: str | Path) -> Path:
         return Path(snapshot_download(source, allow_patterns=list(HUB_TOKENIZER_FILES)))
     except Exception as error:  # offline, no such repo, gated: all one message for the user
         raise RuLLMError(
-            f"base {source!r}: not a local directory, and the hub could not provide it ({_reason(error)})",
+            f"base {source!r}: not a local directory, and the hub could not provide it ({first_line(error)})",
             hint=LOCAL_HINT,
         ) from error
 

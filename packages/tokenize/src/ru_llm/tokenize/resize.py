@@ -24,6 +24,7 @@ from typing import Any
 from ru_llm.core.atomic import atomic_directory, check_output_dir
 from ru_llm.core.errors import ConfigError, PluginError, RuLLMError
 from ru_llm.core.families import load_model_config
+from ru_llm.core.hf import TOKENIZER_FILES, load_tokenizer
 from ru_llm.tokenize.embeddings import EmbeddingInitializer, get_embedding_initializer
 from ru_llm.tokenize.produced import is_model_file
 
@@ -36,15 +37,6 @@ ID_KEYS = {
     "pad_token_id": "pad_token_id",
     "decoder_start_token_id": None,
 }
-TOKENIZER_FILES = (
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "tokenizer.model",
-    "vocab.json",
-    "spiece.model",
-    "sentencepiece.bpe.model",
-    "vocab.txt",
-)
 _EXAMPLES = 5
 
 
@@ -236,8 +228,8 @@ def resize_model(
     torch, transformers = _require_torch()
 
     say("reading the tokenizers")
-    old_tok = _load_tokenizer(transformers, model_dir, "the model's own tokenizer")
-    new_tok = _load_tokenizer(transformers, tokenizer_dir, "--tokenizer")
+    old_tok = load_tokenizer(model_dir)
+    new_tok = load_tokenizer(tokenizer_dir)
     old_size = vocab_rows(old_tok)
     config_rows = config_data.get("vocab_size")
     if isinstance(config_rows, int) and config_rows < old_size:
@@ -392,13 +384,6 @@ def _check_tokenizer_dir(path: Path, option: str) -> None:
             f"{path}: no tokenizer found (none of {', '.join(TOKENIZER_FILES)})",
             hint=f"{option} needs a tokenizer saved with tokenizer.save_pretrained() in the same directory",
         )
-
-
-def _load_tokenizer(transformers: Any, path: Path, what: str) -> Any:
-    try:
-        return transformers.AutoTokenizer.from_pretrained(path)
-    except Exception as e:  # transformers raises OSError, ValueError, TypeError, ... for a broken tokenizer
-        raise RuLLMError(f"{path}: cannot load {what}: {type(e).__name__}: {e}".splitlines()[0]) from e
 
 
 def _require_torch() -> tuple[Any, Any]:

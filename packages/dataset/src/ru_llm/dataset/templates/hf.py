@@ -109,19 +109,7 @@ def resolve_template(name: str, tokenizer: Any = None) -> Template:
 
 
 def load_tokenizer(path: str | os.PathLike[str]) -> Any:
-    """A transformers tokenizer from a local directory (no remote code)."""
-    try:
-        from transformers import AutoTokenizer
-    except ImportError:
-        raise ConfigError(
-            "reading a tokenizer needs transformers", hint='pip install "ru-llm-train" (or transformers)'
-        ) from None
-    if not os.path.isdir(path):
-        raise ConfigError(f"{path}: no such tokenizer directory", hint="pass a directory with tokenizer files")
-    try:
-        return AutoTokenizer.from_pretrained(os.fspath(path))
-    except (OSError, ValueError, TypeError) as e:
-        raise ConfigError(
-            f"{path}: cannot load a tokenizer: {' '.join(str(e).split())[:300]}",
-            hint="the directory needs tokenizer.json or tokenizer_config.json with its vocabulary files",
-        ) from None
+    """A transformers tokenizer from a local directory or a hub id (core's one loader; no remote code)."""
+    from ru_llm.core.hf import load_tokenizer as core_load_tokenizer
+
+    return core_load_tokenizer(path)

@@ -104,7 +104,7 @@ def convert(backend: str, model_id: str, local: Path | None, out: Path, quantiza
                 kwargs["use_safetensors"] = True
             return super().load_model(model_class, model_name_or_path, **kwargs)
 
-    tokenizer = load_tokenizer(backend, model_id)
+    tokenizer = load_tokenizer(model_id)
     transformers = require_transformers()
     positions = getattr(transformers.AutoConfig.from_pretrained(model_id), "max_position_embeddings", None)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -249,7 +249,7 @@ class CT2Backend(TranslatorBackend):
         tokenizer_dir = opts["tokenizer"] or (
             ct2_dir / TOKENIZER_DIR if (ct2_dir / TOKENIZER_DIR).is_dir() else ct2_dir
         )
-        tokenizer = load_tokenizer(self.name, str(tokenizer_dir))
+        tokenizer = load_tokenizer(str(tokenizer_dir))
         codes = language_codes(tokenizer)
         prepare_tokenizer(tokenizer, codes)
         device = str(opts["device"])

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ru_llm.core import ConfigError, RuLLMError
+from ru_llm.core.hf import load_tokenizer as core_load_tokenizer
 from ru_llm.translate.backends._common import (
+    LOCAL_MODEL_HINT,
     LanguageCodes,
     TokenizedTranslator,
     budgets,
@@ -70,12 +72,9 @@ def has_safetensors(path: Path | None) -> bool | None:
     return True if path is not None and any(path.glob("*.safetensors")) else None
 
 
-def load_tokenizer(backend: str, model_id: str) -> Any:
-    transformers = require_transformers()
-    try:
-        return transformers.AutoTokenizer.from_pretrained(model_id)
-    except (OSError, ValueError, KeyError, ImportError) as e:
-        raise load_error(backend, model_id, e) from e
+def load_tokenizer(model_id: str) -> Any:
+    """The model's tokenizer through core's one loader, with this package's install and model hints."""
+    return core_load_tokenizer(model_id, hint=LOCAL_MODEL_HINT, package="ru-llm-translate", extra="hf")
 
 
 class HFSeq2SeqTranslator(TokenizedTranslator):
@@ -174,7 +173,7 @@ class HFSeq2SeqBackend(TranslatorBackend):
         transformers = require_transformers()
         device = pick_device(self.name, str(opts["device"]))
         dtype = pick_dtype(self.name, str(opts["dtype"]), device)
-        tokenizer = load_tokenizer(self.name, model_id)
+        tokenizer = load_tokenizer(model_id)
         try:
             config = transformers.AutoConfig.from_pretrained(model_id)
             if not getattr(config, "is_encoder_decoder", False):
