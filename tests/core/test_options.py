@@ -9,7 +9,14 @@ import pytest
 
 from ru_llm.core.deps import require
 from ru_llm.core.errors import ConfigError, first_line
-from ru_llm.core.options import config_from_mapping, deep_merge, parse_key_values, set_dotted
+from ru_llm.core.options import (
+    Device,
+    config_from_mapping,
+    deep_merge,
+    parse_device,
+    parse_key_values,
+    set_dotted,
+)
 
 
 @dataclass
@@ -98,3 +105,15 @@ def test_first_line() -> None:
     assert first_line(ValueError("\n  bad   thing\nTraceback ...")) == "bad thing"
     assert first_line(ValueError("")) == "ValueError"
     assert first_line("x" * 500, limit=10) == "x" * 9 + "…"
+
+
+def test_one_device_rule() -> None:
+    assert [str(parse_device(d)) for d in ("cpu", "CUDA", "cuda:1", "mps", "auto")] == [
+        "cpu", "cuda", "cuda:1", "mps", "auto",
+    ]  # fmt: skip
+    assert parse_device("cuda:3") == Device("cuda", 3) and parse_device(Device("cpu")) == Device("cpu")
+    for bad in ("tpu", "cuda:", "cuda:x", "cpu:0", "", 3):
+        with pytest.raises(ConfigError, match="is not a device; expected cpu, cuda, cuda:N, mps, auto"):
+            parse_device(bad)
+    with pytest.raises(ConfigError, match=r"^backend 'ct2' option 'device': 'mps' is not supported here; expected"):
+        parse_device("mps", supported=("cpu", "cuda", "auto"), where="backend 'ct2' option 'device'")

@@ -186,7 +186,7 @@ def test_too_small_corpus_names_how_many_tokens_it_supports(tmp_path: Path) -> N
     with pytest.raises(RuLLMError, match=r"the corpus supports at most (\d+) tokens") as caught:
         ByteLevelBpeTrainer().train(texts, 5000, tmp_path / "a")
     supported = int(caught.value.message.split("at most ")[1].split()[0].replace(",", ""))
-    assert f"--vocab-size {supported} or less" in caught.value.hint
+    assert f"ask for {supported} or less" in caught.value.hint
     report = ByteLevelBpeTrainer().train(texts, supported, tmp_path / "b")  # exactly that many works
     assert report.vocab_size == supported
 

@@ -144,6 +144,23 @@ def test_llama3_keeps_bos_in_its_post_processor(real_tokenizer, english: Path, t
     )
 
 
+def test_the_library_checks_typed_values_without_naming_flags() -> None:
+    from ru_llm.core.errors import ConfigError
+    from ru_llm.tokenize.optimize import check_options
+
+    check_options(1, None, False)
+    check_options(2.5, 10, True)
+    for args, message in [
+        ((0, None, False), "min_count=0: must be at least 1"),
+        ((1, 10, False), "add and add_texts go together"),
+        ((1, None, True), "add and add_texts go together"),
+        ((1, 0, True), "new_tokens=0: must be between 1 and"),
+    ]:
+        with pytest.raises(ConfigError, match=message) as error:
+            check_options(*args)
+        assert "--" not in str(error.value) + (error.value.hint or "")
+
+
 @pytest.mark.slow
 def test_errors_are_one_line_and_leave_nothing(english: Path, tmp_path: Path) -> None:
     out = tmp_path / "o"
@@ -151,7 +168,8 @@ def test_errors_are_one_line_and_leave_nothing(english: Path, tmp_path: Path) ->
         (("--base", DATA / "tokenizers" / "mistral-7b-v0.1", "--keep-corpus", english), "is a SentencePiece tokenizer"),
         (("--base", QWEN, "--keep-corpus", english, "--add", 10), "--add needs --corpus"),
         (("--base", QWEN, "--keep-corpus", english, "--corpus", RU_DEV), "--corpus needs --add"),
-        (("--base", QWEN, "--keep-corpus", english, "--min-count", 0), "must be at least 1"),
+        (("--base", QWEN, "--keep-corpus", english, "--min-count", 0), "--min-count 0: must be at least 1"),
+        (("--base", QWEN, "--keep-corpus", english, "--corpus", RU_DEV, "--add", 0), "--add 0: must be between 1"),
         (("--base", tmp_path, "--keep-corpus", english), "has no tokenizer"),
     ]
     for args, message in cases:

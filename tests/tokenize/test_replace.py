@@ -86,7 +86,7 @@ def test_the_trainer_is_picked_by_the_base_kind(real_tokenizer) -> None:
 def test_a_trainer_that_does_not_fit_names_those_that_do(tmp_path: Path) -> None:
     one_line_error(
         run("--base", LLAMA2, "--trainer", "bpe", "--corpus", RU_DEV, "--vocab-size", 500, "--out", tmp_path / "o"),
-        "--trainer bpe: cannot learn a vocabulary of the same kind", "fit this base: sentencepiece-bpe",
+        "trainer 'bpe': cannot learn a vocabulary of the same kind", "fit this base: sentencepiece-bpe",
     )  # fmt: skip
     one_line_error(
         run("--base", QWEN, "--trainer", "wordpiece", "--corpus", RU_DEV, "--vocab-size", 500, "--out", tmp_path / "o"),
@@ -128,8 +128,8 @@ def test_corpus_and_size_problems_are_one_line_errors_and_leave_nothing(tmp_path
     base = ("--base", QWEN, "--out", out, "--corpus")
     one_line_error(run(*base, cp1251, "--vocab-size", 500), "not UTF-8")
     one_line_error(run(*base, empty, "--vocab-size", 500), "is empty")
-    one_line_error(run(*base, RU_DEV, "--vocab-size", 100), "--vocab-size 100", "needs at least 278")
-    one_line_error(run(*base, RU_DEV, "--vocab-size", 50_000), "the corpus supports at most", "or a larger corpus")
+    one_line_error(run(*base, RU_DEV, "--vocab-size", 100), "vocabulary size 100", "needs at least 278")
+    one_line_error(run(*base, RU_DEV, "--vocab-size", 50_000), "the corpus supports at most", "or use a larger corpus")
     out.mkdir()
     (out / "mine.txt").write_text("keep", encoding="utf-8")
     one_line_error(run(*base, RU_DEV, "--vocab-size", 500), "already exists and is not empty")

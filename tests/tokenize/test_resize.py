@@ -132,7 +132,7 @@ def test_a_replaced_vocabulary_copies_rows_by_token_string_and_moves_the_ids(tin
 
 def test_mode_extend_refuses_a_replaced_vocabulary(tiny_model, tmp_path) -> None:
     model_dir = tiny_model("gpt2")
-    with pytest.raises(Exception, match=r"--mode extend, but the new tokenizer drops or moves old tokens"):
+    with pytest.raises(Exception, match=r"mode 'extend', but the new tokenizer drops or moves old tokens"):
         resize_model(model_dir, swapped_tokenizer(model_dir, tmp_path / "tok", 0, 5), tmp_path / "out", mode="extend")
     assert not (tmp_path / "out").exists()
 
@@ -250,10 +250,13 @@ def test_a_failing_initializer_leaves_nothing_behind(tiny_model, tmp_path, monke
 
 def test_bad_options(tiny_model, tmp_path) -> None:
     model_dir = tiny_model("gpt2")
-    with pytest.raises(Exception, match="--pad-to-multiple-of must be at least 1"):
+    with pytest.raises(Exception, match="^pad_to_multiple_of must be at least 1"):  # the library names parameters
         resize_model(model_dir, model_dir, tmp_path / "out", pad_to_multiple_of=0)
-    with pytest.raises(Exception, match="--mode must be one of auto, extend, replace"):
+    with pytest.raises(Exception, match="^mode must be one of auto, extend, replace"):
         resize_model(model_dir, model_dir, tmp_path / "out", mode="grow")
+    for flag, value in (("--pad-to-multiple-of", "0"), ("--mode", "grow")):  # the command names its flags
+        result = invoke("--model", model_dir, "--tokenizer", model_dir, "--out", tmp_path / "out", flag, value)
+        assert result.exit_code == 1 and f"{flag} " in result.output and "Traceback" not in result.output
     with pytest.raises(Exception, match="unknown embedding initializer 'meen'"):
         resize_model(model_dir, model_dir, tmp_path / "out", initializer="meen")
 

@@ -120,7 +120,7 @@ def test_fits_base_refuses_other_kinds_and_missing_models(tmp_path: Path) -> Non
 def test_a_base_of_the_other_kind_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(RuLLMError, match="is a SentencePiece bpe tokenizer; the sentencepiece-unigram") as error:
         train(SentencePieceUnigramTrainer(), tmp_path / "out", base_dir=LLAMA2)
-    assert "--trainer sentencepiece-bpe" in error.value.hint
+    assert "the sentencepiece-bpe trainer" in error.value.hint
 
 
 def test_min_vocab_size_counts_special_and_byte_pieces() -> None:
@@ -136,6 +136,6 @@ def test_vocabulary_larger_than_the_corpus_supports_names_the_most(trainer, tmp_
     tiny.write_text("Мама мыла раму. Папа читал газету.\n" * 3, encoding="utf-8")
     out = tmp_path / "out"
     out.mkdir()
-    with pytest.raises(RuLLMError, match=r"--vocab-size 5000: the corpus supports at most (\d+)") as error:
+    with pytest.raises(RuLLMError, match=r"vocabulary size 5000: the corpus supports at most (\d+)") as error:
         trainer.train(weighted_texts([str(tiny)]), 5000, out)
-    assert "--vocab-size" in error.value.hint and list(out.iterdir()) == []
+    assert "ask for" in error.value.hint and list(out.iterdir()) == []

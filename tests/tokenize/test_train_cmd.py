@@ -74,16 +74,16 @@ def test_cheap_mistakes_fail_before_the_corpus_is_read(tmp_path: Path) -> None:
     )  # fmt: skip
     one_line_error(
         run("train", "--trainer", "bpe", "--corpus", missing, "--vocab-size", 0, "--out", out),
-        "--vocab-size 0", "needs at least 257",
+        "vocabulary size 0", "needs at least 257",
     )  # fmt: skip
     one_line_error(
         run("train", "--trainer", "bpe", "--corpus", missing, "--vocab-size", 257, "--special", "<a>",
             "--special", "<b>", "--out", out),
-        "--vocab-size 257", "needs at least 258",
+        "vocabulary size 257", "needs at least 258",
     )  # fmt: skip
     one_line_error(
         run("train", "--trainer", "bpe", "--corpus", missing, "--vocab-size", 10**10, "--out", out),
-        "--vocab-size 10000000000", "far beyond any model's vocabulary",
+        "vocabulary size 10000000000", "far beyond any model's vocabulary",
     )  # fmt: skip
     for special in ("", "<a>"):
         result = run("train", "--trainer", "bpe", "--corpus", missing, "--vocab-size", 500, "--special", special,
@@ -112,7 +112,7 @@ def test_corpus_problems_are_one_line_errors_and_leave_nothing(tmp_path: Path) -
     base = ["train", "--trainer", "bpe", "--out", out, "--corpus"]
     one_line_error(run(*base, cp1251, "--vocab-size", 500), "not UTF-8", "iconv")
     one_line_error(run(*base, empty, "--vocab-size", 500), "is empty")
-    one_line_error(run(*base, tiny, "--vocab-size", 5000), "the corpus supports at most", "--vocab-size")
+    one_line_error(run(*base, tiny, "--vocab-size", 5000), "vocabulary size 5000: the corpus supports at most")
     # --overwrite with a failing run keeps the old output (one that ru-llm made) whole
     out.mkdir()
     (out / "old.txt").write_text("old", encoding="utf-8")

@@ -150,3 +150,31 @@ def test_unconvertible_models_are_one_line_errors(tiny_model, tmp_path):
     assert not any(tmp_path.iterdir())  # no half-written conversion left behind
     with pytest.raises(RuLLMError, match="does not exist"):
         CT2Backend().load(str(tmp_path / "missing"))
+
+
+@pytest.mark.parametrize(
+    ("device", "index", "expected"),
+    [("cpu", None, ("cpu", 0)), ("cuda", 2, ("cuda", 2)), ("cuda:1", None, ("cuda", 1)), ("cuda:1", "1", ("cuda", 1)),
+     ("auto", None, ("cuda", 0)), ("auto", 3, ("cuda", 3))],
+)  # fmt: skip
+def test_devices_follow_the_one_rule_and_cuda_n_sets_the_index(device, index, expected) -> None:
+    from types import SimpleNamespace
+
+    from ru_llm.translate.backends.ct2 import ct2_device
+
+    one_gpu = SimpleNamespace(get_cuda_device_count=lambda: 1)
+    assert ct2_device(device, index, one_gpu) == expected
+
+
+def test_a_device_ct2_cannot_use_is_a_one_line_error() -> None:
+    from types import SimpleNamespace
+
+    from ru_llm.core import ConfigError
+    from ru_llm.translate.backends.ct2 import ct2_device
+
+    no_gpu = SimpleNamespace(get_cuda_device_count=lambda: 0)
+    assert ct2_device("auto", None, no_gpu) == ("cpu", 0)
+    with pytest.raises(ConfigError, match="'mps' is not supported here; expected cpu, cuda, cuda:N, auto"):
+        ct2_device("mps", None, no_gpu)
+    with pytest.raises(ConfigError, match="device 'cuda:1' and device_index 2 name different GPUs"):
+        ct2_device("cuda:1", 2, no_gpu)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ru_llm.core import ConfigError
 from ru_llm.translate.checks import (
     FLAGS,
     CheckConfig,
@@ -133,11 +134,14 @@ def test_thresholds_are_configurable_and_reported() -> None:
     assert report["min_cyrillic_share"] == 0.5 and report["max_char_run"] == 16
     assert json.loads(json.dumps(report)) == report
     assert CheckConfig.from_dict({"max_char_run": 8}).max_char_run == 8
-    with pytest.raises(ValueError, match="max_char_runs"):
+    with pytest.raises(ConfigError, match="checks: unknown key 'max_char_runs'; did you mean 'max_char_run'") as e:
         CheckConfig.from_dict({"max_char_runs": 8})
-    with pytest.raises(ValueError, match="min_cyrillic_share"):
+    assert "min_cyrillic_share" in e.value.hint  # the allowed keys
+    with pytest.raises(ConfigError, match="checks: 'max_char_run' must be an integer, got 'eight'"):
+        CheckConfig.from_dict({"max_char_run": "eight"})
+    with pytest.raises(ConfigError, match="'min_cyrillic_share' must be within"):
         CheckConfig(min_cyrillic_share=1.5)
-    with pytest.raises(ValueError, match="min_length_ratio"):
+    with pytest.raises(ConfigError, match="min_length_ratio"):
         CheckConfig(min_length_ratio=3.0, max_length_ratio=2.0)
 
 

@@ -279,7 +279,11 @@ def test_thresholds_are_configurable_and_reported(tmp_path: Path, fake) -> None:
     assert report["decoding"]["num_beams"] == 1 and report["retry"]["num_beams"] == 4
     assert [r["reason"] for r in read_jsonl(tmp_path / "out.rejects.jsonl")] == ["translation failed: length_ratio"] * 3
     bad = run("translate", "file", src, "--backend", "fake", "--out", out, "--check", "min_cyrilic_share=0.5")
-    assert bad.exit_code == 1 and "unknown CheckConfig key 'min_cyrilic_share'" in bad.stderr
+    assert bad.exit_code == 1
+    assert "--check: unknown key 'min_cyrilic_share'; did you mean 'min_cyrillic_share'?" in bad.stderr
+    assert "allowed here: ngram_size," in bad.stderr and "CheckConfig" not in bad.stderr
+    out_of_range = run("translate", "file", src, "--backend", "fake", "--out", out, "--check", "min_cyrillic_share=2")
+    assert out_of_range.exit_code == 1 and "--check: 'min_cyrillic_share' must be within [0, 1]" in out_of_range.stderr
 
 
 def test_keep_original_pairs_by_position_even_with_repeated_ids(tmp_path: Path, fake) -> None:
@@ -302,7 +306,9 @@ def test_keep_original_pairs_by_position_even_with_repeated_ids(tmp_path: Path, 
     [
         (["--limit", "-1"], "--limit must be 0 or more"),
         (["--batch-tokens", "0"], "--batch-tokens must be at least 1"),
-        (["--check", "min_cyrillic_share=abc"], "--check min_cyrillic_share='abc': expected a number"),
+        (["--check", "min_cyrillic_share=abc"], "--check: 'min_cyrillic_share' must be a number, got 'abc'"),
+        (["--device", "gpu"], "--device: 'gpu' is not a device; expected cpu, cuda, cuda:N, mps, auto"),
+        (["--backend-option", "device=cuda:x"], "--backend-option device: 'cuda:x' is not a device"),
     ],
 )
 def test_bad_numbers_are_one_line_errors(tmp_path: Path, fake, args: list[str], message: str) -> None:

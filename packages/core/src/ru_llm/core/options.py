@@ -188,3 +188,40 @@ def _describe(tp: Any) -> str:
         return "a mapping"
     names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", dict: "a mapping"}
     return names.get(tp, names.get(get_origin(tp), "a list" if get_origin(tp) in (list, tuple) else str(tp)))
+
+
+DEVICE_KINDS = ("cpu", "cuda", "mps", "auto")
+
+
+@dataclasses.dataclass(frozen=True)
+class Device:
+    """A device as the user names it: ``cpu``, ``cuda``, ``cuda:N``, ``mps`` or ``auto`` (the backend picks)."""
+
+    kind: Literal["cpu", "cuda", "mps", "auto"]
+    index: int | None = None  # only for cuda: the GPU number in ``cuda:N``
+
+    def __str__(self) -> str:
+        return self.kind if self.index is None else f"{self.kind}:{self.index}"
+
+
+def parse_device(value: Any, *, supported: Iterable[str] = DEVICE_KINDS, where: str = "--device") -> Device:
+    """The one device rule: ``cpu``, ``cuda``, ``cuda:N`` (N a GPU number), ``mps`` or ``auto``, limited to
+    the kinds in ``supported`` (what the caller can run on). Whether the device exists is the caller's to check.
+    """
+    kinds = [kind for kind in DEVICE_KINDS if kind in set(supported)]
+    allowed = ", ".join("cuda, cuda:N" if kind == "cuda" else kind for kind in kinds)
+    if isinstance(value, Device):
+        device = value
+    else:
+        text = str(value).strip().lower() if isinstance(value, str) else None
+        kind, sep, number = (text or "").partition(":")
+        device = None
+        if kind in DEVICE_KINDS and not sep:
+            device = Device(kind)  # type: ignore[arg-type]
+        elif kind == "cuda" and number.isdigit():
+            device = Device("cuda", int(number))
+        if device is None:
+            raise ConfigError(f"{where}: {value!r} is not a device; expected {allowed}")
+    if device.kind not in kinds:
+        raise ConfigError(f"{where}: {str(device)!r} is not supported here; expected {allowed}")
+    return device

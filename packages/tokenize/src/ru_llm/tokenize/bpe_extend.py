@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ru_llm.core.atomic import atomic_directory
-from ru_llm.core.errors import RuLLMError
+from ru_llm.core.errors import ConfigError, RuLLMError
 from ru_llm.tokenize.produced import check_out_dir, copy_tokenizer_files, verify_tokenizer
 
 # Byte-level BPE writes byte b as a printable character; these are the UTF-8 lead bytes D0–D3, which
@@ -29,6 +29,8 @@ from ru_llm.tokenize.produced import check_out_dir, copy_tokenizer_files, verify
 CYRILLIC_LEAD = frozenset("ÐÑÒÓ")
 # The trainer sees each pre-token repeated in proportion to its weight, this many times in all at most.
 MAX_OCCURRENCES = 20_000_000
+# More new tokens than this is a typo: the learners would try to allocate it and die without a message.
+MAX_NEW_TOKENS = 1 << 20
 # Private-use planes 15 and 16: one character per distinct base token seen in the corpus.
 PRIVATE_USE = [*range(0xF0000, 0xFFFFE), *range(0x100000, 0x10FFFE)]
 
@@ -218,6 +220,12 @@ def train_merges(words: dict[str, int], merges: int) -> list[tuple[str, str]]:
     return [merge_pair(m) for m in learned]
 
 
+def check_new_tokens(new_tokens: int) -> None:
+    """A :class:`ConfigError` for a number of new tokens below 1 or absurdly large."""
+    if not 1 <= new_tokens <= MAX_NEW_TOKENS:
+        raise ConfigError(f"new_tokens={new_tokens}: must be between 1 and {MAX_NEW_TOKENS:,}")
+
+
 def learn_bpe_extension(
     tokenizer_json: dict[str, Any],
     texts: Iterable[tuple[str, float]],
@@ -230,8 +238,6 @@ def learn_bpe_extension(
 
     :param texts: ``(text, weight)`` pairs, e.g. from :func:`ru_llm.tokenize.corpus.weighted_texts`.
     """
-    if new_tokens < 1:
-        raise RuLLMError(f"--add {new_tokens}: must be at least 1", hint="pass the number of new tokens to learn")
     pre_tokens = count_pre_tokens(tokenizer_json, texts, on_text=on_text)
     runs = base_segment_runs(tokenizer_json, pre_tokens)
     base_tokens = sorted({token for run in runs for token in run})
@@ -282,10 +288,11 @@ def learn_full_extension(
     if not extension.pre_tokens:
         raise RuLLMError("the corpus has no Cyrillic words to learn from", hint="pass Russian text or wordfreq:ru")
     if not extension.learnable:
+        supported = len(extension.new_tokens)
         raise RuLLMError(
-            f"--add {new_tokens}: the corpus supports only {len(extension.new_tokens)} new tokens "
+            f"{new_tokens} new tokens: the corpus supports only {supported} "
             f"({extension.pre_tokens} distinct Cyrillic words)",
-            hint=f"pass --add {len(extension.new_tokens)} or less, or a larger corpus (e.g. add wordfreq:ru)",
+            hint=f"ask for {supported} new tokens or fewer, or use a larger corpus (e.g. add wordfreq:ru)",
         )
     return extension
 
@@ -403,9 +410,8 @@ def extend_byte_level_bpe(
     base = Path(base_dir).expanduser()
     out = Path(out_dir).expanduser()
     tokenizer_json = read_tokenizer_json(base)
+    check_new_tokens(new_tokens)
     check_out_dir(out, overwrite, base)
-    if new_tokens < 1:
-        raise RuLLMError(f"--add {new_tokens}: must be at least 1", hint="pass the number of new tokens to learn")
     extension = learn_full_extension(tokenizer_json, texts, new_tokens, on_text=on_text)
     extended = extended_tokenizer_json(tokenizer_json, extension)
     vocab = extended["model"]["vocab"]

@@ -205,9 +205,9 @@ class ByteLevelBpeTrainer(TokenizerTrainer):
         smallest = BYTE_TOKENS + len(added)
         if vocab_size < smallest:
             raise RuLLMError(
-                f"--vocab-size {vocab_size}: a byte-level BPE needs at least {smallest} "
+                f"vocabulary size {vocab_size}: a byte-level BPE needs at least {smallest} "
                 f"({BYTE_TOKENS} byte tokens and {len(added)} added tokens)",
-                hint=f"pass --vocab-size {smallest} or more (a useful Russian vocabulary has 16,000 or more)",
+                hint=f"ask for {smallest} or more (a useful Russian vocabulary has 16,000 or more)",
             )
 
         read = 0
@@ -226,9 +226,9 @@ class ByteLevelBpeTrainer(TokenizerTrainer):
         if len(learned) < wanted:
             supported = smallest + len(learned)
             raise RuLLMError(
-                f"--vocab-size {vocab_size}: the corpus supports at most {supported:,} tokens "
+                f"vocabulary size {vocab_size}: the corpus supports at most {supported:,} tokens "
                 f"({len(pre_tokens):,} distinct words)",
-                hint=f"pass --vocab-size {supported} or less, or a larger corpus (e.g. add wordfreq:ru)",
+                hint=f"ask for {supported} or less, or use a larger corpus (e.g. add wordfreq:ru)",
             )
 
         vocab = {token: i for i, token in enumerate([*byte_tokens(), *learned])}

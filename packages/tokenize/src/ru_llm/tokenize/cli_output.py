@@ -15,6 +15,18 @@ CORPUS_HELP = (
 )
 
 
+def check_add(add: int) -> None:
+    """``--add``: how many new tokens to learn (``extend``, ``optimize``), checked before any reading."""
+    from ru_llm.core.errors import ConfigError
+    from ru_llm.tokenize.bpe_extend import MAX_NEW_TOKENS
+
+    if not 1 <= add <= MAX_NEW_TOKENS:
+        raise ConfigError(
+            f"--add {add}: must be between 1 and {MAX_NEW_TOKENS:,}",
+            hint="pass the number of new tokens to learn, e.g. --add 48000",
+        )
+
+
 def with_progress(texts: Iterable[tuple[str, float]], status: Any) -> Iterator[tuple[str, float]]:
     """``texts`` unchanged, with a rich ``status`` line counting them and saying when learning starts."""
     read = characters = 0

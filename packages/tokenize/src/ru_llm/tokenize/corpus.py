@@ -27,7 +27,7 @@ HF_PREFIX = "hf:"
 HF_OPTIONS = {"config": None, "split": "train", "column": "text", "limit": None}
 
 CORPUS_HINT = (
-    "pass --corpus wordfreq:ru, a UTF-8 text file, a directory of *.txt files or hf:DATASET[?split=S&column=C]; "
+    "a corpus is wordfreq:ru, a UTF-8 text file, a directory of *.txt files or hf:DATASET[?split=S&column=C]; "
     "append @WEIGHT to scale one corpus against the others (e.g. train.txt@10)"
 )
 

@@ -10,20 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ru_llm.core.errors import RuLLMError
 from ru_llm.tokenize.bpe_extend import ExtendReport
-
-# More new tokens than this is a typo: the learners would try to allocate it and die without a message.
-MAX_NEW_TOKENS = 1 << 20
-
-
-def check_new_tokens(new_tokens: int) -> None:
-    """One-line errors for an ``--add`` below 1 or absurdly large."""
-    if not 1 <= new_tokens <= MAX_NEW_TOKENS:
-        raise RuLLMError(
-            f"--add {new_tokens}: must be between 1 and {MAX_NEW_TOKENS:,}",
-            hint="pass the number of new tokens to learn, e.g. --add 48000",
-        )
 
 
 def check_base(base_dir: str | Path) -> Callable[..., ExtendReport]:
@@ -52,6 +39,5 @@ def extend_tokenizer(
     on_text: Callable[[], None] | None = None,
 ) -> ExtendReport:
     """Add ``new_tokens`` Russian tokens to the base tokenizer in ``base_dir`` and write it to ``out_dir``."""
-    check_new_tokens(new_tokens)
-    extend = check_base(base_dir)
+    extend = check_base(base_dir)  # the extender checks new_tokens
     return extend(base_dir, texts, new_tokens, out_dir, overwrite=overwrite, on_text=on_text)

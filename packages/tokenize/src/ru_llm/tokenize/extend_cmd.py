@@ -29,14 +29,14 @@ def extend_command(
     Mistral-Nemo), pieces for SentencePiece BPE bases (LLaMA-2, Mistral-7B)."""
     from rich.console import Console
 
-    from ru_llm.tokenize.cli_output import print_report, with_progress
+    from ru_llm.tokenize.cli_output import check_add, print_report, with_progress
     from ru_llm.tokenize.corpus import weighted_texts
-    from ru_llm.tokenize.extend import check_base, check_new_tokens
+    from ru_llm.tokenize.extend import check_base
     from ru_llm.tokenize.loading import tokenizer_dir
     from ru_llm.tokenize.produced import check_out_dir
 
     # Cheap checks first: a wrong --base, --out or --corpus fails before the corpus is read.
-    check_new_tokens(add)
+    check_add(add)
     base = tokenizer_dir(base_spec)
     extend = check_base(base)
     check_out_dir(out, overwrite, base)

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from ru_llm.core.atomic import atomic_directory
-from ru_llm.core.errors import RuLLMError
+from ru_llm.core.errors import ConfigError, RuLLMError
 from ru_llm.tokenize.bpe_extend import (
     bare_model,
+    check_new_tokens,
     count_pre_tokens,
     extended_tokenizer_json,
     learn_full_extension,
@@ -40,22 +41,12 @@ SENTENCEPIECE_HINT = (
 )
 
 
-def check_min_count(min_count: float) -> None:
-    """One-line error for a ``--min-count`` below 1."""
+def check_options(min_count: float, add: int | None, has_add_texts: bool) -> None:
+    """:func:`optimize_tokenizer`'s own guard: ``min_count`` at least 1, ``add`` and ``add_texts`` together."""
     if not min_count >= 1:
-        raise RuLLMError(
-            f"--min-count {min_count:g}: must be at least 1", hint="keep tokens used at least this often, e.g. 1"
-        )
-
-
-def check_add_options(add: int | None, has_corpus: bool) -> None:
-    """``--add`` and ``--corpus`` come together or not at all; ``--add`` in range."""
-    from ru_llm.tokenize.extend import check_new_tokens
-
-    if add is not None and not has_corpus:
-        raise RuLLMError("--add needs --corpus (the text to learn the new tokens from)", hint="pass --corpus SPEC")
-    if has_corpus and add is None:
-        raise RuLLMError("--corpus needs --add (how many new tokens to learn from it)", hint="pass --add N")
+        raise ConfigError(f"min_count={min_count:g}: must be at least 1")
+    if (add is None) == has_add_texts:
+        raise ConfigError("add and add_texts go together: how many new tokens, and the text to learn them from")
     if add is not None:
         check_new_tokens(add)
 
@@ -233,14 +224,13 @@ def optimize_tokenizer(
     start = time.perf_counter()
     base = Path(base_dir).expanduser()
     out = Path(out_dir).expanduser()
-    check_min_count(min_count)
-    check_add_options(add, add_texts is not None)
+    check_options(min_count, add, add_texts is not None)
     tokenizer_json = read_base(base)
     check_out_dir(out, overwrite, base)
 
     pre_tokens = count_pre_tokens(tokenizer_json, keep_texts, keep=None, on_text=on_text)
     if not pre_tokens:
-        raise RuLLMError("the keep corpus is empty: no words to count", hint="pass a --keep-corpus with text in it")
+        raise RuLLMError("the keep corpus is empty: no words to count", hint="use a keep corpus with text in it")
     kept = kept_tokens(tokenizer_json, token_usage(tokenizer_json, pre_tokens), min_count)
     pruned, old_to_new = prune_tokenizer_json(tokenizer_json, kept)
     final = pruned

@@ -38,15 +38,24 @@ def optimize_command(
     optionally add Russian tokens; byte-level BPE bases only."""
     from rich.console import Console
 
-    from ru_llm.tokenize.cli_output import print_report, with_progress
+    from ru_llm.core.errors import ConfigError
+    from ru_llm.tokenize.cli_output import check_add, print_report, with_progress
     from ru_llm.tokenize.corpus import weighted_texts
     from ru_llm.tokenize.loading import check_base_tokenizer, tokenizer_dir
-    from ru_llm.tokenize.optimize import check_add_options, check_min_count, optimize_tokenizer, read_base
+    from ru_llm.tokenize.optimize import optimize_tokenizer, read_base
     from ru_llm.tokenize.produced import check_out_dir
 
     # Cheap checks first: wrong options, --base or --out fail before any corpus is read.
-    check_min_count(min_count)
-    check_add_options(add, bool(corpus))
+    if not min_count >= 1:
+        raise ConfigError(
+            f"--min-count {min_count:g}: must be at least 1", hint="keep tokens used at least this often, e.g. 1"
+        )
+    if add is not None and not corpus:
+        raise ConfigError("--add needs --corpus (the text to learn the new tokens from)", hint="pass --corpus SPEC")
+    if corpus and add is None:
+        raise ConfigError("--corpus needs --add (how many new tokens to learn from it)", hint="pass --add N")
+    if add is not None:
+        check_add(add)
     base = tokenizer_dir(base_spec)
     read_base(base)
     check_base_tokenizer(base)

@@ -109,7 +109,7 @@ def pick_trainer(base_dir: Path, name: str | None = None) -> TokenizerTrainer:
             return trainer
         fitting = [entry.name for entry in registry.entries() if entry.obj.fits_base(base_dir)]
         raise RuLLMError(
-            f"--trainer {name}: cannot learn a vocabulary of the same kind as the base {base_dir}",
+            f"trainer {name!r}: cannot learn a vocabulary of the same kind as the base {base_dir}",
             hint=f"trainers that fit this base: {', '.join(fitting)}" if fitting else "no registered trainer fits it",
         )
     for trainer in registry:
@@ -122,18 +122,18 @@ def pick_trainer(base_dir: Path, name: str | None = None) -> TokenizerTrainer:
 
 
 def check_vocab_size(trainer: TokenizerTrainer, vocab_size: int, base_dir: Path | None, special: list[str]) -> None:
-    """Refuse a ``--vocab-size`` below 1 or below what the trainer needs for its fixed tokens, before any reading."""
+    """Refuse a vocabulary size below 1 or below what the trainer needs for its fixed tokens, before any reading."""
     if vocab_size > MAX_VOCAB_SIZE:
         raise RuLLMError(
-            f"--vocab-size {vocab_size}: more than {MAX_VOCAB_SIZE:,}, far beyond any model's vocabulary",
-            hint="pass a size like 32000, 64000 or 128000",
+            f"vocabulary size {vocab_size}: more than {MAX_VOCAB_SIZE:,}, far beyond any model's vocabulary",
+            hint="ask for a size like 32000, 64000 or 128000",
         )
     least = max(1, trainer.min_vocab_size(base_dir=base_dir, special_tokens=special))
     if vocab_size < least:
         raise RuLLMError(
-            f"--vocab-size {vocab_size}: the {trainer.name} trainer needs at least {least}"
+            f"vocabulary size {vocab_size}: the {trainer.name} trainer needs at least {least}"
             + (" (its byte, special and added tokens)" if least > 1 else ""),
-            hint=f"pass --vocab-size {least} or more (a useful Russian vocabulary has 16,000 or more)",
+            hint=f"ask for {least} or more (a useful Russian vocabulary has 16,000 or more)",
         )
 
 

@@ -218,12 +218,12 @@ def resize_model(
     say = progress or (lambda _: None)
     model_dir, tokenizer_dir, out_dir = Path(model_dir), Path(tokenizer_dir), Path(out_dir)
     if pad_to_multiple_of < 1:
-        raise ConfigError(f"--pad-to-multiple-of must be at least 1, not {pad_to_multiple_of}")
+        raise ConfigError(f"pad_to_multiple_of must be at least 1, not {pad_to_multiple_of}")
     if mode not in MODES:
-        raise ConfigError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
+        raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     init = get_embedding_initializer(initializer)
     config_data = _check_model_dir(model_dir)
-    _check_tokenizer_dir(tokenizer_dir, "--tokenizer")
+    _check_tokenizer_dir(tokenizer_dir, "the new tokenizer")
     check_output_dir(out_dir, overwrite=overwrite, inputs=[model_dir, tokenizer_dir])
     torch, transformers = _require_torch()
 
@@ -237,9 +237,9 @@ def resize_model(
     plan = plan_rows(old_tok, new_tok)
     if mode == "extend" and not plan.extends:
         raise RuLLMError(
-            f"{tokenizer_dir}: --mode extend, but the new tokenizer drops or moves old tokens "
+            f"{tokenizer_dir}: mode 'extend', but the new tokenizer drops or moves old tokens "
             f"(e.g. {', '.join(repr(t) for t in plan.moved)})",
-            hint="pass --mode replace to match rows by token string, or extend the model's own tokenizer",
+            hint="use mode 'replace' to match rows by token string, or extend the model's own tokenizer",
         )
 
     say("loading the model")
@@ -363,7 +363,7 @@ def _mismatch(model_dir: Path, rows: int, tokens: int) -> RuLLMError:
 
 def _check_model_dir(model_dir: Path) -> dict[str, Any]:
     if not model_dir.is_dir():
-        raise RuLLMError(f"{model_dir}: not a directory", hint="--model takes a model directory saved by transformers")
+        raise RuLLMError(f"{model_dir}: not a directory", hint="give a model directory saved by transformers")
     config = load_model_config(model_dir)
     if not any(model_dir.glob("*.safetensors")):
         other = sorted(p.name for p in model_dir.glob("*.bin"))
@@ -372,17 +372,17 @@ def _check_model_dir(model_dir: Path) -> dict[str, Any]:
             + (f" (found {other[0]}; only safetensors are read)" if other else ""),
             hint="save the model with save_pretrained() (safetensors) and pass that directory",
         )
-    _check_tokenizer_dir(model_dir, "--model")
+    _check_tokenizer_dir(model_dir, "the model")
     return config
 
 
-def _check_tokenizer_dir(path: Path, option: str) -> None:
+def _check_tokenizer_dir(path: Path, what: str) -> None:
     if not path.is_dir():
-        raise RuLLMError(f"{path}: not a directory", hint=f"{option} takes a directory saved by save_pretrained()")
+        raise RuLLMError(f"{path}: not a directory", hint=f"{what} is a directory saved by save_pretrained()")
     if not any((path / name).is_file() for name in TOKENIZER_FILES):
         raise RuLLMError(
             f"{path}: no tokenizer found (none of {', '.join(TOKENIZER_FILES)})",
-            hint=f"{option} needs a tokenizer saved with tokenizer.save_pretrained() in the same directory",
+            hint=f"{what} needs a tokenizer saved with tokenizer.save_pretrained() in the same directory",
         )
 
 

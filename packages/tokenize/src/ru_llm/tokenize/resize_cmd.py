@@ -29,8 +29,13 @@ def resize_model_command(
     """Resize input embeddings and lm_head to a new tokenizer; new rows from the old sub-token rows."""
     from rich.console import Console
 
-    from ru_llm.tokenize.resize import resize_model
+    from ru_llm.core.errors import ConfigError
+    from ru_llm.tokenize.resize import MODES, resize_model
 
+    if pad_to_multiple_of < 1:
+        raise ConfigError(f"--pad-to-multiple-of must be at least 1, not {pad_to_multiple_of}")
+    if mode not in MODES:
+        raise ConfigError(f"--mode must be one of {', '.join(MODES)}, not {mode!r}")
     console = Console(stderr=True)
     with console.status("resizing") as status:
         report = resize_model(

@@ -166,7 +166,7 @@ class SentencePieceTrainer(TokenizerTrainer):
                 raise RuLLMError(
                     f"base {base_dir}: is a SentencePiece {kind} tokenizer; the {self.name} trainer learns "
                     f"{model_type_name(self.kind)}",
-                    hint=f"pass --trainer sentencepiece-{kind}, or leave --trainer out to pick the fitting one",
+                    hint=f"use the sentencepiece-{kind} trainer, or name none to get the one that fits the base",
                 )
             model_name = base_model_file(base).name
             extra = [*self._base_added_tokens(base, like), *special_tokens]

@@ -62,7 +62,7 @@ SHAPING_FLAGS = (
     "pad_piece",
     "unk_surface",
 )
-CORPUS_HINT = "pass a larger corpus (e.g. add --corpus wordfreq:ru)"
+CORPUS_HINT = "use a larger corpus (e.g. add wordfreq:ru)"
 
 _TOO_HIGH = re.compile(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)")
 _TOO_SMALL = re.compile(r"Vocabulary size is smaller than required_chars\. (\d+) vs (\d+)")
@@ -75,8 +75,8 @@ class VocabularyTooLargeError(RuLLMError):
         self.requested = requested
         self.supported = supported
         super().__init__(
-            f"--vocab-size {requested}: the corpus supports at most {supported} SentencePiece pieces",
-            hint=f"pass --vocab-size {supported} or less, or {CORPUS_HINT}",
+            f"vocabulary size {requested}: the corpus supports at most {supported} SentencePiece pieces",
+            hint=f"ask for {supported} or less, or {CORPUS_HINT}",
         )
 
 
@@ -87,8 +87,8 @@ class VocabularyTooSmallError(RuLLMError):
         self.requested = requested
         self.needed = needed
         super().__init__(
-            f"--vocab-size {requested}: smaller than the {needed} characters and special pieces the corpus needs",
-            hint=f"pass --vocab-size {needed} or more (a useful Russian vocabulary has 16,000 or more)",
+            f"vocabulary size {requested}: smaller than the {needed} characters and special pieces the corpus needs",
+            hint=f"ask for {needed} or more (a useful Russian vocabulary has 16,000 or more)",
         )
 
 

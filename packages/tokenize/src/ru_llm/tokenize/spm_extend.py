@@ -29,6 +29,7 @@ from ru_llm.tokenize.bpe_extend import (
     MAX_OCCURRENCES,
     PRIVATE_USE,
     ExtendReport,
+    check_new_tokens,
     has_byte_level_tokenizer_json,
     repeat_counts,
     train_merges,
@@ -430,9 +431,8 @@ def extend_sentencepiece_bpe(
     out = Path(out_dir).expanduser()
     model_file = base_model_file(base)
     proto = read_sentencepiece_bpe(base)
+    check_new_tokens(new_tokens)
     check_out_dir(out, overwrite, base)
-    if new_tokens < 1:
-        raise RuLLMError(f"--add {new_tokens}: must be at least 1", hint="pass the number of new tokens to learn")
     lines = collect_lines(texts, dummy_prefix=adds_dummy_prefix(proto), on_text=on_text)
     words = distinct_cyrillic_words(lines)
     if not words:
@@ -442,8 +442,8 @@ def extend_sentencepiece_bpe(
     if not extension.learnable:
         supported = len(extension.pieces)
         raise RuLLMError(
-            f"--add {new_tokens}: the corpus supports only {supported} new tokens ({words} distinct Cyrillic words)",
-            hint=f"pass --add {supported} or less, or a larger corpus (e.g. add wordfreq:ru)",
+            f"{new_tokens} new tokens: the corpus supports only {supported} ({words} distinct Cyrillic words)",
+            hint=f"ask for {supported} new tokens or fewer, or use a larger corpus (e.g. add wordfreq:ru)",
         )
     extended = extended_model(proto, extension.pieces, added)
     model = extended.SerializeToString()

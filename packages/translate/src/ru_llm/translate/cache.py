@@ -67,7 +67,7 @@ class TranslationCache:
             self.db.execute(_RECORDS)
             self.db.commit()
         except sqlite3.DatabaseError as e:
-            raise RuLLMError(f"{target}: not a usable translation cache: {e}", hint="pass another --cache") from e
+            raise RuLLMError(f"{target}: not a usable translation cache: {e}", hint="use another cache file") from e
 
     def key(self, text: str) -> bytes:
         return hashlib.sha256(f"{self.digest}\x00{text}".encode()).digest()

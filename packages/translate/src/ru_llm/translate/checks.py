@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
+from ru_llm.core.errors import ConfigError
+from ru_llm.core.options import config_from_mapping
 from ru_llm.translate.protect import placeholder_problems, strip_placeholders
 
 FLAGS = ("repetition", "length_ratio", "low_cyrillic", "untranslated", "protected_span", "truncated")
@@ -58,12 +61,12 @@ class CheckConfig:
         for name in ("max_repeated_ngram_share", "repetition_margin", "min_cyrillic_share"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"CheckConfig.{name} must be within [0, 1], got {value!r}")
+                raise ConfigError(f"{name!r} must be within [0, 1], got {value!r}")
         if self.ngram_size < 1:
-            raise ValueError(f"CheckConfig.ngram_size must be at least 1, got {self.ngram_size!r}")
+            raise ConfigError(f"'ngram_size' must be at least 1, got {self.ngram_size!r}")
         if not 0.0 < self.min_length_ratio < self.max_length_ratio:
-            raise ValueError(
-                "CheckConfig needs 0 < min_length_ratio < max_length_ratio, "
+            raise ConfigError(
+                "'min_length_ratio' and 'max_length_ratio' must satisfy 0 < min_length_ratio < max_length_ratio, "
                 f"got {self.min_length_ratio!r} and {self.max_length_ratio!r}"
             )
 
@@ -72,13 +75,10 @@ class CheckConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> CheckConfig:
-        """Build from a mapping; an unknown key is an error that names it."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown CheckConfig key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
-        return cls(**values)
+    def from_dict(cls, values: Mapping[str, Any], where: str = "checks") -> CheckConfig:
+        """Build from a mapping (a YAML section, ``--check`` pairs): a :class:`ConfigError` names ``where``,
+        the key, and the allowed keys or the expected type."""
+        return config_from_mapping(cls, values, where=where)
 
 
 # --- text measures ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 from ru_llm.core import ConfigError, RuLLMError
 from ru_llm.translate.backends.base import Decoding, LoadedTranslator
 
-LOCAL_MODEL_HINT = "download the model where the hub is reachable and pass --model LOCAL_DIR"
+LOCAL_MODEL_HINT = "download the model where the hub is reachable and load it from that local directory"
 
 
 def take_options(backend: str, options: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,13 +59,13 @@ def resolve_model(backend: str, model: str | None, default: str | None) -> tuple
     """
     model = model or default
     if not model:
-        raise ConfigError(f"backend {backend!r} needs a model", hint="pass --model LOCAL_DIR or a hub id")
+        raise ConfigError(f"backend {backend!r} needs a model", hint="give a local model directory or a hub id")
     path = Path(model).expanduser()
     if path.is_dir():
         return str(path.resolve()), path.resolve()
     if path.exists() or looks_like_path(model):
         what = "is not a directory" if path.exists() else "does not exist"
-        raise RuLLMError(f"model directory {model} {what}", hint=f"pass --model LOCAL_DIR ({LOCAL_MODEL_HINT})")
+        raise RuLLMError(f"model directory {model} {what}", hint=f"give an existing directory ({LOCAL_MODEL_HINT})")
     return model, None
 
 

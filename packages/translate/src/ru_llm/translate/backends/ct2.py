@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ru_llm.core import ConfigError, RuLLMError
+from ru_llm.core.options import parse_device
 from ru_llm.translate.backends._common import (
     LOCAL_MODEL_HINT,
     LanguageCodes,
     TokenizedTranslator,
+    as_int,
     budgets,
     cut_output,
     language_codes,
@@ -39,6 +41,7 @@ from ru_llm.translate.backends.hf import load_tokenizer, require_transformers
 INSTALL_HINT = 'pip install "ru-llm-translate[ct2]" (or: uv add ctranslate2)'
 TOKENIZER_DIR = "hf_tokenizer"
 SOURCE_FILE = "ru_llm_source.json"  # what a cached conversion was made from
+CT2_DEVICES = ("cpu", "cuda", "auto")  # CTranslate2 has no MPS
 QUANTIZATIONS = ("int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16", "bfloat16", "float32")
 
 
@@ -114,7 +117,7 @@ def convert(backend: str, model_id: str, local: Path | None, out: Path, quantiza
             Converter(model_id).convert(str(work / "model"), quantization=quantization, force=True)
         except (OSError, ValueError, KeyError, RuntimeError) as e:
             hint = (
-                "convert it yourself (ct2-transformers-converter) and pass the converted dir as --model, "
+                "convert it yourself (ct2-transformers-converter) and load the converted directory, "
                 f"or use the HF backend; where the hub is unreachable, {LOCAL_MODEL_HINT}"
             )
             error = load_error(backend, model_id, e, verb="convert", hint=hint)
@@ -200,10 +203,11 @@ class CT2Translator(TokenizedTranslator):
 class CT2Backend(TranslatorBackend):
     """CTranslate2 on a converted model (or an HF one converted on the fly into a cache dir).
 
-    Options: ``device`` (cpu, cuda, auto), ``device_index``, ``compute_type`` (CTranslate2's: default,
-    int8, float16, bfloat16, ...), ``quantization`` (at conversion), ``cache_dir`` (for conversions),
-    ``tokenizer`` (HF tokenizer dir, if a converted dir has none), ``domain`` (a tag before every
-    segment, e.g. ``"wmtdata newsdomain"``), ``inter_threads``, ``intra_threads``.
+    Options: ``device`` (cpu, cuda, cuda:N, auto), ``device_index`` (the N of cuda:N), ``compute_type``
+    (CTranslate2's: default, int8, float16, bfloat16, ...), ``quantization`` (at conversion),
+    ``cache_dir`` (for conversions), ``tokenizer`` (HF tokenizer dir, if a converted dir has none),
+    ``domain`` (a tag before every segment, e.g. ``"wmtdata newsdomain"``), ``inter_threads``,
+    ``intra_threads``.
     """
 
     name: ClassVar[str] = "ct2"
@@ -252,16 +256,12 @@ class CT2Backend(TranslatorBackend):
         tokenizer = load_tokenizer(str(tokenizer_dir))
         codes = language_codes(tokenizer)
         prepare_tokenizer(tokenizer, codes)
-        device = str(opts["device"])
-        if device == "auto":
-            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-        if device not in ("cpu", "cuda"):
-            raise ConfigError(f"backend 'ct2' option 'device' must be cpu, cuda or auto, not {device!r}")
+        device, device_index = ct2_device(opts["device"], options.get("device_index"), ctranslate2)
         try:
             translator = ctranslate2.Translator(
                 str(ct2_dir),
                 device=device,
-                device_index=int(opts["device_index"]),
+                device_index=device_index,
                 compute_type=str(opts["compute_type"]),
                 inter_threads=int(opts["inter_threads"]),
                 intra_threads=int(opts["intra_threads"]),
@@ -274,6 +274,21 @@ class CT2Backend(TranslatorBackend):
         return CT2Translator(
             translator, tokenizer, model_name, codes, _max_positions(ct2_dir, tokenizer), f"{domain} " if domain else ""
         )
+
+
+def ct2_device(device: Any, device_index: Any, ctranslate2: Any) -> tuple[str, int]:
+    """CTranslate2's ``(device, device_index)`` for the one device rule: ``cuda:N`` is ``("cuda", N)``."""
+    chosen = parse_device(device, supported=CT2_DEVICES, where="backend 'ct2' option 'device'")
+    index = None if device_index is None else as_int("ct2", "device_index", device_index)
+    if chosen.index is not None and index is not None and index != chosen.index:
+        raise ConfigError(
+            f"backend 'ct2': device {str(chosen)!r} and device_index {index} name different GPUs",
+            hint="give the GPU once: device=cuda:N",
+        )
+    kind = chosen.kind
+    if kind == "auto":
+        kind = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    return kind, chosen.index if chosen.index is not None else (index or 0)
 
 
 def _max_positions(ct2_dir: Path, tokenizer: Any) -> int:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from ru_llm.core import ConfigError, RuLLMError
 from ru_llm.core.hf import load_tokenizer as core_load_tokenizer
+from ru_llm.core.options import Device, parse_device
 from ru_llm.translate.backends._common import (
     LOCAL_MODEL_HINT,
     LanguageCodes,
@@ -41,17 +42,25 @@ def require_transformers() -> Any:
     return transformers
 
 
-def pick_device(backend: str, device: str) -> str:
-    """``"cpu"``, ``"cuda"``/``"cuda:N"``, or ``"auto"`` (CUDA when there is one)."""
+def pick_device(backend: str, device: str | Device) -> str:
+    """torch's device for the one device rule (:func:`~ru_llm.core.options.parse_device`): cpu, cuda,
+    cuda:N, mps, or auto (CUDA when there is one, else the CPU)."""
     import torch
 
-    if device == "auto":
+    chosen = parse_device(device, where=f"backend {backend!r} option 'device'")
+    if chosen.kind == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu" or device.startswith("cuda"):
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"backend {backend!r}: device {device!r} asked for, but CUDA is not available")
-        return device
-    raise ConfigError(f"backend {backend!r} option 'device' must be cpu, cuda, cuda:N or auto, not {device!r}")
+    if chosen.kind == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"backend {backend!r}: device {str(chosen)!r} asked for, but CUDA is not available")
+        if chosen.index is not None and chosen.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"backend {backend!r}: device {str(chosen)!r} asked for, but there are "
+                f"{torch.cuda.device_count()} CUDA devices (cuda:0 to cuda:{torch.cuda.device_count() - 1})"
+            )
+    if chosen.kind == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"backend {backend!r}: device 'mps' asked for, but MPS is not available")
+    return str(chosen)
 
 
 def pick_dtype(backend: str, dtype: str, device: str) -> Any:
@@ -61,7 +70,7 @@ def pick_dtype(backend: str, dtype: str, device: str) -> Any:
     if dtype not in DTYPES:
         raise ConfigError(f"backend {backend!r} option 'dtype' must be one of {', '.join(DTYPES)}, not {dtype!r}")
     if dtype == "auto":
-        if device == "cpu":
+        if not device.startswith("cuda"):
             return torch.float32
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return getattr(torch, dtype)
@@ -152,7 +161,7 @@ class HFSeq2SeqTranslator(TokenizedTranslator):
 class HFSeq2SeqBackend(TranslatorBackend):
     """Any HF encoder-decoder translation model (M2M100, WMT21, NLLB, Marian), local dir or hub id.
 
-    Options: ``device`` (cpu, cuda, cuda:N, auto), ``dtype`` (auto, float32, float16, bfloat16),
+    Options: ``device`` (cpu, cuda, cuda:N, mps, auto), ``dtype`` (auto, float32, float16, bfloat16),
     ``domain`` (a tag put before every segment, e.g. WMT21's ``"wmtdata newsdomain"``).
     """
 
@@ -168,7 +177,7 @@ class HFSeq2SeqBackend(TranslatorBackend):
         if local is not None and not (local / "config.json").is_file():
             raise RuLLMError(
                 f"backend {self.name!r}: {local} has no config.json, so it is not a transformers model directory",
-                hint="pass --model LOCAL_DIR pointing at a saved model (config.json, weights, tokenizer files)",
+                hint="give the directory of a saved model (config.json, weights, tokenizer files)",
             )
         transformers = require_transformers()
         device = pick_device(self.name, str(opts["device"]))
@@ -180,7 +189,7 @@ class HFSeq2SeqBackend(TranslatorBackend):
                 raise RuLLMError(
                     f"backend {self.name!r}: {model_id} is a {config.model_type} model, not an encoder-decoder "
                     "translation model",
-                    hint="pass --model with an M2M100, NLLB or Marian model",
+                    hint="use an M2M100, NLLB or Marian model",
                 )
             seq2seq = transformers.AutoModelForSeq2SeqLM.from_pretrained(
                 model_id, dtype=dtype, use_safetensors=has_safetensors(local)

@@ -250,7 +250,8 @@ class OpenAIBackend(TranslatorBackend):
             )
         if not model:
             raise ConfigError(
-                "backend 'openai' needs the model name the server serves", hint="pass --model NAME (see GET /v1/models)"
+                "backend 'openai' needs the model name the server serves",
+                hint="name a model it serves (GET /v1/models lists them)",
             )
         key_env = opts["api_key_env"] or "OPENAI_API_KEY"
         api_key = os.environ.get(key_env) or None
