@@ -19,7 +19,15 @@ from typing import Any
 
 from ru_llm.core.errors import RuLLMError
 from ru_llm.eval.models.hf import HFEvalModel, ModelSettings, model_fingerprint
-from ru_llm.eval.task import ChoiceRequest, EvalTask, GenerateRequest, Item, RollingRequest, TaskSettings
+from ru_llm.eval.task import (
+    ChoiceRequest,
+    EvalTask,
+    GenerateRequest,
+    Item,
+    RollingRequest,
+    TaskSettings,
+    TokenizeRequest,
+)
 
 
 def _versions() -> dict[str, str]:
@@ -157,6 +165,7 @@ def _run_task(
         (ChoiceRequest, "choice_logprobs"),
         (RollingRequest, "rolling_logprob"),
         (GenerateRequest, "generate"),
+        (TokenizeRequest, "tokenize_stats"),
     ):
         group = [(item, request) for item, request in todo if isinstance(request, kind)]
         if not group:

@@ -44,7 +44,31 @@ class RollingRequest:
     text: str
 
 
-Request = ChoiceRequest | GenerateRequest | RollingRequest
+@dataclass(frozen=True)
+class TokenizeRequest:
+    """How the model's tokenizer splits ``text`` (no forward pass): the counts of
+    ``ru_llm.tokenize.stats.tokenizer_stats`` (tokens, characters, words, Cyrillic characters, tokens
+    covering Cyrillic)."""
+
+    text: str
+
+
+Request = ChoiceRequest | GenerateRequest | RollingRequest | TokenizeRequest
+
+
+class Generation(str):
+    """The answer to a :class:`GenerateRequest`: the text (a ``str``, cut at the first stop string) with
+    how it was made. ``seconds``: wall time of the generation, prompt processing included; ``tokens``:
+    new tokens generated, including any after a stop string; ``None`` when the model does not say."""
+
+    seconds: float | None
+    tokens: int | None
+
+    def __new__(cls, text: str, seconds: float | None = None, tokens: int | None = None) -> Generation:
+        made = super().__new__(cls, text)
+        made.seconds = seconds
+        made.tokens = tokens
+        return made
 
 
 @dataclass

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ru_llm.core.errors import ConfigError, first_line
-from ru_llm.eval.task import ChoiceRequest, GenerateRequest, RollingRequest
+from ru_llm.eval.task import ChoiceRequest, GenerateRequest, Generation, RollingRequest, TokenizeRequest
 
 
 @dataclass
@@ -39,6 +39,8 @@ class HFEvalModel:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.settings = settings
+        self._warm = False
+        self._stops: dict[tuple[str, ...], Any] = {}
         path = Path(settings.model).expanduser()
         if path.exists() and not (path / "config.json").is_file():
             raise ConfigError(f"--model {settings.model}: no config.json", hint="pass a transformers model directory")
@@ -169,22 +171,65 @@ class HFEvalModel:
             progress(1)
         return out
 
-    def generate(self, requests: Sequence[GenerateRequest], progress: Callable[[int], None]) -> list[str]:
+    def generate(self, requests: Sequence[GenerateRequest], progress: Callable[[int], None]) -> list[Generation]:
+        """Greedy generations, one request at a time, each timed (``Generation.seconds``, ``.tokens``).
+
+        Generation stops at ``max_new_tokens``, at the end-of-sequence token or once a stop string
+        appears; the text is cut at the first stop string. The first call on a model runs one untimed
+        step first, so CUDA's start-up does not count against the first request.
+        """
+        import time
+
         import torch
 
-        texts = []
+        cuda = self.device.startswith("cuda")
+        texts: list[Generation] = []
         for request in requests:
             ids = torch.tensor([self.encode(self.wrap(request.prompt))], device=self.device)
+            stops = {"stopping_criteria": self._stop_criteria(request.stop)} if request.stop else {}
             with torch.no_grad():
+                if not self._warm:
+                    self.model.generate(ids, max_new_tokens=1, do_sample=False, pad_token_id=self.pad_id)
+                    self._warm = True
+                if cuda:
+                    torch.cuda.synchronize(self.device)
+                started = time.perf_counter()
                 output = self.model.generate(
-                    ids, max_new_tokens=request.max_new_tokens, do_sample=False, pad_token_id=self.pad_id
+                    ids, max_new_tokens=request.max_new_tokens, do_sample=False, pad_token_id=self.pad_id, **stops
                 )
-            text = self.tokenizer.decode(output[0, ids.shape[1] :], skip_special_tokens=True)
+                if cuda:
+                    torch.cuda.synchronize(self.device)
+                seconds = time.perf_counter() - started
+            new = output[0, ids.shape[1] :]
+            text = self.tokenizer.decode(new, skip_special_tokens=True)
             for stop in request.stop:
                 text = text.split(stop)[0]
-            texts.append(text)
+            texts.append(Generation(text, seconds=seconds, tokens=int(new.shape[0])))
             progress(1)
         return texts
+
+    def _stop_criteria(self, stop: tuple[str, ...]) -> Any:
+        """transformers' stop-string criterion, built once per set of strings (building it reads the whole
+        vocabulary: seconds for a 150k one)."""
+        from transformers import StoppingCriteriaList, StopStringCriteria
+
+        if stop not in self._stops:
+            self._stops[stop] = StoppingCriteriaList([StopStringCriteria(self.tokenizer, list(stop))])
+        return self._stops[stop]
+
+    def tokenize_stats(
+        self, requests: Sequence[TokenizeRequest], progress: Callable[[int], None]
+    ) -> list[dict[str, Any]]:
+        """How the tokenizer splits each text (no special tokens, no forward pass): the counts of
+        ``ru_llm.tokenize.stats.tokenizer_stats``."""
+        from ru_llm.core.deps import require
+
+        stats = require("ru_llm.tokenize.stats", purpose="tokenizer_efficiency", extra="ru-llm-tokenize")
+        out = []
+        for request in requests:
+            out.append(stats.tokenizer_stats(self.tokenizer, [request.text]))
+            progress(1)
+        return out
 
     # -- batching ------------------------------------------------------------------------------------
     def _batches(self, sequences: list[list[int]]) -> list[list[int]]:

@@ -9,9 +9,15 @@ from ru_llm.core.plugins import hookimpl
 
 @hookimpl
 def register_metrics(register: Callable[..., object]) -> None:
+    from ru_llm.eval.tasks.copy import Copy
     from ru_llm.eval.tasks.mmlu import MMLU, MMLU_RU
     from ru_llm.eval.tasks.perplexity import Perplexity
+    from ru_llm.eval.tasks.speed import GenerationSpeed
+    from ru_llm.eval.tasks.tokenizer_efficiency import TokenizerEfficiency
 
     register(MMLU)
     register(MMLU_RU)
     register(Perplexity())
+    register(Copy())
+    register(GenerationSpeed())
+    register(TokenizerEfficiency())
