@@ -315,3 +315,23 @@ def test_bad_numbers_are_one_line_errors(tmp_path: Path, fake, args: list[str], 
     result = run("translate", "file", sample(tmp_path / "in.jsonl"), "--backend", "fake", "--out",
                  tmp_path / "o.jsonl", *args)  # fmt: skip
     assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.output
+
+
+def test_every_registered_dataset_builder_is_a_command_a_plugins_too(tmp_path: Path, fake, plugin_manager) -> None:
+    from kit.qa_builder import register_qa, write_rows
+
+    register_qa(plugin_manager)  # a plugin's builder, unknown to ru_llm.translate
+    write_rows(tmp_path / "qa.jsonl", [{"id": "q1", "q": "What is two plus two?", "a": "Four, of course."}])
+    listed = run("translate", "--help")
+    assert listed.exit_code == 0 and "qa_nc" in listed.stdout and "dolly" in listed.stdout
+    out = tmp_path / "qa_ru.jsonl"
+    result = run("translate", "qa", "--source", tmp_path / "qa.jsonl", "--backend", "fake", "--out", out,
+                 "--cache", tmp_path / "c.sqlite")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "records in 1 = out 1 + rejected 0" in result.stderr
+    [translated] = read_conversations(out)
+    assert translated.source == "qa" and translated.messages[0].content == "Вхат ис тво плус тво?"
+    assert "--source" in run("translate", "qa", "--help").stdout
+    unknown = run("translate", "qaa", "--backend", "fake")
+    assert unknown.exit_code == 1 and "Traceback" not in unknown.output
+    assert "unknown dataset builder 'qaa'; did you mean 'qa'?" in unknown.stderr

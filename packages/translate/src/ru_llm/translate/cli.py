@@ -11,13 +11,41 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 
 from ru_llm.core.errors import ConfigError, RuLLMError
 from ru_llm.core.options import parse_device, parse_key_values
 
+
+class TranslateGroup(typer.core.TyperGroup):
+    """``ru-llm translate NAME`` for every registered dataset builder, a plugin's too.
+
+    The fixed commands (``file``, ``backends``, ``merge``) are registered as usual; any other name is
+    looked up in the dataset-builder registry when the command line names it (or ``--help`` lists them),
+    so a plugin's builder is translatable without this module knowing it.
+    """
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        fixed = super().list_commands(ctx)
+        from ru_llm.dataset.registry import dataset_builders
+
+        return [*fixed, *(name for name in dataset_builders().names() if name not in fixed)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        from ru_llm.dataset.registry import dataset_builders
+
+        entry = dataset_builders().entry(cmd_name)  # an unknown name: one line listing the builders
+        return _builder_command(entry.name, entry.obj)
+
+
 app = typer.Typer(
     name="translate",
-    help="Translate English instruction sets (Dolly, OASST1, chip2, files) into Russian, resumably.",
+    cls=TranslateGroup,
+    help="Translate English instruction sets (Dolly, OASST1, chip2, any registered dataset builder, files) "
+    "into Russian, resumably.",
     no_args_is_help=True,
 )
 
@@ -280,8 +308,8 @@ def _summary(console: Any, name: str, stats: Any, engine: Any, out: Path, reject
                       f"{s.records_in - s.records_out} -> {out} (rejects: {rejects})")  # fmt: skip
 
 
-def _make_command(name: str, help: str, needs_input: bool) -> None:
-    """One command per source; ``file`` takes the input file as an argument."""
+def _make_command(target: typer.Typer, name: str, help: str, needs_input: bool) -> None:
+    """The command that translates one source; ``file`` takes the input file as an argument."""
 
     def command(
         input_path: Annotated[
@@ -329,13 +357,21 @@ def _make_command(name: str, help: str, needs_input: bool) -> None:
         )  # fmt: skip
 
     command.__doc__ = help
-    app.command(name)(command)
+    target.command(name)(command)
 
 
-_make_command("dolly", "Translate databricks-dolly-15k.", needs_input=False)
-_make_command("oasst1", "Translate OASST1 English threads.", needs_input=False)
-_make_command("chip2", "Translate chip2-instruct.", needs_input=False)
-_make_command("file", "Translate a local conversation file (OpenAI messages, ShareGPT or Alpaca).", needs_input=True)
+def _builder_command(name: str, builder: Any) -> Any:
+    """The click command translating the source of the registered dataset builder ``name``."""
+    where = builder.hub_id or "local files: --source PATH"
+    about = builder.description or f"the {name} dataset"
+    single = typer.Typer()
+    _make_command(single, name, f"Translate {about} ({where}; {builder.license}).", needs_input=False)
+    command = typer.main.get_command(single)  # one command and no callback: the command itself
+    command.name = name
+    return command
+
+
+_make_command(app, "file", "Translate a local conversation file (OpenAI messages, ShareGPT or Alpaca).", True)
 
 
 @app.command("backends")
