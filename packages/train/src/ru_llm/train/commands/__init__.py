@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ru_llm.train.commands.lep_cmd import lep_command
 from ru_llm.train.commands.merge_cmd import merge_command
 from ru_llm.train.commands.presets_cmd import presets_command
 from ru_llm.train.commands.preview_cmd import preview_command
@@ -18,3 +19,4 @@ app.command("run")(run_command)
 app.command("preview")(preview_command)
 app.command("presets")(presets_command)
 app.command("merge")(merge_command)
+app.command("lep")(lep_command)
