@@ -245,3 +245,44 @@ def test_plugin_for_a_package_it_does_not_import_passes_the_cli_check(tmp_path: 
     assert {"name": "mt_extra", "hooks": ["register_translators"]}.items() <= {
         k: v for p in json.loads(result.stdout) if p["name"] == "mt_extra" for k, v in p.items()
     }.items()
+
+
+@pytest.mark.parametrize("option", ["tryfirst", "trylast", "wrapper", "hookwrapper"])
+def test_ordering_and_wrapper_impls_are_refused_at_registration(plugin_manager, option: str) -> None:
+    # ru-llm calls each implementation itself, so pluggy's ordering and wrapping would be silently ignored.
+    def wrapped(register):
+        yield
+
+    def plain(register):
+        register(family("ordered"))
+
+    module = types.ModuleType("ordered")
+    function = wrapped if "wrapper" in option else plain
+    module.register_model_families = hookimpl(**{option: True})(function)
+    with pytest.raises(PluginError, match=rf"plugin 'ordered' marks its hook 'register_model_families' "
+                                          rf"@hookimpl\({option}=True\), which ru-llm does not support"):  # fmt: skip
+        plugin_manager.register(module, name="ordered")
+    assert not plugin_manager.has_plugin("ordered")
+    from ru_llm.core import model_families
+
+    assert "ordered" not in model_families()
+
+
+def test_a_misspelt_hook_fails_in_library_use_too(plugin_manager) -> None:
+    from ru_llm.core import model_families
+
+    plugin_manager.register(plugin_module("typo", register_model_familys=lambda register: None), name="typo")
+    with pytest.raises(PluginError, match=r"plugin 'typo' implements unknown hook 'register_model_familys'; "
+                                          r"did you mean 'register_model_families'\?"):  # fmt: skip
+        model_families()
+
+
+def test_library_use_tolerates_hooks_of_packages_it_has_not_imported(plugin_manager) -> None:
+    # A plugin may serve a package that is not installed here; only the CLI, which imports every package,
+    # treats any unknown hook as an error.
+    from ru_llm.core import model_families
+
+    plugin_manager.register(plugin_module("widgets", register_widgets=lambda register: None), name="widgets")
+    assert "llama" in model_families()
+    with pytest.raises(PluginError, match="unknown hook 'register_widgets'"):
+        plugin_manager.check_hooks()

@@ -36,6 +36,12 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 _AUTOLOAD_HINT = f"fix or uninstall the plugin, or set {DISABLE_AUTOLOAD_ENV}=1 to skip third-party plugins"
+# pluggy's ordering and wrapping options: ru-llm calls every implementation itself (built-ins first, then
+# plugins in load order, see PluginManager.ordered_calls), so these would be silently ignored; refused instead.
+_UNSUPPORTED_IMPL_OPTIONS = ("tryfirst", "trylast", "wrapper", "hookwrapper")
+# How alike (difflib ratio of the part after "register_") an unknown hook name must be to a known one to be
+# taken for a misspelling of it. Distinct ru-llm hooks are at most 0.56 alike; a dropped letter is above 0.84.
+_TYPO_CUTOFF = 0.8
 
 
 @dataclass(frozen=True)
@@ -126,7 +132,23 @@ class PluginManager(pluggy.PluginManager):
         except pluggy.PluginValidationError as e:
             raise PluginError(f"plugin {name or plugin!r} is invalid: {e}", hint=_AUTOLOAD_HINT) from e
         self._registries.clear()
+        if registered is not None:
+            self._refuse_unsupported_options(plugin, registered)
         return registered
+
+    def _refuse_unsupported_options(self, plugin: object, name: str) -> None:
+        """Unregister ``plugin`` and fail when one of its hook implementations asks for ordering or wrapping."""
+        for caller in self.get_hookcallers(plugin) or ():
+            for impl in caller.get_hookimpls():
+                used = [option for option in _UNSUPPORTED_IMPL_OPTIONS if getattr(impl, option, False)]
+                if impl.plugin is not plugin or not used:
+                    continue
+                self.unregister(plugin)
+                raise PluginError(
+                    f"plugin {name!r} marks its hook {caller.name!r} @hookimpl({used[0]}=True), which ru-llm does "
+                    "not support: every implementation is called once, built-ins first, then plugins in load order",
+                    hint="drop the option; to replace a built-in entry, call register(obj, override=True)",
+                )
 
     def unregister(self, plugin: object | None = None, name: str | None = None) -> Any:
         removed = super().unregister(plugin=plugin, name=name)
@@ -171,8 +193,13 @@ class PluginManager(pluggy.PluginManager):
             )
         return loaded
 
-    def check_hooks(self) -> None:
-        """Fail on a plugin that implements a hook no installed package defines (e.g. a typo)."""
+    def check_hooks(self, *, strict: bool = True) -> None:
+        """Fail on a plugin that implements a hook no imported package defines (e.g. a typo).
+
+        ``strict`` (the CLI, once it has imported every package): any unknown hook is an error. Not strict
+        (library use, from :meth:`registry`): a package that defines a hook may simply not be imported (or
+        installed) here, so only a name that is nearly a known hook's, a misspelling, is an error.
+        """
         self.sync_packages()
         known = sorted(name for name, caller in vars(self.hook).items() if caller.spec is not None)
         for name, caller in vars(self.hook).items():
@@ -182,6 +209,8 @@ class PluginManager(pluggy.PluginManager):
                 if getattr(impl, "optionalhook", False):
                     continue
                 close = difflib.get_close_matches(name, known, n=1)
+                if not strict and not _misspelt(name, known):
+                    continue
                 raise PluginError(
                     f"plugin {impl.plugin_name!r} implements unknown hook {name!r}"
                     + (f"; did you mean {close[0]!r}?" if close else ""),
@@ -249,11 +278,18 @@ class PluginManager(pluggy.PluginManager):
         cached = self._registries.get(key)
         if cached is not None:
             return cached
+        self.check_hooks(strict=False)  # a misspelt hook would otherwise leave its entries silently unregistered
         registry: Registry[Any] = Registry(kind, hint=hint, expect=expect)
         for plugin_name, call in self.ordered_calls(hook_name):
             call(register=registry.callback(plugin_name))
         self._registries[key] = registry
         return registry
+
+
+def _misspelt(name: str, known: list[str]) -> bool:
+    """Whether the hook name ``name`` is nearly one of ``known`` (compared after the shared ``register_``)."""
+    suffixes = [k.removeprefix("register_") for k in known]
+    return bool(difflib.get_close_matches(name.removeprefix("register_"), suffixes, n=1, cutoff=_TYPO_CUTOFF))
 
 
 _manager: PluginManager | None = None
