@@ -48,6 +48,9 @@ class LoraSettings:
         "load the base in 8-bit or 4-bit NF4 (bitsandbytes) for QLoRA-style training", default="none"
     )
     bias: Literal["none", "all", "lora_only"] = _help("which biases to train", default="none")
+    train_embeddings: bool = _help(
+        "also train the input embeddings and lm_head fully (Ruadapt stage 2; their lr: embeddings.lr)", default=False
+    )
 
     def __post_init__(self) -> None:
         if self.r < 1:
@@ -56,6 +59,23 @@ class LoraSettings:
             raise ConfigError(f"'lora.alpha' must be at least 1, got {self.alpha}")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"'lora.dropout' must be in [0, 1), got {self.dropout}")
+
+
+@dataclass
+class EmbeddingSettings:
+    train: Literal["all", "new"] = _help(
+        "train every embedding row, or only the rows from first_new_row on (Ruadapt's new tokens)", default="all"
+    )
+    first_new_row: int | None = _help(
+        "the first new token id (the old vocabulary size `ru-llm tokenize resize-model` reports)", default=None
+    )
+    lr: float | None = _help("learning rate of the embedding matrices (default: optimizer.lr)", default=None)
+
+    def __post_init__(self) -> None:
+        if self.train == "new" and (self.first_new_row is None or self.first_new_row < 1):
+            raise ConfigError("'embeddings.train: new' needs embeddings.first_new_row, the first new token id")
+        if self.lr is not None and self.lr <= 0:
+            raise ConfigError(f"'embeddings.lr' must be positive, got {self.lr}")
 
 
 @dataclass
@@ -133,6 +153,9 @@ class RunConfig:
     lora: LoraSettings = _help("settings of the lora strategy", default_factory=LoraSettings)
     full: FullSettings = _help("settings of the full strategy", default_factory=FullSettings)
     cpt: CptSettings = _help("settings of the cpt strategy", default_factory=CptSettings)
+    embeddings: EmbeddingSettings = _help(
+        "settings of the embeddings strategy (and lora.train_embeddings)", default_factory=EmbeddingSettings
+    )
     extra: dict[str, Any] = _help("settings of third-party strategies, by strategy name", default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -10,9 +10,11 @@ from ru_llm.core.plugins import hookimpl
 @hookimpl
 def register_trainer_strategies(register: Callable[..., object]) -> None:
     from ru_llm.train.strategies.cpt import ContinuedPretraining
+    from ru_llm.train.strategies.embeddings import EmbeddingsOnly
     from ru_llm.train.strategies.full import FullFineTuning
     from ru_llm.train.strategies.lora import LoraFineTuning
 
     register(FullFineTuning())
     register(LoraFineTuning())
     register(ContinuedPretraining())
+    register(EmbeddingsOnly())

@@ -39,6 +39,9 @@ class ContinuedPretraining:
     def prepare(self, model: Any, config: RunConfig, family: ModelFamily) -> Any:
         return self._base(config).prepare(model, config, family)
 
+    def parameter_groups(self, model: Any, config: RunConfig) -> list[dict[str, Any]] | None:
+        return self._base(config).parameter_groups(model, config) if config.cpt.base == "lora" else None
+
     def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:
         return self._base(config).trainer_arguments(config, output_dir)
 

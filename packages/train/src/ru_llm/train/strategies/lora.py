@@ -12,6 +12,9 @@ from ru_llm.train.config import RunConfig
 
 def _require_bitsandbytes(config: RunConfig) -> Any:
     from ru_llm.core.deps import require
+    from ru_llm.train.trainer import quiet_bitsandbytes
+
+    quiet_bitsandbytes()  # before the first import of bitsandbytes, which warns about an optional package
 
     return require(
         "bitsandbytes",
@@ -77,7 +80,7 @@ class LoraFineTuning:
             lora_alpha=settings.alpha,
             lora_dropout=settings.dropout,
             target_modules=targets,
-            modules_to_save=list(settings.modules_to_save) if settings.modules_to_save else None,
+            modules_to_save=_modules_to_save(model, config, family),
             bias=settings.bias,
             fan_in_fan_out=family.lora_fan_in_fan_out,
             task_type="CAUSAL_LM",
@@ -86,6 +89,15 @@ class LoraFineTuning:
         if config.gradient_checkpointing:
             model.enable_input_require_grads()  # checkpointed blocks need a grad-carrying input
         return model
+
+    def parameter_groups(self, model: Any, config: RunConfig) -> list[dict[str, Any]] | None:
+        """With ``lora.train_embeddings`` and ``embeddings.lr``: the embedding copies at their own rate."""
+        if not (config.lora.train_embeddings and config.embeddings.lr is not None):
+            return None
+        trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+        embeddings = [p for name, p in trainable if "modules_to_save" in name]
+        others = [p for name, p in trainable if "modules_to_save" not in name]
+        return [{"params": others}, {"params": embeddings, "lr": config.embeddings.lr}]
 
     def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:
         if config.full.deepspeed is None:
@@ -96,6 +108,17 @@ class LoraFineTuning:
 
     def save(self, trainer: Any, output_dir: Path) -> None:
         trainer.model.save_pretrained(str(output_dir), safe_serialization=True)
+
+
+def _modules_to_save(model: Any, config: RunConfig, family: ModelFamily) -> list[str] | None:
+    """``lora.modules_to_save``, plus the embedding matrices with ``lora.train_embeddings`` (Ruadapt
+    stage 2); a tied model's one matrix is saved once, through the input embeddings."""
+    names = list(config.lora.modules_to_save or [])
+    if config.lora.train_embeddings:
+        names.append(family.input_embeddings.rsplit(".", 1)[-1])
+        if not family.embeddings_tied(model.config):
+            names.append(family.lm_head.rsplit(".", 1)[-1])
+    return list(dict.fromkeys(names)) or None
 
 
 def _has_bf16() -> bool:
