@@ -38,3 +38,34 @@ def test_ru_llm_is_a_namespace_package() -> None:
 
     assert getattr(ru_llm, "__file__", None) is None
     assert len(list(ru_llm.__path__)) >= 1
+
+
+def test_translate_neither_imports_nor_installs_datasets_or_datasketch() -> None:
+    """ru-llm-translate depends on ru-llm-dataset; datasets (pyarrow) and datasketch (scipy) are its extras."""
+    code = (
+        "import ru_llm.translate as t, ru_llm.translate.cli; t.translators()\n"
+        "import ru_llm.dataset as d; d.dataset_builders(); d.templates()\n"
+        "import sys; print(','.join(m for m in ('datasets', 'datasketch', 'pyarrow', 'scipy') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    def installed_with(distribution: str, extras: frozenset[str] = frozenset()) -> set[str]:
+        """The distributions pip installs for ``distribution[extras]``, following ru-llm's own ones."""
+        names: set[str] = set()
+        for line in requires(distribution) or []:
+            req = Requirement(line)
+            if req.marker and not any(req.marker.evaluate({"extra": e}) for e in {"", *extras}):
+                continue
+            names.add(req.name)
+            if req.name.startswith("ru-llm"):
+                names |= installed_with(req.name, frozenset(req.extras))
+        return names
+
+    assert not {"datasets", "datasketch", "pyarrow"} & installed_with("ru-llm-translate")
+    assert {"datasets", "datasketch"} <= installed_with("ru-llm")  # the CLI asks for the extras

@@ -318,3 +318,19 @@ def test_exact_duplicate_of_a_rejected_record_names_the_kept_one(tmp_path: Path)
                    sources=[{"builder": "qa", "source": "qa.jsonl"}])  # fmt: skip
     reasons = {r["id"]: r["reason"] for r in read_jsonl(out / "rejects.jsonl")}
     assert reasons["y"].endswith("similar to x") and reasons["z"].endswith("similar to x")
+
+
+def test_optional_libraries_missing_say_which_extra_to_install(tmp_path: Path, monkeypatch) -> None:
+    import sys
+
+    from ru_llm.dataset.registry import get_dataset_builder
+
+    write_rows(tmp_path / "qa.jsonl", qa_rows(3))
+    monkeypatch.setitem(sys.modules, "datasketch", None)  # as where ru-llm-dataset is installed without [dedup]
+    with pytest.raises(ConfigError, match="near-duplicate removal") as e:
+        build(tmp_path, sources=[{"builder": "qa", "source": "qa.jsonl"}], dedup={"near": True})
+    assert e.value.hint == 'pip install "ru-llm-dataset[dedup]"' and not (tmp_path / "out").exists()
+    monkeypatch.setitem(sys.modules, "datasets", None)
+    with pytest.raises(ConfigError, match="needs datasets, which is not installed") as e:
+        next(get_dataset_builder("dolly").load(None, on_reject=lambda reject: None))
+    assert e.value.hint == 'pip install "ru-llm-dataset[hf]"'

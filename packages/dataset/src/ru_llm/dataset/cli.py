@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ru_llm.core.deps import require
 from ru_llm.core.options import parse_key_values
 from ru_llm.dataset.render import render_command
 
@@ -106,6 +107,10 @@ def build(
     from ru_llm.dataset.recipe import load_recipe
 
     refuse_inputs_inside(out, [recipe])  # build_dataset checks the rest; it never sees the recipe file
+    if save_to_disk or push_to_hub:  # checked before the build, not after it
+        require("datasets", purpose="--save-to-disk / --push-to-hub", package="ru-llm-dataset", extra="hf")
+    elif parquet:
+        require("pyarrow", purpose="--parquet", package="ru-llm-dataset", extra="parquet")
     parsed = load_recipe(recipe)
     console = _console()
     with Progress(

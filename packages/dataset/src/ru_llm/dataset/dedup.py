@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ru_llm.core.conversation import Conversation
+from ru_llm.core.deps import require
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -40,11 +41,12 @@ class NearDedup:
     """MinHash LSH (datasketch) over word 3-shingles of the whole conversation, lower-cased."""
 
     def __init__(self, threshold: float, num_perm: int = 64) -> None:
-        from datasketch import MinHashLSH
-
+        datasketch = require(
+            "datasketch", purpose="near-duplicate removal (dedup.near)", package="ru-llm-dataset", extra="dedup"
+        )
         self.threshold = threshold
         self.num_perm = num_perm
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self._lsh = datasketch.MinHashLSH(threshold=threshold, num_perm=num_perm)
         self._signatures: list[object] = []  # by insertion number: ids may repeat before renaming
         self._ids: list[str] = []
 

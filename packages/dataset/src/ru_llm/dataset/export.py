@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ru_llm.core.deps import require
 from ru_llm.core.errors import RuLLMError
 from ru_llm.core.jsonl import read_conversations
 
@@ -70,8 +71,8 @@ def _splits(out_dir: Path) -> list[str]:
 
 def write_parquet(jsonl: Path, target: Path) -> Path:
     """One split's conversations as Parquet (streamed in batches; the file appears when complete)."""
+    pq = require("pyarrow.parquet", purpose="writing Parquet", package="ru-llm-dataset", extra="parquet")
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     schema = parquet_schema()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -94,7 +95,7 @@ def to_parquet(out_dir: Path) -> list[Path]:
 
 def _dataset_dict(out_dir: Path) -> Any:
     """The splits as a ``datasets.DatasetDict``, through the same Parquet files (``meta`` as JSON)."""
-    import datasets
+    datasets = require("datasets", purpose="exporting a datasets.DatasetDict", package="ru-llm-dataset", extra="hf")
 
     splits = _splits(out_dir)
     with tempfile.TemporaryDirectory(prefix="ru-llm-export-") as tmp:

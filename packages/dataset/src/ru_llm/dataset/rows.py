@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ru_llm.core.deps import require
 from ru_llm.core.errors import RuLLMError
 from ru_llm.core.jsonl import JsonlReader, Reject, record_problem
 
@@ -83,8 +84,7 @@ def _file_rows(file: Path, on_reject: Callable[[Reject], object]) -> Iterator[tu
                 continue
             yield f"{file}[{i}]", None, obj
     else:
-        import pyarrow.parquet as pq
-
+        pq = require("pyarrow.parquet", purpose=f"reading {file}", package="ru-llm-dataset", extra="parquet")
         parquet = pq.ParquetFile(file)
         decoders = {f.name: decode for f in parquet.schema_arrow if (decode := _json_decoder(f.type, f.metadata))}
         i = 0

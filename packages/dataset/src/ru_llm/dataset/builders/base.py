@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ru_llm.core.conversation import Conversation
+from ru_llm.core.deps import require
 from ru_llm.core.errors import ConfigError, RecordError, RuLLMError
 from ru_llm.core.jsonl import Reject
 from ru_llm.dataset.rows import Row, read_rows
@@ -91,9 +92,10 @@ class DatasetBuilder:
         """Rows from the Hugging Face hub (``datasets.load_dataset``, streamed)."""
         if not self.hub_id:
             raise RuLLMError(f"dataset builder {self.name!r} has no hub id", hint="pass --source PATH")
+        datasets = require(
+            "datasets", purpose=f"reading {self.hub_id} from the hub", package="ru-llm-dataset", extra="hf"
+        )
         try:
-            import datasets
-
             extra = {"data_files": self.hub_data_files} if self.hub_data_files else {}
             stream = datasets.load_dataset(self.hub_id, self.hub_config, split=self.hub_split, streaming=True, **extra)
             for index, record in enumerate(stream):
