@@ -3,11 +3,17 @@
 Values the transformers integration fills from ``TrainingArguments`` are ``"auto"`` (batch sizes,
 accumulation, clipping, precision, optimizer hyperparameters), so the config and the run can never
 disagree. ``zero3`` gathers 16-bit weights on save, so the output directory holds a whole model.
+
+Launchers (torchrun, ``accelerate launch``, ``deepspeed``) set the process-group variables; a
+plain ``ru-llm train run`` with ``full.deepspeed`` gets a one-process group (:func:`single_process_env`).
+On a machine without GPUs DeepSpeed picks its CPU accelerator and the gloo backend by itself.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,37 @@ def check_deepspeed(config: RunConfig) -> None:
 
     require("deepspeed", purpose=f"full.deepspeed: {config.full.deepspeed}", package="ru-llm-train", extra="deepspeed")
     deepspeed_config(config)
+
+
+# Set by torchrun / accelerate launch / the deepspeed launcher (RANK...) or by mpirun and Slurm's PMI.
+_LAUNCHED = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_RANK")
+
+
+def single_process_env() -> dict[str, str]:
+    """Give a DeepSpeed run started without a launcher the variables of a one-process group.
+
+    Without ``RANK``/``WORLD_SIZE``/``MASTER_ADDR``/``MASTER_PORT`` DeepSpeed falls back to MPI
+    discovery and fails without mpi4py (``No module named 'mpi4py'``). Under a launcher this does
+    nothing. Returns what it set; the variables stay set, as the process group outlives the run.
+    """
+    if any(name in os.environ for name in _LAUNCHED):
+        return {}
+    values = {
+        "RANK": "0",
+        "LOCAL_RANK": "0",
+        "WORLD_SIZE": "1",
+        "LOCAL_WORLD_SIZE": "1",
+        "MASTER_ADDR": os.environ.get("MASTER_ADDR") or "127.0.0.1",
+        "MASTER_PORT": os.environ.get("MASTER_PORT") or str(_free_port()),
+    }
+    os.environ.update(values)
+    return values
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def deepspeed_config(config: RunConfig) -> dict[str, Any]:

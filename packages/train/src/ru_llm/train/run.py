@@ -193,6 +193,9 @@ def train(
     from ru_llm.train.registry import get_strategy
 
     console = console or Console(stderr=True)
+    is_main = int(os.environ.get("RANK", "0")) == 0
+    if not is_main:
+        console.quiet = True  # under torchrun rank 0 reports; the others would repeat every table and line
     strategy = get_strategy(config.strategy)
     tree = resolved_tree(config)
     strategy.check(config)
@@ -221,12 +224,9 @@ def train(
             )
     model_dir = Path(config.model).expanduser()
     inputs = [p for p in [*prepared.files, model_dir] if p.exists()]
-    is_main = int(os.environ.get("RANK", "0")) == 0
-    # Only the main process changes the directory; the others reach the same decision read-only.
-    if is_main or not overwrite:
-        resume_from = prepare_output_dir(out, tree, overwrite=overwrite and is_main, inputs=inputs)
-    else:
-        resume_from = None
+    # Only the main process checks and changes the directory (another rank reading it meanwhile would
+    # race with the writes below); the trainer hands its resume decision to the other ranks.
+    resume_from = prepare_output_dir(out, tree, overwrite=overwrite, inputs=inputs) if is_main else None
     if is_main:
         out.mkdir(parents=True, exist_ok=True)
         write_marker(out, "train run")

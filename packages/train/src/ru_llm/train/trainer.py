@@ -8,6 +8,7 @@ layer that re-tokenizes or re-packs.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,25 @@ from ru_llm.core.families import ModelFamily
 from ru_llm.train.config import RunConfig
 from ru_llm.train.data.collate import PackedCollator, PaddedCollator, TokenCounter
 from ru_llm.train.strategy import TrainerStrategy
+
+
+class _DropKernelsHint(logging.Filter):
+    """bitsandbytes' CPU backend warns on import, on every CPU with AVX512-BF16, that the optional
+    ``kernels`` package (a faster CPU 4-bit matmul downloaded from the Hub) is missing; it then uses its
+    own kernel. The line is noise in every run (transformers imports bitsandbytes), so it is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Failed to load CPU gemm_4bit_forward from kernels-community")
+
+
+def quiet_bitsandbytes() -> None:
+    """Drop bitsandbytes' missing-``kernels`` warning; call before bitsandbytes is first imported."""
+    logger = logging.getLogger("bitsandbytes.backends.cpu.ops")
+    if not any(isinstance(f, _DropKernelsHint) for f in logger.filters):
+        logger.addFilter(_DropKernelsHint())
+
+
+quiet_bitsandbytes()
 
 
 @dataclass
@@ -86,7 +106,7 @@ def training_arguments(config: RunConfig, strategy: TrainerStrategy, out: Path, 
         "report_to": [r for r in config.report_to if r != "none"] or "none",
         "bf16": use_bf16(config),
         "fp16": config.precision == "fp16",
-        "use_cpu": config.device == "cpu",
+        "use_cpu": _use_cpu(config),
         **_checkpointing_arguments(config.gradient_checkpointing),
         "dataloader_pin_memory": _cuda_available(),
         "remove_unused_columns": False,  # our collators build exactly the model's inputs
@@ -95,10 +115,29 @@ def training_arguments(config: RunConfig, strategy: TrainerStrategy, out: Path, 
         "label_names": ["labels"],
     }
     values.update(strategy.trainer_arguments(config, out))
+    if values.get("deepspeed"):
+        from ru_llm.train.deepspeed import single_process_env
+
+        single_process_env()  # a run without a launcher: a one-process group instead of MPI discovery
     try:
         return TrainingArguments(**values)
     except (ValueError, ImportError) as e:
         raise ConfigError(f"the trainer refused the settings: {first_line(e)}") from None
+
+
+def _use_cpu(config: RunConfig) -> bool:
+    """``device: cpu``, or ``auto`` on a machine with neither CUDA nor MPS.
+
+    Only ``use_cpu`` makes transformers start a CPU process group (gloo) under torchrun; without it a
+    CPU-only machine's ranks look like one process to accelerate (DeepSpeed then sizes the batch for a
+    world of 1 and asserts, and plain DDP would not synchronise at all).
+    """
+    import torch
+
+    if config.device != "auto":
+        return config.device == "cpu"
+    mps = getattr(torch.backends, "mps", None)
+    return not (torch.cuda.is_available() or (mps is not None and mps.is_available()))
 
 
 def _cuda_available() -> bool:
@@ -117,6 +156,58 @@ def _checkpointing_arguments(enabled: bool) -> dict[str, Any]:
     prefix = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
     kwargs = {"use_reentrant": False} if enabled else None
     return {prefix: enabled, f"{prefix}_kwargs": kwargs} if f"{prefix}_kwargs" in names else {prefix: enabled}
+
+
+def _distributed() -> bool:
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def _from_main_process(value: Any) -> Any:
+    """Rank 0's ``value`` on every rank (rank 0 alone checked the output directory)."""
+    if not _distributed():
+        return value
+    import torch.distributed as dist
+
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def _all_tokens(counter: TokenCounter, device: Any) -> int:
+    """Tokens seen by every rank together (each collator counts only its own rank's batches)."""
+    if not _distributed():
+        return counter.tokens
+    import torch
+    import torch.distributed as dist
+
+    total = torch.tensor([counter.tokens], dtype=torch.long, device=device)
+    dist.all_reduce(total)
+    return int(total.item())
+
+
+def _stop_together(stop: Any) -> Any:
+    """A callback that makes every rank stop at the same step as the first rank that got a signal.
+
+    A signal can reach one rank only, or reach the ranks either side of a step boundary; a rank that
+    stops (and saves, a collective under ZeRO) while the others train on would hang the run.
+    """
+    import signal
+
+    import torch
+    import torch.distributed as dist
+    from transformers import TrainerCallback
+
+    class StopTogether(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            requested = signal.Signals[stop.requested].value if stop.requested else 0
+            flag = torch.tensor([requested], dtype=torch.long, device=args.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            if flag.item() and stop.requested is None:
+                stop.requested = signal.Signals(int(flag.item())).name
+
+    return StopTogether()
 
 
 def run_trainer(
@@ -146,18 +237,21 @@ def run_trainer(
     counter = TokenCounter()
     pad_id = tokenizer.pad_token_id
     collator = PackedCollator(pad_id, counter=counter) if prepared.packed else PaddedCollator(pad_id, counter=counter)
-    args = training_arguments(config, strategy, out, prepared.validation is not None)
+    args = training_arguments(config, strategy, out, prepared.validation is not None)  # starts the process group
+    resume_from = _from_main_process(resume_from)
     stop = GracefulStop()
     resume_step = int(resume_from.name.split("-")[1]) if resume_from else 0
     callbacks = [MetricsLog(out / "metrics.jsonl", resume_step=resume_step) if args.process_index == 0 else None]
     # GracefulStop last: it sees a signal that arrived anywhere in the step, callbacks included
-    callbacks += [RichProgress(console, counter, enabled=progress), *extra_callbacks, stop]
+    callbacks += [RichProgress(console, counter, enabled=progress), *extra_callbacks]
+    callbacks += [_stop_together(stop) if _distributed() else None, stop]
 
     class RunTrainer(Trainer):
         def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
             if "eval_loss" in logs:
                 logs["eval_perplexity"] = math.exp(min(logs["eval_loss"], 50.0))
-            logs.setdefault("tokens_seen", counter.tokens) if "loss" in logs else None
+            if "loss" in logs:  # every rank logs the loss (it is gathered), so the sum is collective too
+                logs.setdefault("tokens_seen", _all_tokens(counter, self.args.device))
             super().log(logs, *args, **kwargs)
 
     trainer = RunTrainer(
@@ -173,7 +267,8 @@ def run_trainer(
     try:
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
         if stop.requested is not None:
-            return TrainOutcome(trainer.state.global_step, counter.tokens, interrupted=stop.requested)
+            tokens = _all_tokens(counter, args.device)
+            return TrainOutcome(trainer.state.global_step, tokens, interrupted=stop.requested)
         final: dict[str, float] = {}
         if prepared.validation is not None:
             step = trainer.state.global_step
@@ -188,10 +283,11 @@ def run_trainer(
         losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
         if losses:
             final["train_loss"] = float(losses[-1])
-        strategy.save(trainer, out)
+        tokens = _all_tokens(counter, args.device)
+        strategy.save(trainer, out)  # on every rank: ZeRO-3 gathers the shards, rank 0 writes
         if trainer.is_world_process_zero():
             save_tokenizer(tokenizer, prepared.template_name, family, out)
-        return TrainOutcome(trainer.state.global_step, counter.tokens, final)
+        return TrainOutcome(trainer.state.global_step, tokens, final)
     finally:
         stop.uninstall()
 
