@@ -77,3 +77,15 @@ def test_stage_two_lora_with_embeddings_at_their_own_learning_rate(run_config, t
     merged = adapted.merge_and_unload()
     assert not torch.equal(merged.get_input_embeddings().weight, base.get_input_embeddings().weight)
     assert not torch.equal(merged.get_output_embeddings().weight, base.get_output_embeddings().weight)
+
+
+def test_lora_on_the_first_and_last_layers_only(run_config) -> None:
+    from peft import AutoPeftModelForCausalLM
+
+    config, _ = resolve_config(run_config("llama", template="saiga", max_steps=1, lora={"layers": [0, -1]}))
+    result = train(config, progress=False)
+    adapted = AutoPeftModelForCausalLM.from_pretrained(result.output_dir)
+    layers = {
+        int(name.split(".layers.")[1].split(".")[0]) for name, _ in adapted.named_parameters() if "lora_A" in name
+    }
+    assert layers == {0, adapted.config.num_hidden_layers - 1}

@@ -48,6 +48,10 @@ class LoraSettings:
         "load the base in 8-bit or 4-bit NF4 (bitsandbytes) for QLoRA-style training", default="none"
     )
     bias: Literal["none", "all", "lora_only"] = _help("which biases to train", default="none")
+    layers: list[int] | None = _help(
+        "adapt only these decoder layers (0 first, -1 last; default: all), e.g. [0, -1] for calibration",
+        default=None,
+    )
     train_embeddings: bool = _help(
         "also train the input embeddings and lm_head fully (Ruadapt stage 2; their lr: embeddings.lr)", default=False
     )

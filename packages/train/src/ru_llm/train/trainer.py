@@ -254,6 +254,21 @@ def run_trainer(
                 logs.setdefault("tokens_seen", _all_tokens(counter, self.args.device))
             super().log(logs, *args, **kwargs)
 
+        def create_optimizer(self, *args: Any, **kwargs: Any) -> Any:
+            # a strategy may give some parameters their own learning rate (Ruadapt's embeddings)
+            groups_of = getattr(strategy, "parameter_groups", None)
+            groups = groups_of(self.model, config) if callable(groups_of) else None
+            if not groups or self.optimizer is not None:
+                return super().create_optimizer(*args, **kwargs)
+            import torch
+
+            opt = config.optimizer
+            self.optimizer = torch.optim.AdamW(
+                [g for g in groups if g["params"]], lr=opt.lr, betas=tuple(opt.betas), eps=opt.eps,
+                weight_decay=opt.weight_decay,
+            )  # fmt: skip
+            return self.optimizer
+
     trainer = RunTrainer(
         model=model,
         args=args,

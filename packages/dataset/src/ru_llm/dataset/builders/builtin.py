@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from ru_llm.core.plugins import hookimpl
 from ru_llm.dataset.builders.chip2 import Chip2Builder
+from ru_llm.dataset.builders.copy import CopyBuilder
 from ru_llm.dataset.builders.dolly import DollyBuilder
 from ru_llm.dataset.builders.file import FileBuilder
 from ru_llm.dataset.builders.oasst import OasstBuilder
@@ -31,6 +32,7 @@ BUILTIN_BUILDERS = (
     RuTurboAlpacaEvolInstructBuilder,
     RuInstructGpt4Builder,
     FileBuilder,
+    CopyBuilder,
 )
 
 

@@ -81,6 +81,7 @@ class LoraFineTuning:
             lora_dropout=settings.dropout,
             target_modules=targets,
             modules_to_save=_modules_to_save(model, config, family),
+            layers_to_transform=_layers(model, settings.layers),
             bias=settings.bias,
             fan_in_fan_out=family.lora_fan_in_fan_out,
             task_type="CAUSAL_LM",
@@ -108,6 +109,19 @@ class LoraFineTuning:
 
     def save(self, trainer: Any, output_dir: Path) -> None:
         trainer.model.save_pretrained(str(output_dir), safe_serialization=True)
+
+
+def _layers(model: Any, layers: list[int] | None) -> list[int] | None:
+    """``lora.layers`` with negative indices counted from the last decoder layer."""
+    if not layers:
+        return None
+    count = getattr(model.config, "num_hidden_layers", None) or getattr(model.config, "n_layer", None)
+    if not count:
+        raise ConfigError("lora.layers: this model's config does not say how many layers it has")
+    resolved = sorted({layer + count if layer < 0 else layer for layer in layers})
+    if resolved[0] < 0 or resolved[-1] >= count:
+        raise ConfigError(f"lora.layers {layers}: the model has layers 0..{count - 1}")
+    return resolved
 
 
 def _modules_to_save(model: Any, config: RunConfig, family: ModelFamily) -> list[str] | None:
