@@ -63,11 +63,12 @@ def test_letter_scores_are_the_next_token_log_probabilities_whatever_the_batch(t
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
     for prompt, scores in zip(prompts, auto, strict=True):
-        ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        # the tokenizer's own special tokens (LLaMA's BOS), as ru-llm and lm-eval >= 0.4.10 add them by default
+        ids = tokenizer(prompt, return_tensors="pt")["input_ids"]
         with torch.no_grad():
             last = torch.log_softmax(model(ids).logits[0, -1], dim=-1)
         for letter, score in zip("ABCD", scores, strict=True):
-            whole = tokenizer(prompt + " " + letter, add_special_tokens=False)["input_ids"]
+            whole = tokenizer(prompt + " " + letter)["input_ids"]
             assert score == pytest.approx(float(last[whole[-1]]), abs=1e-4)
 
 

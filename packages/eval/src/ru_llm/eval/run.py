@@ -34,7 +34,7 @@ def _versions() -> dict[str, str]:
     import importlib.metadata as md
 
     found = {"python": platform.python_version()}
-    for dist in ("ru-llm-eval", "torch", "transformers", "peft"):
+    for dist in ("ru-llm-eval", "torch", "transformers", "peft", "lm-eval"):
         with contextlib.suppress(md.PackageNotFoundError):
             found[dist] = md.version(dist)
     return found
@@ -117,6 +117,12 @@ def evaluate(
     for name, task, task_data in loaded:
         key = settings_key(name, model_settings, task_settings[name], task_data.sha256)
         t0 = time.time()
+        run_whole = getattr(task, "run_whole", None)
+        if run_whole is not None:  # lm_eval:<task>: lm-evaluation-harness runs the items (lm_eval_bridge)
+            entry = run_whole(model, task_settings[name], out.with_name(f"{out.name}.{key}"))
+            data_info = {"source": task_data.source, "sha256": task_data.sha256}
+            results["tasks"][name] = {**entry, "data": data_info, "time_s": round(time.time() - t0, 3)}
+            continue
         records, failed, reused = _run_task(
             task, task_data.items, task_settings[name], model, cache, key, progress, name
         )

@@ -16,13 +16,21 @@ class ItemsPerSecond(ProgressColumn):
 
 
 def run_command(
-    tasks: Annotated[str, typer.Argument(help="Task names, comma-separated (see `ru-llm eval tasks`).")],
+    tasks: Annotated[
+        str,
+        typer.Argument(
+            help="Task names, comma-separated (see `ru-llm eval tasks`); lm_eval:TASK: an lm-evaluation-harness task."
+        ),
+    ],
     model: Annotated[str, typer.Option("--model", "-m", help="Model directory or hub id.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Results JSON file.")],
     adapter: Annotated[str | None, typer.Option(help="A peft adapter directory to apply.")] = None,
     data: Annotated[
         list[str] | None,
-        typer.Option(help="Local data: PATH for every task, or TASK=PATH (repeatable). MMLU: a dir with dev/, test/."),
+        typer.Option(
+            help="Local data: PATH for every task, or TASK=PATH (repeatable). MMLU: a dir with dev/, test/; "
+            "lm_eval:TASK: a folder of lm-eval task YAMLs."
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="Evaluate at most N items per task.")] = None,
     shots: Annotated[int | None, typer.Option(min=0, help="Few-shot examples (MMLU default 5).")] = None,
@@ -30,7 +38,13 @@ def run_command(
     batch_size: Annotated[str, typer.Option(help="auto, or sequences per batch.")] = "auto",
     max_length: Annotated[int, typer.Option(min=16, help="Context length in tokens.")] = 2048,
     chat_template: Annotated[bool, typer.Option(help="Wrap prompts in the tokenizer's chat template.")] = False,
-    add_bos: Annotated[bool, typer.Option(help="Prepend the BOS token (lm-eval does not by default).")] = False,
+    add_bos: Annotated[
+        bool | None,
+        typer.Option(
+            "--add-bos/--no-add-bos",
+            help="Prepend the BOS token or not (default: as the tokenizer does, as lm-eval >= 0.4.10).",
+        ),
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto, bf16, fp16 or fp32.")] = "auto",
     trust_remote_code: Annotated[bool, typer.Option(help="Run code shipped with the model.")] = False,
@@ -40,6 +54,7 @@ def run_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ru_llm.core.errors import ConfigError
+    from ru_llm.eval.lm_eval_bridge import PREFIX, LMEvalTask
     from ru_llm.eval.models.hf import ModelSettings
     from ru_llm.eval.registry import get_task
     from ru_llm.eval.report import terminal_table
@@ -49,7 +64,11 @@ def run_command(
     names = [t.strip() for t in tasks.split(",") if t.strip()]
     if not names:
         raise ConfigError("no task named", hint="see `ru-llm eval tasks`")
-    resolved = [(name, get_task(name)) for name in names]  # an unknown name lists the known ones
+    # lm_eval:<task> is any lm-evaluation-harness task; other names are registered tasks (an unknown
+    # one lists the known ones)
+    resolved = [
+        (name, LMEvalTask(name.removeprefix(PREFIX)) if name.startswith(PREFIX) else get_task(name)) for name in names
+    ]
     if batch_size != "auto" and not (batch_size.isdigit() and int(batch_size) > 0):
         raise ConfigError(f"--batch-size {batch_size!r}: expected auto or a positive integer")
     if dtype not in ("auto", "bf16", "fp16", "fp32"):

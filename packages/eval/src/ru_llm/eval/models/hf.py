@@ -1,8 +1,10 @@
 """A transformers causal LM (optionally with a peft adapter) answering evaluation requests in batches.
 
 Requests are sorted by length and batched so padding stays small; contexts and continuations are
-tokenized the way lm-evaluation-harness does (the continuation's tokens are those the whole text adds
-after the context's), without a BOS token unless asked, so predictions agree with lm-eval's.
+tokenized the way lm-evaluation-harness (0.4.10 and later) does, so predictions agree with lm-eval's:
+the continuation's tokens are those the whole text adds after the context's, a context's trailing
+whitespace moves to the continuation, and special tokens (a BOS) are added as the tokenizer itself adds
+them unless ``add_bos`` says otherwise (tests/eval/test_lm_eval_parity.py holds both to this).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class ModelSettings:
     dtype: str = "auto"
     batch_size: int | None = None  # None: auto (by tokens per batch)
     max_length: int = 2048
-    add_bos: bool = False
+    add_bos: bool | None = None  # None: as the tokenizer does (LLaMA, Gemma: a BOS; Qwen: none), as lm-eval
     chat_template: bool = False
     trust_remote_code: bool = False
 
@@ -78,10 +80,16 @@ class HFEvalModel:
 
     # -- tokens --------------------------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
+        """Token ids of ``text`` with the special tokens lm-eval's ``HFLM.tok_encode`` gives it: the
+        tokenizer's own (``add_bos=None``), none (``False``) or a BOS (``True``); none when the text
+        already starts with the BOS string (a chat template that writes it)."""
+        bos = self.tokenizer.bos_token
+        if self.settings.add_bos is False or (bos and text.startswith(bos)):
+            return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if self.settings.add_bos is None:
+            return self.tokenizer(text)["input_ids"]
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        if self.settings.add_bos and self.tokenizer.bos_token_id is not None:
-            ids = [self.tokenizer.bos_token_id, *ids]
-        return ids
+        return [self.tokenizer.bos_token_id, *ids] if self.tokenizer.bos_token_id is not None else ids
 
     def wrap(self, prompt: str) -> str:
         """The prompt as a user turn of the tokenizer's chat template, when asked for."""
@@ -97,12 +105,22 @@ class HFEvalModel:
         return len(self.encode(self.wrap(text))) + 4 <= self.max_length
 
     def split(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
-        """lm-eval's split: the continuation's tokens are what ``context + continuation`` adds."""
+        """lm-eval's ``_encode_pair``: trailing whitespace of the context moves to the continuation,
+        and the continuation's tokens are what ``context + continuation`` adds after the context's
+        tokens (even where a token spans the boundary, as lm-eval takes them)."""
+        if not context and not self.settings.chat_template:  # lm-eval: the BOS (or EOS) token is the context
+            cont = self.tokenizer(continuation, add_special_tokens=False)["input_ids"]
+            prefix = next(
+                (t for t in (self.tokenizer.bos_token_id, self.tokenizer.eos_token_id) if t is not None), self.pad_id
+            )
+            return ([prefix], cont) if cont[:1] != [prefix] else (cont[:1], cont[1:])
+        spaces = len(context) - len(context.rstrip())
+        if spaces:
+            context, continuation = context[:-spaces], context[-spaces:] + continuation
+        # before the chat template, not after as lm-eval: its generation prompt's newline stays in the context
         context = self.wrap(context)
         whole = self.encode(context + continuation)
         ctx = self.encode(context)
-        if whole[: len(ctx)] != ctx:  # a merge across the boundary: fall back to separate encodings
-            return ctx, self.encode(continuation) if not self.settings.add_bos else self.encode(continuation)[1:]
         return ctx, whole[len(ctx) :]
 
     # -- requests ------------------------------------------------------------------------------------

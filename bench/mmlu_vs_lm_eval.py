@@ -1,0 +1,181 @@
+"""Benchmark: ru-llm's MMLU against lm-evaluation-harness's on the same model, questions and settings.
+
+Both tools score the bundled MMLU subjects (tests/data/mmlu: anatomy, marketing, world_religions,
+40 questions each) on the same random model, on the CPU, with the same shots, batch size and BOS
+handling (each tool's default: as the tokenizer does):
+
+* ``lm_eval``: ``lm_eval.simple_evaluate`` with an ``HFLM`` on the model directory and one task YAML per
+  subject (lm-eval's own ``mmlu`` template on the local CSVs, ``ru_llm.eval.lm_eval_bridge.mmlu_task_yamls``);
+* ``ours``: ``ru_llm.eval.run.evaluate`` with the ``mmlu`` task (a fresh results file each time, so its
+  per-item cache does not help).
+
+Each is timed end to end from the model directory and the CSVs to per-question answers (model load,
+data, prompts, forward passes, scoring), in this process after the imports, alternating which goes
+first over ``--repeats``; the fastest run of each counts. Reported: ``agreement`` (the share of
+questions where both pick the same letter; the target is 1.0), the largest difference of a letter's
+log-likelihood, both accuracies and times, and ``ours_vs_lm_eval_time_ratio`` (ours / lm-eval's; the
+target is <= 1). Prints one JSON object, as the last line.
+
+Models (random weights, built here):
+
+* ``tiny`` (default): ``build_tiny_model`` from tests/kit (hidden 16, 2 layers, 256-token context), so
+  ``--shots`` defaults to 1 to fit;
+* ``small``: hidden 256, 4 layers, 2048-token context with the same tokenizer, 5 shots as the real MMLU.
+
+``--family llama`` (the real LLaMA-2 tokenizer, which adds a BOS) or ``qwen2`` (Qwen2.5's 151k vocabulary,
+no BOS).
+
+    uv run python bench/mmlu_vs_lm_eval.py [--model tiny|small] [--family llama|qwen2] [--shots N] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+DATA = REPO / "tests" / "data" / "mmlu"
+SUBJECTS = ["anatomy", "marketing", "world_religions"]
+SMALL = {"hidden_size": 256, "intermediate_size": 688, "num_hidden_layers": 4, "num_attention_heads": 4}
+
+
+def build_model(kind: str, family: str, out: Path) -> Path:
+    from kit.tiny_models import build_tiny_model
+
+    build_tiny_model(family, out)
+    if kind == "small":  # the tiny model's tokenizer, a bigger body and a 2048-token context
+        import torch
+        import transformers
+
+        config = transformers.AutoConfig.from_pretrained(out)
+        for key, value in {**SMALL, "num_key_value_heads": 4, "max_position_embeddings": 2048}.items():
+            setattr(config, key, value)
+        torch.manual_seed(0)
+        model = transformers.AutoModelForCausalLM.from_config(config)
+        for leftover in out.glob("*.safetensors"):
+            leftover.unlink()
+        model.save_pretrained(out)
+    return out
+
+
+def run_lm_eval(model_dir: Path, tasks_dir: Path, names: list[str], shots: int, batch_size: int) -> dict:
+    import lm_eval
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+
+    lm = HFLM(pretrained=str(model_dir), device="cpu", batch_size=batch_size, dtype="float32")
+    out = lm_eval.simple_evaluate(
+        model=lm,
+        tasks=names,
+        num_fewshot=shots,
+        log_samples=True,
+        task_manager=TaskManager(include_path=str(tasks_dir), include_defaults=False),
+        bootstrap_iters=0,
+    )
+    found = {}
+    for name in names:
+        subject = name.removeprefix("ru_llm_mmlu_")
+        for sample in out["samples"][name]:
+            found[f"{subject}/{sample['doc_id']}"] = ([float(r[0]) for r in sample["filtered_resps"]], sample["target"])
+    return found
+
+
+def run_ours(model_dir: Path, shots: int, batch_size: int, out: Path) -> dict:
+    from ru_llm.eval.models.hf import ModelSettings
+    from ru_llm.eval.run import evaluate
+    from ru_llm.eval.task import TaskSettings
+    from ru_llm.eval.tasks.mmlu import MMLU
+
+    model = ModelSettings(str(model_dir), device="cpu", dtype="fp32", batch_size=batch_size)
+    settings = TaskSettings(data=str(DATA), subjects=tuple(SUBJECTS), shots=shots)
+    results = evaluate([("mmlu", MMLU)], model, settings, out)
+    return {item["id"]: item for item in results["tasks"]["mmlu"]["items"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=["tiny", "small"], default="tiny")
+    parser.add_argument("--family", choices=["llama", "qwen2"], default="llama")
+    parser.add_argument("--shots", type=int, default=None, help="default: 1 on tiny (256 tokens), 5 on small")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    shots = args.shots if args.shots is not None else (1 if args.model == "tiny" else 5)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+    import lm_eval  # noqa: F401  (imports outside the timings)
+    import torch
+
+    from ru_llm.eval.lm_eval_bridge import mmlu_task_yamls
+    from ru_llm.eval.run import evaluate  # noqa: F401
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        model_dir = build_model(args.model, args.family, work / "model")
+        names = mmlu_task_yamls(DATA, SUBJECTS, work / "tasks")
+        times: dict[str, list[float]] = {"lm_eval": [], "ours": []}
+        theirs: dict = {}
+        ours: dict = {}
+        for repeat in range(args.repeats):
+            order = ["lm_eval", "ours"] if repeat % 2 == 0 else ["ours", "lm_eval"]
+            for way in order:
+                start = time.perf_counter()
+                if way == "lm_eval":
+                    theirs = run_lm_eval(model_dir, work / "tasks", names, shots, args.batch_size)
+                else:
+                    ours = run_ours(model_dir, shots, args.batch_size, work / f"ours-{repeat}.json")
+                times[way].append(time.perf_counter() - start)
+
+    ids = list(ours)
+    letters = {k: "ABCD"[max(range(4), key=lambda i: lls[i])] for k, (lls, _) in theirs.items()}
+    agreeing = sum(letters.get(k) == ours[k]["prediction"] for k in ids)
+    diff = max(abs(a - b) for k in ids for a, b in zip(ours[k]["logprobs"], theirs[k][0], strict=True))
+    lm_eval_s, ours_s = min(times["lm_eval"]), min(times["ours"])
+    report = {
+        "benchmark": "mmlu_vs_lm_eval",
+        "model": args.model,
+        "family": args.family,
+        "device": "cpu",
+        "torch_threads": torch.get_num_threads(),
+        "subjects": SUBJECTS,
+        "questions": len(ids),
+        "shots": shots,
+        "batch_size": args.batch_size,
+        "lm_eval_version": _version("lm-eval"),
+        "agreement": round(agreeing / len(ids), 4),
+        "agreeing": agreeing,
+        "questions_only_one_side_has": len(set(ids) ^ set(theirs)),
+        "ours_questions_with_fewer_shots": sum(i["shots"] < shots for i in ours.values()),  # 0: no prompt cut
+        "max_abs_logprob_diff": float(f"{diff:.3g}"),
+        "accuracy": {
+            "ours": round(sum(i["score"] for i in ours.values()) / len(ids), 4),
+            "lm_eval": round(sum(letters[k] == "ABCD"[t] for k, (_, t) in theirs.items()) / len(theirs), 4),
+        },
+        "ours_seconds": round(ours_s, 2),
+        "lm_eval_seconds": round(lm_eval_s, 2),
+        "all_seconds": {way: [round(t, 2) for t in ts] for way, ts in times.items()},
+        "ours_vs_lm_eval_time_ratio": round(ours_s / lm_eval_s, 3),
+        "targets": {"agreement": 1.0, "ours_vs_lm_eval_time_ratio": 1.0},
+    }
+    report["meets_targets"] = report["agreement"] == 1.0 and report["ours_vs_lm_eval_time_ratio"] <= 1.0
+    print(json.dumps(report))
+
+
+def _version(dist: str) -> str | None:
+    import importlib.metadata as md
+
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None
+
+
+if __name__ == "__main__":
+    main()

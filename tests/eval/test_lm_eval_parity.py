@@ -1,0 +1,228 @@
+"""Parity with lm-evaluation-harness, and `lm_eval:<task>` in `ru-llm eval run`.
+
+The same tiny random model, the bundled MMLU subjects and the same settings go through lm-eval
+(``simple_evaluate`` with an ``HFLM`` on the model directory and a task YAML written here: its own
+``mmlu`` template on our CSVs) and through ``ru_llm.eval.run.evaluate``: every question must get the
+same predicted letter, and the letters' log-likelihoods must agree to float noise, which also catches a
+BOS token one side adds and the other does not (a random model's prediction rarely changes with it).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from kit.train_data import one_line_error
+
+MMLU_DATA = Path(__file__).resolve().parent.parent / "data" / "mmlu"
+SUBJECTS = ["anatomy", "marketing", "world_religions"]
+
+
+@pytest.fixture
+def cli():  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from ru_llm.cli.app import build_app
+
+    def run(*args):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(build_app(), [str(a) for a in args], prog_name="ru-llm", env={"COLUMNS": "200"})
+
+    return run
+
+
+def _lm_eval_run(model_dir: Path, tasks_dir: Path, names: list[str], shots: int, add_bos: bool | None) -> dict:
+    """lm-eval's per-question log-likelihoods, ``{"anatomy/0": [ll_A, ll_B, ll_C, ll_D], ...}``."""
+    import lm_eval
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+
+    extra = {} if add_bos is None else {"add_bos_token": add_bos}
+    lm = HFLM(pretrained=str(model_dir), device="cpu", batch_size=8, dtype="float32", **extra)
+    out = lm_eval.simple_evaluate(
+        model=lm,
+        tasks=names,
+        num_fewshot=shots,
+        log_samples=True,
+        task_manager=TaskManager(include_path=str(tasks_dir), include_defaults=False),
+        bootstrap_iters=0,
+    )
+    found = {}
+    for name in names:
+        subject = name.removeprefix("ru_llm_mmlu_")
+        for sample in out["samples"][name]:
+            found[f"{subject}/{sample['doc_id']}"] = [float(r[0]) for r in sample["filtered_resps"]]
+    return found
+
+
+@pytest.mark.slow
+def test_our_task_yaml_is_lm_evals_own_mmlu_template(tmp_path: Path) -> None:
+    import lm_eval
+    import yaml
+
+    from ru_llm.eval.lm_eval_bridge import mmlu_task_yamls
+
+    shipped = Path(lm_eval.__file__).parent / "tasks" / "mmlu" / "default"
+    template = yaml.safe_load((shipped / "_default_template_yaml").read_text(encoding="utf-8"))
+    anatomy = yaml.safe_load((shipped / "mmlu_anatomy.yaml").read_text(encoding="utf-8"))
+    [name] = mmlu_task_yamls(MMLU_DATA, ["anatomy"], tmp_path)
+    ours = yaml.safe_load((tmp_path / f"{name}.yaml").read_text(encoding="utf-8"))
+    expected_text = template["doc_to_text"]
+    for i in range(4):
+        expected_text = expected_text.replace(f"choices[{i}]", f"choice{i}")  # our CSV's columns
+    assert ours["doc_to_text"] == expected_text
+    assert ours["description"] == anatomy["description"]
+    for key in ("output_type", "doc_to_choice", "doc_to_target", "fewshot_config", "test_split", "fewshot_split"):
+        assert ours[key] == template[key], key
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("family", "shots", "add_bos"),
+    [
+        ("llama", 1, None),  # LLaMA's tokenizer adds a BOS: lm-eval >= 0.4.10 keeps it, so must we
+        ("llama", 0, False),
+        ("qwen2", 1, None),  # no BOS; byte-level BPE, the 151k vocabulary
+    ],
+)
+def test_predictions_agree_with_lm_eval_question_by_question(
+    tiny_model, tmp_path: Path, family: str, shots: int, add_bos: bool | None
+) -> None:
+    from ru_llm.eval.lm_eval_bridge import mmlu_task_yamls
+    from ru_llm.eval.models.hf import ModelSettings
+    from ru_llm.eval.run import evaluate
+    from ru_llm.eval.task import TaskSettings
+    from ru_llm.eval.tasks.mmlu import MMLU
+
+    model_dir = tiny_model(family)
+    names = mmlu_task_yamls(MMLU_DATA, SUBJECTS, tmp_path / "tasks")
+    theirs = _lm_eval_run(model_dir, tmp_path / "tasks", names, shots, add_bos)
+
+    model = ModelSettings(str(model_dir), device="cpu", dtype="fp32", batch_size=8, add_bos=add_bos)
+    settings = TaskSettings(data=str(MMLU_DATA), subjects=tuple(SUBJECTS), shots=shots)
+    results = evaluate([("mmlu", MMLU)], model, settings, tmp_path / "r.json")
+    items = results["tasks"]["mmlu"]["items"]
+
+    expected_ids = [f"{subject}/{row}" for subject in SUBJECTS for row in range(40)]
+    assert [i["id"] for i in items] == expected_ids and sorted(theirs) == sorted(expected_ids)
+    assert all(i["shots"] == shots for i in items)  # every prompt fits the 256-token context whole
+    ours = {i["id"]: i["prediction"] for i in items}
+    their_letters = {k: "ABCD"[max(range(4), key=lambda c: lls[c])] for k, lls in theirs.items()}
+    disagree = [k for k in their_letters if their_letters[k] != ours[k]]
+    assert not disagree, f"{len(disagree)} of {len(items)} predictions differ, first: {disagree[:5]}"
+    for item in items:
+        assert item["logprobs"] == pytest.approx(theirs[item["id"]], abs=2e-5), item["id"]  # noise: ~1e-6
+
+
+@pytest.mark.slow
+def test_lm_eval_tasks_run_in_ru_llm_eval_run_on_the_same_model_and_adapter(cli, tiny_model, tmp_path: Path) -> None:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from ru_llm.eval.lm_eval_bridge import mmlu_task_yamls
+
+    model_dir = tiny_model("llama")
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(model_dir)
+    lora = LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    get_peft_model(base, lora).save_pretrained(tmp_path / "adapter")  # random, so it changes the answers
+    [name] = mmlu_task_yamls(MMLU_DATA, ["anatomy"], tmp_path / "tasks")
+    out = tmp_path / "r.json"
+
+    def args(out: Path, *adapter: object) -> list[object]:
+        return ["eval", "run", f"mmlu,lm_eval:{name}", "--model", model_dir, *adapter, "--data", f"mmlu={MMLU_DATA}",
+                "--data", f"lm_eval:{name}={tmp_path / 'tasks'}", "--subjects", "anatomy", "--shots", "1",
+                "--limit", "8", "--batch-size", "4", "--device", "cpu", "--out", out]  # fmt: skip
+
+    adapter = ("--adapter", tmp_path / "adapter")
+    result = cli(*args(out, *adapter))
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    bridged = data["tasks"][f"lm_eval:{name}"]
+    ours = data["tasks"]["mmlu"]
+    assert bridged["counts"] == {"items": 8, "scored": 8, "failed": 0, "reused_from_cache": 0}
+    assert [i["id"] for i in bridged["items"]] == [f"{name}/{n}" for n in range(8)]
+    assert [i["prediction"] for i in bridged["items"]] == [i["prediction"] for i in ours["items"]]
+    assert [i["gold"] for i in bridged["items"]] == [i["gold"] for i in ours["items"]]
+    for theirs, mine in zip(bridged["items"], ours["items"], strict=True):
+        assert theirs["logprobs"] == pytest.approx(mine["logprobs"], abs=1e-4)
+    assert bridged["metrics"]["acc,none"] == pytest.approx(ours["metrics"]["accuracy"])
+    assert "acc_stderr,none" in bridged["metrics"]
+    assert bridged["lm_eval"]["n_shot"] == {name: 1} and bridged["lm_eval"]["version"]
+    assert data["versions"]["lm-eval"]
+
+    # the adapter was applied on the lm-eval side too: without it the log-likelihoods differ
+    plain = tmp_path / "plain.json"
+    result = cli(*args(plain))
+    assert result.exit_code == 0, result.output
+    unadapted = json.loads(plain.read_text(encoding="utf-8"))["tasks"][f"lm_eval:{name}"]["items"]
+    assert unadapted[0]["logprobs"] != pytest.approx(bridged["items"][0]["logprobs"], abs=1e-3)
+
+    again = cli(*args(out, *adapter))  # lm-eval's answers are cached next to the results file
+    assert again.exit_code == 0, again.output
+    rerun = json.loads(out.read_text(encoding="utf-8"))["tasks"][f"lm_eval:{name}"]
+    assert rerun["counts"]["reused_from_cache"] == 8
+    assert rerun["items"] == bridged["items"]
+
+    line = one_line_error(cli("eval", "run", "lm_eval:ru_llm_mmlu_anatomyy", "--model", model_dir,
+                              "--data", tmp_path / "tasks", "--out", tmp_path / "x.json"))  # fmt: skip
+    assert "lm-evaluation-harness has no task 'ru_llm_mmlu_anatomyy'" in line and name in line
+
+
+def test_without_lm_eval_installed_the_error_names_the_extra(cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "lm_eval", None)  # `import lm_eval` now raises ImportError
+    line = one_line_error(cli("eval", "run", "lm_eval:hellaswag", "--model", tmp_path, "--out", tmp_path / "r.json"))
+    assert 'pip install "ru-llm-eval[lm-eval]"' in line
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_lm_eval_output_folds_into_metrics_subtasks_and_string_id_items() -> None:
+    from ru_llm.eval.lm_eval_bridge import fold_results
+
+    def sample(doc_id: int, flt: str, text: str, hit: float) -> dict:
+        return {"doc_id": doc_id, "target": "42", "arguments": {"gen_args_0": {"arg_0": "Q?", "arg_1": {}}},
+                "resps": [[text]], "filtered_resps": [text], "filter": flt, "metrics": ["exact_match"],
+                "exact_match": hit, "doc_hash": "d", "prompt_hash": "p"}  # fmt: skip
+
+    out = {
+        "results": {
+            "maths": {"alias": "maths", " ": " "},
+            "gsm": {
+                "alias": "gsm",
+                "exact_match,strict": 0.5,
+                "exact_match_stderr,strict": "N/A",
+                "exact_match,flexible": 1.0,
+            },
+        },
+        "groups": {"maths": {"alias": "maths", "exact_match,strict": 0.5}},
+        "samples": {
+            "gsm": [
+                sample(1, "strict", "41", 0.0),
+                sample(0, "strict", "42", 1.0),
+                sample(0, "flexible", "42", 1.0),
+                sample(1, "flexible", "42", 1.0),
+            ]
+        },
+        "n-samples": {"gsm": {"original": 100, "effective": 2}},
+        "lm_eval_version": "0.4.13",
+    }
+    entry = fold_results("maths", out)
+    assert entry["metrics"] == {"exact_match,strict": 0.5}
+    assert entry["subtasks"] == {"gsm": {"exact_match,strict": 0.5, "exact_match,flexible": 1.0}}
+    assert [i["id"] for i in entry["items"]] == ["gsm/0/flexible", "gsm/0/strict", "gsm/1/flexible", "gsm/1/strict"]
+    assert entry["items"][3] == {"id": "gsm/1/strict", "task": "gsm", "filter": "strict", "prediction": "41",
+                                "gold": "42", "score": 0.0, "metrics": {"exact_match": 0.0},
+                                "doc_hash": "d", "prompt_hash": "p"}  # fmt: skip
+    assert entry["counts"]["items"] == 2 and entry["counts"]["scored"] == 4
+
+    tag = fold_results("some_tag", out)  # a tag has no aggregate: every task's metrics, prefixed
+    assert tag["metrics"]["gsm/exact_match,flexible"] == 1.0
+
+    choice = {"doc_id": 3, "target": 2, "arguments": [["Q", " A"], ["Q", " B"], ["Q", " C"]],
+              "filtered_resps": [(-3.0, False), (-1.0, False), (-2.0, False)], "filter": "none",
+              "metrics": ["acc"], "acc": 0.0}  # fmt: skip
+    [item] = fold_results("mc", {"results": {"mc": {"acc,none": 0.0}}, "samples": {"mc": [choice]}})["items"]
+    assert item["id"] == "mc/3" and item["prediction"] == "B" and item["gold"] == "C"
+    assert item["logprobs"] == [-3.0, -1.0, -2.0]
