@@ -22,7 +22,9 @@ from ru_llm.train.config import RunConfig
 
 
 def check_deepspeed(config: RunConfig) -> None:
-    """DeepSpeed installed and the config named readable, before any model is loaded."""
+    """DeepSpeed installed and the config named readable, before any model is loaded (when it is asked for)."""
+    if config.full.deepspeed is None:
+        return
     from ru_llm.core.deps import require
 
     require("deepspeed", purpose=f"full.deepspeed: {config.full.deepspeed}", package="ru-llm-train", extra="deepspeed")
@@ -58,6 +60,12 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def deepspeed_arguments(config: RunConfig) -> dict[str, Any]:
+    """The ``TrainingArguments`` values for ``full.deepspeed`` (none when it is not set); the built-in
+    strategies that may run sharded all contribute exactly this."""
+    return {} if config.full.deepspeed is None else {"deepspeed": deepspeed_config(config)}
 
 
 def deepspeed_config(config: RunConfig) -> dict[str, Any]:

@@ -45,10 +45,9 @@ class EmbeddingsOnly:
             raise ConfigError(
                 "embeddings.train: new needs optimizer.weight_decay 0 (decay would change the frozen old rows)"
             )
-        if config.full.deepspeed is not None:
-            from ru_llm.train.deepspeed import check_deepspeed
+        from ru_llm.train.deepspeed import check_deepspeed
 
-            check_deepspeed(config)
+        check_deepspeed(config)
 
     def model_options(self, config: RunConfig) -> dict[str, Any]:
         return {}
@@ -74,11 +73,9 @@ class EmbeddingsOnly:
         return [{"params": embedding_matrices(model), "lr": config.embeddings.lr}]
 
     def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:
-        if config.full.deepspeed is None:
-            return {}
-        from ru_llm.train.deepspeed import deepspeed_config
+        from ru_llm.train.deepspeed import deepspeed_arguments
 
-        return {"deepspeed": deepspeed_config(config)}
+        return deepspeed_arguments(config)
 
     def save(self, trainer: Any, output_dir: Path) -> None:
         trainer.save_model(str(output_dir))

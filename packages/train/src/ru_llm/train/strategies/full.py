@@ -16,10 +16,9 @@ class FullFineTuning:
     data_kind: Literal["conversations", "text"] = "conversations"
 
     def check(self, config: RunConfig) -> None:
-        if config.full.deepspeed is not None:
-            from ru_llm.train.deepspeed import check_deepspeed
+        from ru_llm.train.deepspeed import check_deepspeed
 
-            check_deepspeed(config)
+        check_deepspeed(config)
 
     def model_options(self, config: RunConfig) -> dict[str, Any]:
         return {}
@@ -32,11 +31,9 @@ class FullFineTuning:
         return model
 
     def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:
-        if config.full.deepspeed is None:
-            return {}
-        from ru_llm.train.deepspeed import deepspeed_config
+        from ru_llm.train.deepspeed import deepspeed_arguments
 
-        return {"deepspeed": deepspeed_config(config)}
+        return deepspeed_arguments(config)
 
     def save(self, trainer: Any, output_dir: Path) -> None:
         # Trainer.save_model gathers ZeRO-3 shards (stage3_gather_16bit_weights_on_model_save) and

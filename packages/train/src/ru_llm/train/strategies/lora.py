@@ -101,11 +101,9 @@ class LoraFineTuning:
         return [{"params": others}, {"params": embeddings, "lr": config.embeddings.lr}]
 
     def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:
-        if config.full.deepspeed is None:
-            return {}
-        from ru_llm.train.deepspeed import deepspeed_config
+        from ru_llm.train.deepspeed import deepspeed_arguments
 
-        return {"deepspeed": deepspeed_config(config)}
+        return deepspeed_arguments(config)
 
     def save(self, trainer: Any, output_dir: Path) -> None:
         trainer.model.save_pretrained(str(output_dir), safe_serialization=True)
