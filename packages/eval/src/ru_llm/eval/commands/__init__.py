@@ -10,7 +10,8 @@ from ru_llm.eval.commands.tasks_cmd import tasks_command
 
 app = typer.Typer(
     name="eval",
-    help="Evaluate models: MMLU / MMLU-RU (5-shot letter probabilities), perplexity; compare results.",
+    help="Evaluate models: MMLU / MMLU-RU, perplexity, copy, generation speed, tokenizer efficiency, any "
+    "lm-eval task; compare results.",
     no_args_is_help=True,
 )
 app.command("run")(run_command)

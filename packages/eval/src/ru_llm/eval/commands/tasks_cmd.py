@@ -26,4 +26,9 @@ def tasks_command(as_json: Annotated[bool, typer.Option("--json", help="Print JS
     table.add_column("what and data", overflow="fold")
     for entry in entries:
         table.add_row(entry.name, entry.plugin or "-", entry.obj.description)
+    table.add_row(
+        "lm_eval:<task>",
+        "lm-eval",
+        'any lm-evaluation-harness task on the same model and adapter (pip install "ru-llm-eval[lm-eval]")',
+    )
     Console().print(table)
