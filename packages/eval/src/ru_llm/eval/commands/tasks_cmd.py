@@ -11,6 +11,7 @@ import typer
 def tasks_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List every registered evaluation task with its data source."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from ru_llm.eval.registry import metrics
