@@ -30,6 +30,6 @@ def tasks_command(as_json: Annotated[bool, typer.Option("--json", help="Print JS
     table.add_row(
         "lm_eval:<task>",
         "lm-eval",
-        'any lm-evaluation-harness task on the same model and adapter (pip install "ru-llm-eval[lm-eval]")',
+        escape('any lm-evaluation-harness task on the same model and adapter (pip install "ru-llm-eval[lm-eval]")'),
     )
     Console().print(table)
