@@ -120,7 +120,8 @@ def test_compare_writes_markdown_and_a_self_contained_html(cli, tmp_path: Path) 
     md, page = tmp_path / "r.md", tmp_path / "r.html"
     result = cli("eval", "compare", results("base", 0.25), results("adapted", 0.5), "--markdown", md, "--html", page)
     assert result.exit_code == 0, result.output
-    assert "| mmlu | accuracy | 0.2500 | 0.5000 |" in md.read_text(encoding="utf-8")
+    assert "| mmlu | accuracy | 0.2500 | 0.5000 | 2.000 |" in md.read_text(encoding="utf-8")  # with the ratio
+    assert "adapted / base" in result.stdout
     html = page.read_text(encoding="utf-8")
     assert html.count("data:image/png;base64,") == 2  # headline metrics and MMLU categories
     assert not re.search(r"""(src|href)=["'](https?:)?//""", html), "the report must not fetch anything"
@@ -128,3 +129,32 @@ def test_compare_writes_markdown_and_a_self_contained_html(cli, tmp_path: Path) 
     bad = tmp_path / "bad.json"
     bad.write_text("{}", encoding="utf-8")
     assert "not an `ru-llm eval run` results file" in one_line_error(cli("eval", "compare", bad))
+
+
+@pytest.mark.slow
+def test_an_adapter_for_another_base_is_one_line(cli, tiny_model, tmp_path: Path) -> None:
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    adapter = tmp_path / "adapter"
+    gpt2 = AutoModelForCausalLM.from_pretrained(tiny_model("gpt2"))
+    get_peft_model(gpt2, LoraConfig(target_modules=["c_attn"], fan_in_fan_out=True)).save_pretrained(adapter)
+    line = one_line_error(
+        cli(
+            "eval",
+            "run",
+            "mmlu",
+            "--model",
+            tiny_model("llama"),
+            "--adapter",
+            adapter,
+            "--data",
+            MMLU_DATA,
+            "--limit",
+            "1",
+            "--out",
+            tmp_path / "r.json",
+        )
+    )
+    assert "does not fit this model" in line
+    assert not (tmp_path / "r.json").exists()

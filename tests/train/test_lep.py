@@ -101,3 +101,15 @@ def test_lep_refuses_mismatched_models_with_one_line(tiny_model, tmp_path: Path,
     )
     assert "no config.json" in line
     assert not (tmp_path / "o").exists()
+
+
+def test_the_least_squares_map_is_exact_without_noise_and_close_with_it() -> None:
+    from ru_llm.train.lep import fit_projection
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(500, 16, generator=g)
+    p = torch.randn(16, 16, generator=g)
+    solved, residual = fit_projection(x, x @ p)
+    assert torch.allclose(solved.float(), p, atol=1e-5) and residual < 1e-6
+    noisy, residual = fit_projection(x, x @ p + 0.01 * torch.randn(500, 16, generator=g))
+    assert torch.allclose(noisy.float(), p, atol=5e-3) and 1e-4 < residual < 0.05

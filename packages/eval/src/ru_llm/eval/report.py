@@ -75,11 +75,21 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def ratio(values: list[Any]) -> str:
+    """``second / first`` when two runs are compared (Ruadapt's speed-up: adapted over base)."""
+    if len(values) != 2 or not all(isinstance(v, (int, float)) for v in values) or not values[0]:
+        return "—"
+    return f"{values[1] / values[0]:.3f}"
+
+
 def markdown_report(runs: list[tuple[str, dict[str, Any]]]) -> str:
-    header = "| task | metric | " + " | ".join(label for label, _ in runs) + " |"
-    lines = ["# Evaluation results", "", header, "|---|---|" + "---|" * len(runs)]
+    two = len(runs) == 2
+    labels = [label for label, _ in runs] + ([f"{runs[1][0]} / {runs[0][0]}"] if two else [])
+    header = "| task | metric | " + " | ".join(labels) + " |"
+    lines = ["# Evaluation results", "", header, "|---|---|" + "---|" * len(labels)]
     for task, metric, values in comparison_rows(runs):
-        lines.append(f"| {task} | {metric} | " + " | ".join(_fmt(v) for v in values) + " |")
+        cells = [_fmt(v) for v in values] + ([ratio(values)] if two else [])
+        lines.append(f"| {task} | {metric} | " + " | ".join(cells) + " |")
     lines += ["", "Models:", ""]
     for label, data in runs:
         model = data.get("model", {})
@@ -155,6 +165,9 @@ def terminal_table(runs: list[tuple[str, dict[str, Any]]]) -> Any:
     table.add_column("metric")
     for label, _ in runs:
         table.add_column(label, justify="right")
+    two = len(runs) == 2
+    if two:
+        table.add_column(f"{runs[1][0]} / {runs[0][0]}", justify="right")
     for task, metric, values in comparison_rows(runs):
-        table.add_row(task, metric, *(_fmt(v) for v in values))
+        table.add_row(task, metric, *(_fmt(v) for v in values), *([ratio(values)] if two else []))
     return table
