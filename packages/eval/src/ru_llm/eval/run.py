@@ -19,6 +19,7 @@ from typing import Any
 
 from ru_llm.core.errors import RuLLMError
 from ru_llm.eval.models.hf import HFEvalModel, ModelSettings, model_fingerprint
+from ru_llm.eval.models.remote import RemoteModel, is_remote
 from ru_llm.eval.task import (
     ChoiceRequest,
     EvalTask,
@@ -90,13 +91,20 @@ def evaluate(
     """
     from dataclasses import replace
 
+    from ru_llm.core.errors import ConfigError
     from ru_llm.core.jsonl import atomic_open
 
     task_settings = {name: replace(settings, data=(data or {}).get(name, settings.data)) for name, _ in tasks}
+    remote = is_remote(model_settings.model)
+    for name, task in tasks:  # --model openai:NAME: only tasks that get their answers from a server
+        if remote and not getattr(task, "remote_answers", False):
+            raise ConfigError(
+                f"{name}: needs a local model (--model DIR); {model_settings.model} answers judged benchmarks only"
+            )
     # every task's data is read and checked before the model loads
     loaded = [(name, task, task.load(task_settings[name])) for name, task in tasks]
     started = time.time()
-    model = model or HFEvalModel(model_settings)
+    model = model or (RemoteModel(model_settings) if remote else HFEvalModel(model_settings))  # type: ignore[assignment]
     cache = ItemCache(out.with_name(out.name + ".partial.jsonl"))
     results: dict[str, Any] = {
         "model": {
@@ -105,7 +113,7 @@ def evaluate(
             "weights_sha256": model_fingerprint(model_settings.model),
             "adapter_sha256": model_fingerprint(model_settings.adapter) if model_settings.adapter else None,
             "device": model.device,
-            "dtype": str(next(model.model.parameters()).dtype).replace("torch.", ""),
+            "dtype": None if remote else str(next(model.model.parameters()).dtype).replace("torch.", ""),
             "add_bos": model_settings.add_bos,
             "chat_template": model_settings.chat_template,
         },

@@ -48,6 +48,27 @@ def run_command(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto, bf16, fp16 or fp32.")] = "auto",
     trust_remote_code: Annotated[bool, typer.Option(help="Run code shipped with the model.")] = False,
+    max_new_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Generated tokens per answer (replaces the task's or preset's).")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="--model openai:NAME: the OpenAI-compatible server's URL (…/v1).")
+    ] = None,
+    judge_model: Annotated[str | None, typer.Option(help="mt_bench*: the judge model's name on its server.")] = None,
+    judge_base_url: Annotated[
+        str | None, typer.Option(help="mt_bench*: the judge's OpenAI-compatible URL (…/v1).")
+    ] = None,
+    judge_api_key_env: Annotated[
+        str, typer.Option(help="mt_bench*: the environment variable holding the judge's key.")
+    ] = "OPENAI_API_KEY",
+    judge_concurrency: Annotated[int, typer.Option(min=1, help="mt_bench*: concurrent server calls.")] = 8,
+    judge_timeout: Annotated[float, typer.Option(min=0.1, help="mt_bench*: seconds per server call.")] = 120.0,
+    preset: Annotated[
+        str, typer.Option(help="mt_bench*: answer generation, greedy, paper or fastchat (per-category temperatures).")
+    ] = "greedy",
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="mt_bench*: answer and judgment caches (default $XDG_CACHE_HOME/ru-llm).")
+    ] = None,
 ) -> None:
     """Evaluate a model on tasks and write one results JSON (per-item records included; reruns resume)."""
     from rich.console import Console
@@ -103,7 +124,12 @@ def run_command(
         subjects=tuple(s.strip() for s in (subjects or "").split(",") if s.strip()),
         max_length=max_length,
         chat_template=chat_template,
-    )
+        max_new_tokens=max_new_tokens,
+        options=_judged_options(
+            names, base_url, judge_model, judge_base_url, judge_api_key_env, judge_concurrency, judge_timeout,
+            preset, cache_dir,
+        ),
+    )  # fmt: skip
     console = Console(stderr=True)
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -125,3 +151,32 @@ def run_command(
         if counts["failed"]:
             console.print(f"[yellow]{name}: {counts['failed']} items failed[/] (reasons under 'failures' in {out})")
     console.print(f"results: {out}")
+
+
+def _judged_options(
+    names: list[str],
+    base_url: str | None,
+    judge_model: str | None,
+    judge_base_url: str | None,
+    judge_api_key_env: str,
+    concurrency: int,
+    timeout: float,
+    preset: str,
+    cache_dir: Path | None,
+) -> dict[str, Any]:
+    """The judged benchmarks' settings (names only: the keys stay in the environment); none for other tasks."""
+    if not any(name.startswith("mt_bench") for name in names):
+        return {}
+    options: dict[str, Any] = {
+        "judge_model": judge_model,
+        "judge_base_url": judge_base_url,
+        "judge_api_key_env": judge_api_key_env,
+        "preset": preset,
+        "concurrency": concurrency,
+        "timeout": timeout,
+    }
+    if base_url:
+        options["base_url"] = base_url
+    if cache_dir:
+        options["cache_dir"] = str(cache_dir)
+    return options

@@ -11,6 +11,7 @@ from ru_llm.core.plugins import hookimpl
 def register_metrics(register: Callable[..., object]) -> None:
     from ru_llm.eval.tasks.copy import Copy
     from ru_llm.eval.tasks.mmlu import MMLU, MMLU_RU
+    from ru_llm.eval.tasks.mt_bench import MT_BENCH, MT_BENCH_RU
     from ru_llm.eval.tasks.perplexity import Perplexity
     from ru_llm.eval.tasks.speed import GenerationSpeed
     from ru_llm.eval.tasks.tokenizer_efficiency import TokenizerEfficiency
@@ -21,3 +22,5 @@ def register_metrics(register: Callable[..., object]) -> None:
     register(Copy())
     register(GenerationSpeed())
     register(TokenizerEfficiency())
+    register(MT_BENCH)
+    register(MT_BENCH_RU)

@@ -1,0 +1,607 @@
+"""MT-Bench and ruMT-Bench: two-turn questions answered by the model and graded 1-10 by an LLM judge.
+
+``ru-llm eval run mt_bench_ru --model DIR|openai:NAME [--base-url URL] --judge-model NAME --judge-base-url URL
+--data DIR --out results.json``.
+
+* Questions come from ``--data DIR`` in FastChat's layout (``question.jsonl``: ``question_id``, ``category``,
+  ``turns``; ``reference_answer/*.jsonl``: ``question_id``, ``choices[0].turns``) or from the hub. A question's
+  own ``reference`` field (ruMT-Bench and FastChat have one on some questions) is used when no reference file
+  answers it.
+* Answers: both turns, the second with the first question and answer before it, through the tokenizer's chat
+  template (a local model, batched) or an OpenAI-compatible server (``--model openai:NAME --base-url URL``).
+  Presets: ``greedy`` (default: greedy, 1024 new tokens), ``paper`` and ``fastchat`` (FastChat's per-category
+  temperatures), see :data:`PRESETS`.
+* Judge: FastChat's single-answer grading, prompts ``single-v1`` / ``single-math-v1`` for the first turn and
+  their ``-multi-turn`` variants for the second, the math ones (with the reference answer) for
+  :data:`NEED_REF_CATS`; temperature 0, up to 2048 tokens; the score is ``[[x]]``, else ``[x]``. An unparsable
+  judgment is asked for once more, then counted in ``judge_failures`` and left out of the means.
+* Metrics: ``turn1``, ``turn2``, ``overall`` (mean of all parsed judgments), ``judge_failures`` and
+  ``category/<name>`` (both turns).
+* Caches (``$XDG_CACHE_HOME/ru-llm/mt_bench`` or ``--cache-dir``): answers per (model, settings, conversation
+  so far), judgments per (judge model, prompt, rendered prompt); a rerun with the same settings makes no calls.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ru_llm.core.errors import ConfigError, first_line
+from ru_llm.eval.openai_client import CallFailed, ChatClient, api_key, check_reachable
+from ru_llm.eval.task import Item, Request, TaskData, TaskSettings
+
+if TYPE_CHECKING:
+    from ru_llm.eval.models.hf import HFEvalModel
+
+NEED_REF_CATS = ("math", "reasoning", "coding", "arena-hard-200")  # FastChat's list
+# FastChat's gen_model_answer temperatures; a temperature under 1e-4 means greedy
+FASTCHAT_TEMPERATURES = {
+    "writing": 0.7,
+    "roleplay": 0.7,
+    "extraction": 0.0,
+    "math": 0.0,
+    "coding": 0.0,
+    "reasoning": 0.0,
+    "stem": 0.1,
+    "humanities": 0.1,
+    "arena-hard-200": 0.0,
+}
+PRESETS: dict[str, dict[str, Any]] = {
+    "greedy": {"do_sample": False, "max_new_tokens": 1024},
+    "paper": {
+        "temperature": 0.2,
+        "top_p": 0.95,
+        "top_k": 40,
+        "do_sample": False,
+        "num_beams": 1,
+        "max_new_tokens": 1536,
+        "repetition_penalty": 1.1,
+        "no_repeat_ngram_size": 15,
+    },
+    "fastchat": {"max_new_tokens": 1024},  # temperature per category, see generation_params
+}
+JUDGE_PARAMS = {"temperature": 0, "max_tokens": 2048}  # FastChat's chat_completion_openai for the judge
+_SCORE = re.compile(r"\[\[(\d+\.?\d*)\]\]")
+_SCORE_BACKUP = re.compile(r"\[(\d+\.?\d*)\]")
+
+
+# -- data ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Question:
+    id: int | str
+    category: str
+    turns: tuple[str, ...]
+    reference: tuple[str, ...] | None = None
+
+
+def _read_jsonl(path: Path, what: str) -> list[dict[str, Any]]:
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as e:
+            raise ConfigError(
+                f"{path}:{n}: not JSON ({first_line(e)})", hint=f"{what}: one JSON object a line"
+            ) from None
+        if not isinstance(row, dict):
+            raise ConfigError(f"{path}:{n}: not a JSON object", hint=f"{what}: one JSON object a line")
+        rows.append(row)
+    return rows
+
+
+def question_from(row: dict[str, Any], where: str) -> Question:
+    """A FastChat question row (``question_id``, ``category``, ``turns``; ``prompt_id``/``prompt`` also read)."""
+    qid = row.get("question_id", row.get("prompt_id"))
+    turns = row.get("turns", row.get("prompt"))
+    if qid is None or qid == "":
+        raise ConfigError(f"{where}: no question_id", hint="FastChat's question.jsonl layout")
+    if not (isinstance(turns, list) and len(turns) == 2 and all(isinstance(t, str) and t.strip() for t in turns)):
+        raise ConfigError(f"{where}: question {qid}: 'turns' must be a list of two non-empty strings")
+    ref = row.get("reference")
+    reference = tuple(str(r) for r in ref) if isinstance(ref, list) and ref else None
+    return Question(qid, str(row.get("category") or "general"), tuple(turns), reference)
+
+
+def load_local(data: Path) -> tuple[list[Question], dict[Any, tuple[str, ...]], str]:
+    """Questions, reference answers by question id and a sha256 of both, from a FastChat-layout directory."""
+    file = data / "question.jsonl" if data.is_dir() else data
+    if not file.is_file():
+        raise ConfigError(
+            f"--data {data}: no question.jsonl", hint="FastChat's layout: question.jsonl, reference_answer/"
+        )
+    digest = hashlib.sha256(file.read_bytes())
+    questions = [question_from(row, f"{file}:{n}") for n, row in enumerate(_read_jsonl(file, "question.jsonl"), 1)]
+    if not questions:
+        raise ConfigError(f"{file}: no questions")
+    seen = set()
+    for q in questions:
+        if q.id in seen:
+            raise ConfigError(f"{file}: question_id {q.id} appears twice")
+        seen.add(q.id)
+    refs: dict[Any, tuple[str, ...]] = {}
+    ref_dir = file.parent / "reference_answer"
+    files = sorted(ref_dir.glob("*.jsonl")) if ref_dir.is_dir() else []
+    files.sort(key=lambda f: f.stem != "gpt-4")  # FastChat's judges use gpt-4's references; then by name
+    for ref_file in files:
+        digest.update(ref_file.name.encode() + ref_file.read_bytes())
+        for n, row in enumerate(_read_jsonl(ref_file, "reference answers"), 1):
+            try:
+                turns = row["choices"][0]["turns"]
+                qid = row["question_id"]
+            except (KeyError, IndexError, TypeError):
+                raise ConfigError(f"{ref_file}:{n}: expected question_id and choices[0].turns") from None
+            refs.setdefault(qid, tuple(str(t) for t in turns))
+    return questions, refs, digest.hexdigest()
+
+
+def load_hub(hub_id: str, name: str) -> tuple[list[Question], dict[Any, tuple[str, ...]], str]:
+    from ru_llm.core.deps import require
+
+    datasets = require("datasets", purpose=f"{name} from the hub", package="ru-llm-dataset", extra="hf")
+    try:
+        loaded = datasets.load_dataset(hub_id)
+        table = loaded[next(iter(loaded))] if hasattr(loaded, "keys") else loaded
+    except Exception as e:  # datasets raises many kinds; offline is the usual one
+        raise ConfigError(
+            f"{name}: cannot load {hub_id} from the hub ({first_line(e)})",
+            hint="offline? pass --data DIR with question.jsonl and reference_answer/ (FastChat's layout)",
+        ) from None
+    questions = [question_from(dict(row), f"{hub_id} row {n}") for n, row in enumerate(table)]
+    blob = json.dumps([q.__dict__ for q in questions], sort_keys=True, ensure_ascii=False, default=str)
+    return questions, {}, hashlib.sha256(blob.encode()).hexdigest()
+
+
+# -- judge prompts ----------------------------------------------------------------------------------------
+def judge_prompts() -> dict[str, dict[str, Any]]:
+    """FastChat's judge prompts (``data/fastchat_judge_prompts.jsonl``, Apache-2.0) by name."""
+    text = resources.files("ru_llm.eval").joinpath("data/fastchat_judge_prompts.jsonl").read_text(encoding="utf-8")
+    return {row["name"]: row for row in (json.loads(line) for line in text.split("\n") if line.strip())}
+
+
+def prompt_name(category: str, turn: int) -> str:
+    base = "single-math-v1" if category in NEED_REF_CATS else "single-v1"
+    return base if turn == 1 else base + "-multi-turn"
+
+
+def judge_messages(
+    prompt: dict[str, Any], question: Question, answers: list[str], turn: int, reference: tuple[str, ...] | None
+) -> list[dict[str, str]]:
+    """System and user messages as FastChat's ``run_judge_single`` sends them to an OpenAI judge."""
+    kwargs = {}
+    if reference is not None:
+        kwargs["ref_answer_1"] = reference[0]
+        if turn == 2:
+            kwargs["ref_answer_2"] = reference[1] if len(reference) > 1 else ""
+    if turn == 2:
+        user = prompt["prompt_template"].format(
+            question_1=question.turns[0],
+            question_2=question.turns[1],
+            answer_1=answers[0],
+            answer_2=answers[1],
+            **kwargs,
+        )
+    else:
+        user = prompt["prompt_template"].format(question=question.turns[0], answer=answers[0], **kwargs)
+    return [{"role": "system", "content": prompt["system_prompt"]}, {"role": "user", "content": user}]
+
+
+def parse_score(judgment: str) -> float | None:
+    """FastChat's ``[[rating]]`` parsing: ``[[x]]``, else ``[x]``; ``None`` when neither is there."""
+    match = _SCORE.search(judgment) or _SCORE_BACKUP.search(judgment)
+    return float(ast.literal_eval(match.group(1))) if match else None
+
+
+# -- generation settings ----------------------------------------------------------------------------------
+def generation_params(preset: str, category: str, max_new_tokens: int | None) -> dict[str, Any]:
+    """The generation settings of ``preset`` for a question of ``category`` (transformers' names)."""
+    if preset not in PRESETS:
+        raise ConfigError(f"--preset {preset!r}: expected one of {', '.join(PRESETS)}")
+    params = dict(PRESETS[preset])
+    if preset == "fastchat":
+        temperature = FASTCHAT_TEMPERATURES.get(category, 0.7)
+        params["do_sample"] = temperature >= 1e-4
+        if params["do_sample"]:
+            params["temperature"] = temperature
+    if max_new_tokens:
+        params["max_new_tokens"] = max_new_tokens
+    return params
+
+
+def openai_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The standard chat-completion parameters for the same settings (greedy is temperature 0; the
+    transformers-only ones, top_k, repetition_penalty, no_repeat_ngram_size, are not sent)."""
+    out: dict[str, Any] = {"max_tokens": params["max_new_tokens"]}
+    if params.get("do_sample"):
+        out["temperature"] = params.get("temperature", 1.0)
+        if "top_p" in params:
+            out["top_p"] = params["top_p"]
+    else:
+        out["temperature"] = 0
+    return out
+
+
+# -- caches -----------------------------------------------------------------------------------------------
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ru-llm"
+
+
+class JsonlCache:
+    """Append-only ``{"key", "value"}`` lines; a line cut by a kill is skipped (that entry is made again)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self.entries: dict[str, dict[str, Any]] = {}
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").split("\n"):
+                try:
+                    entry = json.loads(line)
+                    self.entries[entry["key"]] = entry["value"]
+                except (ValueError, KeyError, TypeError):
+                    continue
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.entries.get(key)
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        with self._lock:
+            self.entries[key] = value
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"key": key, "value": value}, ensure_ascii=False) + "\n")
+
+
+def cache_key(**parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+# -- answering --------------------------------------------------------------------------------------------
+Conversation = list[dict[str, str]]
+
+
+class LocalAnswerer:
+    """Answers from the loaded transformers model through its tokenizer's chat template, batched (left padding)."""
+
+    def __init__(self, model: HFEvalModel) -> None:
+        from ru_llm.eval.models.hf import model_fingerprint
+
+        if not getattr(model.tokenizer, "chat_template", None):
+            raise ConfigError(
+                f"--model {model.settings.model}: the tokenizer has no chat template", hint="use an instruct model"
+            )
+        self.model = model
+        settings = model.settings
+        dtype = str(next(model.model.parameters()).dtype)
+        self.identity = {
+            "model": settings.model,
+            "weights": model_fingerprint(settings.model),
+            "adapter": settings.adapter,
+            "adapter_weights": model_fingerprint(settings.adapter) if settings.adapter else None,
+            "dtype": dtype,
+            "add_bos": settings.add_bos,
+        }
+        self.calls = None
+
+    def answer(self, jobs: list[tuple[Conversation, dict[str, Any]]], done: Callable[[int, str], None]) -> None:
+        import torch
+
+        tok = self.model.tokenizer
+        groups: dict[str, list[int]] = {}
+        for i, (_, params) in enumerate(jobs):
+            groups.setdefault(json.dumps(params, sort_keys=True), []).append(i)
+        batch_size = self.model.settings.batch_size or 8
+        for indices in groups.values():
+            params = dict(jobs[indices[0]][1])
+            if not params.get("do_sample"):  # transformers warns about sampling settings without sampling
+                for name in ("temperature", "top_p", "top_k"):
+                    params.pop(name, None)
+            encoded = {
+                i: self.model.encode(tok.apply_chat_template(jobs[i][0], tokenize=False, add_generation_prompt=True))
+                for i in indices
+            }
+            order = sorted(indices, key=lambda i: -len(encoded[i]))
+            for start in range(0, len(order), batch_size):
+                batch = order[start : start + batch_size]
+                width = max(len(encoded[i]) for i in batch)
+                ids = torch.full((len(batch), width), self.model.pad_id, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, i in enumerate(batch):
+                    seq = encoded[i]
+                    ids[row, width - len(seq) :] = torch.tensor(seq)
+                    mask[row, width - len(seq) :] = 1
+                if params.get("do_sample"):
+                    torch.manual_seed(0)
+                with torch.no_grad():
+                    out = self.model.model.generate(
+                        input_ids=ids.to(self.model.device),
+                        attention_mask=mask.to(self.model.device),
+                        pad_token_id=self.model.pad_id,
+                        **params,
+                    )
+                for row, i in enumerate(batch):
+                    done(i, tok.decode(out[row, width:], skip_special_tokens=True).strip())
+
+
+class RemoteAnswerer:
+    """Answers from an OpenAI-compatible server (``--model openai:NAME --base-url URL``), concurrent."""
+
+    def __init__(self, name: str, base_url: str, key: str | None, concurrency: int, timeout: float, backoff: float):
+        self.client = ChatClient(base_url, name, key, what="--base-url", timeout=timeout, backoff=backoff)
+        self.identity = {"model": "openai:" + name}
+        self.concurrency = concurrency
+        self.calls = self.client.stats
+
+    def answer(self, jobs: list[tuple[Conversation, dict[str, Any]]], done: Callable[[int, str], None]) -> None:
+        def one(i: int) -> None:
+            conversation, params = jobs[i]
+            done(i, self.client.chat(conversation, **openai_params(params)).strip())
+
+        _concurrently(one, range(len(jobs)), self.concurrency)
+
+
+def _concurrently(fn: Callable[[int], None], indices: Any, workers: int) -> None:
+    """``fn(i)`` for each index on ``workers`` threads; the first exception of any kind is raised after all end."""
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        futures = [pool.submit(fn, i) for i in indices]
+        errors = [f.exception() for f in futures]
+    for error in errors:
+        if error is not None:
+            raise error
+
+
+# -- the task ---------------------------------------------------------------------------------------------
+class MTBench:
+    """A judged two-turn benchmark; runs whole (answers, then judgments) rather than item by item."""
+
+    remote_answers = True  # --model openai:NAME is accepted
+
+    def __init__(self, name: str, hub_id: str, description: str) -> None:
+        self.name = name
+        self.hub_id = hub_id
+        self.description = description
+        self._loaded: tuple[list[Question], dict[Any, tuple[str, ...]]] | None = None
+
+    # -- before the model loads: data, judge key and judge server ---------------------------------------
+    def load(self, settings: TaskSettings) -> TaskData:
+        opts = settings.options
+        judge_model = opts.get("judge_model")
+        judge_url = opts.get("judge_base_url")
+        if not judge_model or not judge_url:
+            raise ConfigError(f"{self.name}: needs a judge", hint="pass --judge-model NAME --judge-base-url URL")
+        generation_params(opts.get("preset") or "greedy", "general", None)  # an unknown preset fails here
+        api_key(opts.get("judge_api_key_env") or "OPENAI_API_KEY", what="--judge-model", required=True)
+        check_reachable(judge_url, what="--judge-base-url")
+        if settings.data:
+            questions, refs, sha = load_local(Path(settings.data).expanduser())
+            source = str(settings.data)
+        else:
+            questions, refs, sha = load_hub(self.hub_id, self.name)
+            source = f"hf:{self.hub_id}"
+        if settings.limit:
+            questions = questions[: settings.limit]
+        self._loaded = (questions, refs)
+        items = [Item(f"{q.id}/turn{t}", {"question_id": q.id, "turn": t}) for q in questions for t in (1, 2)]
+        return TaskData(items, source, sha)
+
+    def request(self, item: Item, settings: TaskSettings, fits: Callable[[str], bool]) -> Request:
+        raise NotImplementedError("MT-Bench runs whole (run_whole)")
+
+    def score(self, item: Item, request: Request, response: Any) -> dict[str, Any]:
+        raise NotImplementedError("MT-Bench runs whole (run_whole)")
+
+    # -- the run ---------------------------------------------------------------------------------------
+    def run_whole(self, model: Any, settings: TaskSettings, cache: Path | None = None) -> dict[str, Any]:
+        from rich.console import Console
+        from rich.table import Table
+
+        if self._loaded is None:
+            self.load(settings)
+        assert self._loaded is not None
+        questions, refs = self._loaded
+        opts = settings.options
+        preset = opts.get("preset") or "greedy"
+        timeout = float(opts.get("timeout") or 120)
+        backoff = float(opts.get("retry_backoff", 1.0))
+        concurrency = int(opts.get("concurrency") or 8)
+        cache_dir = Path(opts.get("cache_dir") or default_cache_dir()).expanduser() / "mt_bench"
+        answers_cache = JsonlCache(cache_dir / "answers.jsonl")
+        judgments_cache = JsonlCache(cache_dir / "judgments.jsonl")
+        key_env = opts.get("judge_api_key_env") or "OPENAI_API_KEY"
+        judge = ChatClient(
+            opts["judge_base_url"],
+            opts["judge_model"],
+            api_key(key_env, what="--judge-model", required=True),
+            what="--judge-base-url",
+            timeout=timeout,
+            backoff=backoff,
+        )
+        if getattr(model, "device", None) == "remote":
+            base_url = opts.get("base_url")
+            if not base_url:
+                raise ConfigError(f"--model {model.settings.model}: needs --base-url URL (an OpenAI-compatible server)")
+            check_reachable(base_url, what="--base-url")
+            answerer: LocalAnswerer | RemoteAnswerer = RemoteAnswerer(
+                model.name, base_url, api_key(opts.get("api_key_env") or "OPENAI_API_KEY", what="--base-url",
+                                              required=False), concurrency, timeout, backoff
+            )  # fmt: skip
+        else:
+            answerer = LocalAnswerer(model)
+
+        # answers, turn by turn (the second turn sees the first answer)
+        answers: dict[Any, list[str]] = {q.id: [] for q in questions}
+        answer_failures: dict[Any, str] = {}
+        cached_answers = 0
+        for turn in (1, 2):
+            jobs: list[tuple[Conversation, dict[str, Any]]] = []
+            keys: list[tuple[Question, str]] = []
+            for q in questions:
+                if q.id in answer_failures:
+                    continue
+                conversation: Conversation = []
+                for t in range(turn - 1):
+                    conversation += [
+                        {"role": "user", "content": q.turns[t]},
+                        {"role": "assistant", "content": answers[q.id][t]},
+                    ]
+                conversation.append({"role": "user", "content": q.turns[turn - 1]})
+                params = generation_params(preset, q.category, settings.max_new_tokens)
+                key = cache_key(kind="answer", who=answerer.identity, params=params, conversation=conversation)
+                hit = answers_cache.get(key)
+                if hit is not None:
+                    answers[q.id].append(hit["answer"])
+                    cached_answers += 1
+                    continue
+                jobs.append((conversation, params))
+                keys.append((q, key))
+
+            def done(i: int, text: str, keys: list[tuple[Question, str]] = keys) -> None:
+                q, key = keys[i]
+                answers_cache.put(key, {"answer": text})
+                answers[q.id].append(text)  # one job per question and turn: no two threads share a list
+
+            if jobs:
+                try:
+                    answerer.answer(jobs, done)
+                except CallFailed as e:  # a server that keeps failing: the rest stay unanswered, reruns resume
+                    for q, _ in keys:
+                        if len(answers[q.id]) < turn:
+                            answer_failures[q.id] = f"answer, turn {turn}: {e.message}"
+
+        # judgments
+        prompts = judge_prompts()
+        judge_jobs: list[tuple[Question, int, str, list[dict[str, str]]]] = []
+        failures: list[dict[str, Any]] = []
+        for q in questions:
+            if q.id in answer_failures:
+                failures += [{"id": f"{q.id}/turn{t}", "reason": answer_failures[q.id]} for t in (1, 2)]
+                continue
+            for turn in (1, 2):
+                name = prompt_name(q.category, turn)
+                reference = None
+                if q.category in NEED_REF_CATS:
+                    reference = refs.get(q.id) or q.reference
+                    if reference is None:
+                        failures.append(
+                            {"id": f"{q.id}/turn{turn}", "reason": f"no reference answer for question {q.id}"}
+                        )
+                        continue
+                messages = judge_messages(prompts[name], q, answers[q.id], turn, reference)
+                judge_jobs.append((q, turn, name, messages))
+
+        judged: dict[tuple[Any, int], dict[str, Any]] = {}
+        reused = 0
+        lock = threading.Lock()
+
+        def judge_one(i: int) -> None:
+            nonlocal reused
+            q, turn, name, messages = judge_jobs[i]
+            key = cache_key(kind="judgment", judge=opts["judge_model"], prompt=name, messages=messages)
+            hit = judgments_cache.get(key)
+            if hit is not None:
+                judge.stats.add(cached=1)
+                with lock:
+                    judged[(q.id, turn)] = hit
+                    reused += 1
+                return
+            try:
+                text = judge.chat(messages, **JUDGE_PARAMS)
+                score = parse_score(text)
+                attempts = 1
+                if score is None:  # once more; then it counts as a judge failure
+                    text = judge.chat(messages, **JUDGE_PARAMS)
+                    score = parse_score(text)
+                    attempts = 2
+            except CallFailed as e:
+                with lock:
+                    judged[(q.id, turn)] = {"judgment": None, "score": None, "error": e.message}
+                return
+            value = {"judgment": text, "score": score, "attempts": attempts}
+            judgments_cache.put(key, value)
+            with lock:
+                judged[(q.id, turn)] = value
+
+        _concurrently(judge_one, range(len(judge_jobs)), concurrency)
+
+        items: list[dict[str, Any]] = []
+        judge_failures = 0
+        for q, turn, name, _ in judge_jobs:
+            value = judged[(q.id, turn)]
+            record = {
+                "id": f"{q.id}/turn{turn}",
+                "question_id": q.id,
+                "category": q.category,
+                "turn": turn,
+                "question": q.turns[turn - 1],
+                "answer": answers[q.id][turn - 1],
+                "judge_prompt": name,
+                "judgment": value["judgment"],
+                "score": value["score"],
+            }
+            items.append(record)
+            if value["score"] is None:
+                judge_failures += 1
+                reason = value.get("error") or "the judgment has no [[rating]] (asked twice)"
+                failures.append({"id": record["id"], "reason": f"judge: {reason}"})
+        metrics = aggregate(items, judge_failures)
+        generated = sum(len(a) for a in answers.values()) - cached_answers
+        answer_calls = answerer.calls.as_dict() if answerer.calls else {"made": generated, "retried": 0, "failed": 0}
+        calls = {"answers": {**answer_calls, "cached": cached_answers}, "judge": judge.stats.as_dict()}
+        table = Table(title=f"{self.name}: calls")
+        for column in ("", "made", "cached", "retried", "failed"):
+            table.add_column(column, justify="right")
+        for who, counts in calls.items():
+            table.add_row(who, *(str(counts[c]) for c in ("made", "cached", "retried", "failed")))
+        Console(stderr=True).print(table)
+        scored = sum(1 for r in items if r["score"] is not None)
+        return {
+            "metrics": metrics,
+            "counts": {"items": 2 * len(questions), "scored": scored, "failed": len(failures),
+                       "reused_from_cache": reused},
+            "judge": {"model": opts["judge_model"], "base_url": opts["judge_base_url"],
+                      "prompts": sorted({r["judge_prompt"] for r in items})},
+            "generation": {"preset": preset, "answers_from": answerer.identity["model"]},
+            "calls": calls,
+            "failures": failures,
+            "items": items,
+        }  # fmt: skip
+
+    def aggregate(self, records: list[dict[str, Any]]) -> dict[str, float]:
+        return aggregate(records, sum(1 for r in records if r.get("score") is None))
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def aggregate(records: list[dict[str, Any]], judge_failures: int) -> dict[str, Any]:
+    """``turn1``, ``turn2``, ``overall`` (mean of all parsed judgments), ``judge_failures``, ``category/*``."""
+    scored = [r for r in records if r.get("score") is not None]
+    metrics: dict[str, Any] = {
+        "turn1": _mean([r["score"] for r in scored if r["turn"] == 1]),
+        "turn2": _mean([r["score"] for r in scored if r["turn"] == 2]),
+        "overall": _mean([r["score"] for r in scored]),
+        "judge_failures": judge_failures,
+    }
+    for category in sorted({r["category"] for r in scored}):
+        metrics[f"category/{category}"] = _mean([r["score"] for r in scored if r["category"] == category])
+    return metrics
+
+
+MT_BENCH = MTBench(
+    "mt_bench", "HuggingFaceH4/mt_bench_prompts", "MT-Bench (80 two-turn questions), graded 1-10 by an LLM judge"
+)
+MT_BENCH_RU = MTBench(
+    "mt_bench_ru", "NLPCoreTeam/ruMT-Bench", "ruMT-Bench (80 two-turn Russian questions), graded 1-10 by an LLM judge"
+)

@@ -1,0 +1,339 @@
+"""MT-Bench / ruMT-Bench with an LLM judge: a fake OpenAI-compatible server on 127.0.0.1 plays the answering
+model and the judge; FastChat's prompts and score parsing; caches (a rerun makes no calls); the key never
+written; bad input as one line."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kit.train_data import one_line_error
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "mt_bench"
+SECRET = "sk-test-DO-NOT-WRITE-7f3a9c"
+KEY_ENV = "RU_LLM_TEST_JUDGE_KEY"
+
+
+class FakeServer:
+    """``/v1/chat/completions``: model ``answerer`` echoes the last user turn; model ``judge`` grades turn 1
+    ``[[8]]`` and turn 2 ``Rating: [6]``; ``garbage`` and ``garbage_once`` hold substrings of first-turn prompts
+    that get an unparsable judgment (always, or on the first call only); ``fail_first`` makes the first N calls 500s;
+    ``delay`` sleeps before answering."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.garbage: set[str] = set()
+        self.garbage_once: set[str] = set()
+        self.fail_first = 0
+        self.delay = 0.0
+        self.seen: dict[str, int] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"body": body, "auth": self.headers.get("Authorization"), "path": self.path})
+                if server.delay:
+                    time.sleep(server.delay)
+                if server.fail_first > 0:
+                    server.fail_first -= 1
+                    self._send(500, {"error": {"message": "overloaded"}})
+                    return
+                self._send(
+                    200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": server.reply(body)}}]}
+                )
+
+            def _send(self, code: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def reply(self, body: dict[str, Any]) -> str:
+        messages = body["messages"]
+        last = messages[-1]["content"]
+        if body["model"] == "answerer":
+            return f"Answer #{len(messages) // 2 + 1}: {last[:40]}"
+        self.seen[last] = self.seen.get(last, 0) + 1
+        if "### User:" in last:  # a second-turn prompt
+            return "Rating: [6]"
+        if any(s in last for s in self.garbage) or (any(s in last for s in self.garbage_once) and self.seen[last] == 1):
+            return "I cannot decide."
+        return "Fine.\nRating: [[8]]"
+
+    def calls(self, model: str) -> int:
+        return sum(1 for r in self.requests if r["body"]["model"] == model)
+
+
+@pytest.fixture
+def server():  # type: ignore[no-untyped-def]
+    fake = FakeServer()
+    fake.thread.start()
+    yield fake
+    fake.httpd.shutdown()
+    fake.httpd.server_close()
+
+
+@pytest.fixture
+def cli():  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from ru_llm.cli.app import build_app
+
+    def run(*args: Any, env: dict[str, str | None] | None = None):  # type: ignore[no-untyped-def]
+        environment = {"COLUMNS": "200", KEY_ENV: SECRET, **(env or {})}
+        return CliRunner().invoke(build_app(), [str(a) for a in args], prog_name="ru-llm", env=environment)
+
+    return run
+
+
+def _args(server: FakeServer, tmp_path: Path, task: str = "mt_bench", *extra: Any) -> list[Any]:
+    return ["eval", "run", task, "--model", "openai:answerer", "--base-url", server.url,
+            "--judge-model", "judge", "--judge-base-url", server.url, "--judge-api-key-env", KEY_ENV,
+            "--cache-dir", tmp_path / "cache", "--out", tmp_path / "r.json", *extra]  # fmt: skip
+
+
+def _every_file_text(*roots: Path) -> str:
+    return "\n".join(
+        p.read_text(encoding="utf-8", errors="replace") for root in roots for p in root.rglob("*") if p.is_file()
+    )
+
+
+# -- prompts and parsing ------------------------------------------------------------------------------------
+def test_judge_prompts_render_as_the_fastchat_prompt_file() -> None:
+    from ru_llm.eval.tasks.mt_bench import Question, judge_messages, judge_prompts, prompt_name
+
+    reference = {r["name"]: r for r in map(json.loads, (DATA / "fastchat_judge_prompts.jsonl").open(encoding="utf-8"))}
+    ours = judge_prompts()
+    assert ours == reference  # the packaged copy is FastChat's file
+    q = Question(111, "math", ("Q one?", "Q two?"))
+    ref = ("R one", "R two")
+    assert [prompt_name("math", 1), prompt_name("math", 2), prompt_name("writing", 1), prompt_name("writing", 2)] == [
+        "single-math-v1", "single-math-v1-multi-turn", "single-v1", "single-v1-multi-turn"]  # fmt: skip
+    one = judge_messages(ours["single-math-v1"], q, ["A one"], 1, ref)
+    assert one[0] == {"role": "system", "content": "You are a helpful assistant."}
+    assert one[1]["content"] == reference["single-math-v1"]["prompt_template"].format(
+        question="Q one?", ref_answer_1="R one", answer="A one"
+    )
+    assert "[The Start of Reference Answer]\nR one\n[The End of Reference Answer]" in one[1]["content"]
+    two = judge_messages(ours["single-math-v1-multi-turn"], q, ["A one", "A two"], 2, ref)
+    assert two[0]["content"] == reference["single-math-v1-multi-turn"]["system_prompt"]
+    assert "### User:\nQ two?\n\n### Reference answer:\nR two" in two[1]["content"]
+    assert "### User:\nQ two?\n\n### Assistant A:\nA two" in two[1]["content"]
+    plain = judge_messages(ours["single-v1-multi-turn"], Question(81, "writing", ("a", "b")), ["x", "y"], 2, None)
+    assert plain[1]["content"] == reference["single-v1-multi-turn"]["prompt_template"].format(
+        question_1="a", question_2="b", answer_1="x", answer_2="y"
+    )
+
+
+def test_scores_are_parsed_as_fastchat_does() -> None:
+    from ru_llm.eval.tasks.mt_bench import parse_score
+
+    assert parse_score("Good answer.\nRating: [[7]]") == 7
+    assert parse_score("Rating: [[8.5]]") == 8.5
+    assert parse_score("Rating: [6]") == 6  # the backup pattern
+    assert parse_score("[[3]] first, then [[9]]") == 3
+    assert parse_score("[2] but [[5]]") == 5  # [[x]] wins over [x]
+    assert parse_score("no rating here") is None
+    assert parse_score("[[A]]") is None
+
+
+def test_presets() -> None:
+    from ru_llm.core.errors import ConfigError
+    from ru_llm.eval.tasks.mt_bench import generation_params, openai_params
+
+    paper = generation_params("paper", "writing", None)
+    assert paper == {"temperature": 0.2, "top_p": 0.95, "top_k": 40, "do_sample": False, "num_beams": 1,
+                     "max_new_tokens": 1536, "repetition_penalty": 1.1, "no_repeat_ngram_size": 15}  # fmt: skip
+    assert openai_params(paper) == {"max_tokens": 1536, "temperature": 0}
+    writing = generation_params("fastchat", "writing", None)
+    assert writing["do_sample"] and writing["temperature"] == 0.7
+    assert not generation_params("fastchat", "math", 64)["do_sample"]
+    assert generation_params("fastchat", "math", 64)["max_new_tokens"] == 64
+    assert openai_params(writing) == {"max_tokens": 1024, "temperature": 0.7}
+    with pytest.raises(ConfigError, match="preset"):
+        generation_params("nope", "writing", None)
+
+
+# -- the client ----------------------------------------------------------------------------------------------
+def test_client_retries_500s_and_timeouts_then_fails_the_call(server: FakeServer) -> None:
+    from ru_llm.eval.openai_client import CallFailed, ChatClient
+
+    client = ChatClient(server.url, "judge", SECRET, what="judge", timeout=0.3, retries=2, backoff=0.01)
+    server.fail_first = 2
+    assert client.chat([{"role": "user", "content": "hi"}]) == "Fine.\nRating: [[8]]"
+    assert client.stats.as_dict() == {"made": 1, "cached": 0, "retried": 2, "failed": 0}
+    assert all(r["auth"] == f"Bearer {SECRET}" for r in server.requests)  # the key goes in the header only
+    assert SECRET not in repr(client)
+    server.delay = 1.0
+    with pytest.raises(CallFailed, match="timed out after 2 retries"):
+        client.chat([{"role": "user", "content": "hi"}])
+    assert client.stats.failed == 1
+
+
+# -- whole runs against the fake server ---------------------------------------------------------------------
+def test_mt_bench_scores_caches_and_never_writes_the_key(cli, server: FakeServer, tmp_path: Path) -> None:
+    server.garbage_once.add("Compose an engaging travel blog")  # 81, turn 1: unparsable once, then parsed
+    server.garbage.add("overtaken the second person")  # 101, turn 1: unparsable twice: a judge failure
+    args = _args(server, tmp_path, "mt_bench,mt_bench_ru", "--data", f"mt_bench={DATA / 'en'}",
+                 "--data", f"mt_bench_ru={DATA / 'ru'}", "--limit", "3")  # fmt: skip
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    en = data["tasks"]["mt_bench"]
+    m = en["metrics"]
+    assert m["judge_failures"] == 1
+    assert m["turn1"] == 8 and m["turn2"] == 6
+    assert m["overall"] == pytest.approx((8 + 8 + 6 * 3) / 5)
+    assert m["category/writing"] == 7 and m["category/reasoning"] == 6 and m["category/math"] == 7
+    assert [i["id"] for i in en["items"]] == [
+        "81/turn1",
+        "81/turn2",
+        "101/turn1",
+        "101/turn2",
+        "111/turn1",
+        "111/turn2",
+    ]
+    first = en["items"][0]
+    assert first["question_id"] == 81 and first["turn"] == 1 and first["score"] == 8
+    assert first["answer"].startswith("Answer #1: Compose an engaging") and "Rating" in first["judgment"]
+    assert en["items"][3]["judge_prompt"] == "single-math-v1-multi-turn"  # reasoning: with the reference
+    assert en["items"][2]["score"] is None and en["failures"] == [
+        {"id": "101/turn1", "reason": "judge: the judgment has no [[rating]] (asked twice)"}
+    ]
+    assert en["counts"] == {"items": 6, "scored": 5, "failed": 1, "reused_from_cache": 0}
+    # turn 2 is asked with the first question and answer before it; the math judge sees the reference
+    turn2 = [r["body"] for r in server.requests if r["body"]["model"] == "answerer" and len(r["body"]["messages"]) == 3]
+    assert turn2 and turn2[0]["messages"][1]["role"] == "assistant" and turn2[0]["temperature"] == 0
+    judged_111 = [r["body"]["messages"][1]["content"] for r in server.requests if r["body"]["model"] == "judge"
+                  and "The vertices of a triangle" in r["body"]["messages"][1]["content"]]  # fmt: skip
+    assert judged_111 and all(
+        "[The Start of Reference Answer]" in c or "### Reference answer:" in c for c in judged_111
+    )
+    ru = data["tasks"]["mt_bench_ru"]["metrics"]
+    assert ru["turn1"] == 8 and ru["turn2"] == 6 and ru["judge_failures"] == 0
+    assert en["calls"]["answers"]["made"] == 6 and en["calls"]["judge"]["made"] == 6 + 1 + 1  # 2 retried judgments
+    calls = len(server.requests)
+    assert calls == 2 * 6 + 2 * 6 + 2
+
+    again = cli(*args)
+    assert again.exit_code == 0, again.output
+    assert len(server.requests) == calls  # nothing asked again
+    rerun = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["tasks"]["mt_bench"]
+    assert rerun["metrics"] == m and rerun["counts"]["reused_from_cache"] == 6
+    assert rerun["calls"]["judge"] == {"made": 0, "cached": 6, "retried": 0, "failed": 0}
+
+    assert SECRET not in _every_file_text(tmp_path)
+    assert SECRET not in result.output + again.output
+    assert all(r["auth"] == f"Bearer {SECRET}" for r in server.requests if r["body"]["model"] == "judge")
+
+
+def test_an_interrupted_run_resumes_from_the_caches(cli, server: FakeServer, tmp_path: Path) -> None:
+    server.delay = 0.0
+    args = _args(server, tmp_path, "mt_bench", "--data", DATA / "en", "--limit", "2")
+    assert cli(*args[:-2], "--limit", "1", "--out", tmp_path / "first.json").exit_code == 0  # a part done
+    before = len(server.requests)
+    assert before == 4
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    assert len(server.requests) - before == 4  # only question 101's two answers and two judgments
+    assert (
+        json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["tasks"]["mt_bench"]["counts"][
+            "reused_from_cache"
+        ]
+        == 2
+    )
+
+
+def test_the_default_cache_is_under_xdg_cache_home(cli, server: FakeServer, tmp_path: Path) -> None:
+    args = [a for a in _args(server, tmp_path, "mt_bench", "--data", DATA / "en", "--limit", "1")]
+    i = args.index("--cache-dir")
+    del args[i : i + 2]
+    result = cli(*args, env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "xdg" / "ru-llm" / "mt_bench" / "judgments.jsonl").is_file()
+    assert SECRET not in _every_file_text(tmp_path)
+
+
+# -- bad input -----------------------------------------------------------------------------------------------
+def test_a_missing_judge_key_is_one_line(cli, server: FakeServer, tmp_path: Path) -> None:
+    result = cli(*_args(server, tmp_path, "mt_bench", "--data", DATA / "en"), env={KEY_ENV: None})
+    assert KEY_ENV in one_line_error(result)
+    empty = cli(*_args(server, tmp_path, "mt_bench", "--data", DATA / "en"), env={KEY_ENV: "  "})
+    assert "not set or empty" in one_line_error(empty)
+    assert not server.requests and not (tmp_path / "r.json").exists()
+
+
+def test_an_unreachable_judge_is_one_line(cli, server: FakeServer, tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    args = _args(server, tmp_path, "mt_bench", "--data", DATA / "en")
+    args[args.index("--judge-base-url") + 1] = f"http://127.0.0.1:{port}/v1"
+    line = one_line_error(cli(*args))
+    assert "--judge-base-url" in line and "cannot connect" in line
+    assert not server.requests and not (tmp_path / "r.json").exists()
+
+
+def test_malformed_questions_and_missing_settings_are_one_line(cli, server: FakeServer, tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "question.jsonl").write_text('{"question_id": 1, "category": "writing", "turns": ["a", "b"]}\n{oops\n')
+    assert f"{bad / 'question.jsonl'}:2: not JSON" in one_line_error(
+        cli(*_args(server, tmp_path, "mt_bench", "--data", bad))
+    )
+    (bad / "question.jsonl").write_text('{"question_id": 1, "category": "writing", "turns": ["only one"]}\n')
+    assert "two non-empty strings" in one_line_error(cli(*_args(server, tmp_path, "mt_bench", "--data", bad)))
+    assert "no question.jsonl" in one_line_error(cli(*_args(server, tmp_path, "mt_bench", "--data", tmp_path / "none")))
+    no_judge = [
+        a for a in _args(server, tmp_path, "mt_bench", "--data", DATA / "en") if a not in ("--judge-model", "judge")
+    ]
+    assert "--judge-model" in one_line_error(cli(*no_judge))
+    assert "--preset" in one_line_error(
+        cli(*_args(server, tmp_path, "mt_bench", "--data", DATA / "en", "--preset", "x"))
+    )
+    mmlu = ["eval", "run", "mmlu", "--model", "openai:answerer", "--out", tmp_path / "m.json"]
+    assert "needs a local model" in one_line_error(cli(*mmlu))
+    no_url = _args(server, tmp_path, "mt_bench", "--data", DATA / "en")
+    del no_url[no_url.index("--base-url") : no_url.index("--base-url") + 2]
+    assert "--base-url" in one_line_error(cli(*no_url))
+    assert not server.requests and not (tmp_path / "r.json").exists()
+
+
+# -- a local model -------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_tiny_local_model_answers_both_turns_with_its_chat_template(
+    cli, server: FakeServer, tiny_model, tmp_path: Path
+) -> None:
+    args = _args(server, tmp_path, "mt_bench_ru", "--data", DATA / "ru", "--limit", "2", "--max-new-tokens", "6",
+                 "--device", "cpu", "--preset", "paper")  # fmt: skip
+    args[args.index("openai:answerer")] = tiny_model("qwen2")
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    task = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["tasks"]["mt_bench_ru"]
+    assert [i["id"] for i in task["items"]] == ["81/turn1", "81/turn2", "101/turn1", "101/turn2"]
+    assert task["metrics"]["turn1"] == 8 and task["metrics"]["turn2"] == 6
+    assert task["calls"]["answers"]["made"] == 4 and server.calls("answerer") == 0 and server.calls("judge") == 4
+    assert task["generation"]["preset"] == "paper"
+    judged = [r["body"]["messages"][1]["content"] for r in server.requests]
+    assert any(task["items"][1]["answer"] in c and "### Assistant A:" in c for c in judged)
+    again = cli(*args)
+    assert again.exit_code == 0 and server.calls("judge") == 4
+    rerun = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["tasks"]["mt_bench_ru"]
+    assert rerun["calls"]["answers"] == {"made": 0, "retried": 0, "failed": 0, "cached": 4}
+    assert SECRET not in _every_file_text(tmp_path)
