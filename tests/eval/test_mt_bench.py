@@ -70,6 +70,11 @@ class FakeServer:
         if body["model"] == "answerer":
             return f"Answer #{len(messages) // 2 + 1}: {last[:40]}"
         self.seen[last] = self.seen.get(last, 0) + 1
+        if "two AI assistants" in messages[0]["content"]:  # pairwise: the answerer's answer wins, 81 says A always
+            if "Compose an engaging" in last:
+                return "Both fine. [[A]]"
+            mine_first = "Assistant A's Answer]\nAnswer #" in last or "### Assistant A:\nAnswer #" in last
+            return "[[A]]" if mine_first else "Verdict: [[B]]"
         if "### User:" in last:  # a second-turn prompt
             return "Rating: [6]"
         if any(s in last for s in self.garbage) or (any(s in last for s in self.garbage_once) and self.seen[last] == 1):
@@ -268,6 +273,36 @@ def test_the_default_cache_is_under_xdg_cache_home(cli, server: FakeServer, tmp_
     assert result.exit_code == 0, result.output
     assert (tmp_path / "xdg" / "ru-llm" / "mt_bench" / "judgments.jsonl").is_file()
     assert SECRET not in _every_file_text(tmp_path)
+
+
+def test_pairwise_against_a_baseline_judges_both_orders(cli, server: FakeServer, tmp_path: Path) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA / "en", data)
+    (data / "model_answer").mkdir()
+    rows = [
+        {"question_id": q, "choices": [{"index": 0, "turns": [f"base {q} one", f"base {q} two"]}]} for q in (81, 101)
+    ]
+    (data / "model_answer" / "base.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    args = _args(server, tmp_path, "mt_bench", "--data", data, "--limit", "3", "--baseline", "base")
+    result = cli(*args)
+    assert result.exit_code == 0, result.output
+    task = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["tasks"]["mt_bench"]
+    m = task["metrics"]
+    assert (m["wins"], m["losses"], m["ties"], m["judge_failures"]) == (2, 0, 2, 0)  # 81: [[A]] both ways: a tie
+    assert m["win_rate"] == 0.5 and m["win_rate_adjusted"] == 0.75 and m["category/reasoning"] == 1.0
+    assert m["turn1_win_rate_adjusted"] == 0.75 and m["category/writing"] == 0.5
+    assert [i["winner"] for i in task["items"]] == ["tie", "tie", "model", "model"]
+    assert task["items"][2]["judge_prompt"] == "pair-math-v1" and task["items"][3]["baseline_answer"] == "base 101 two"
+    assert task["failures"] == [{"id": f"111/turn{t}", "reason": "no answer of base to question 111"} for t in (1, 2)]
+    assert server.calls("judge") == 8 and task["judge"]["baseline"] == "base"
+    pair = [r["body"]["messages"][1]["content"] for r in server.requests if r["body"]["model"] == "judge"]
+    assert any("[The Start of Reference Answer]" in c and "[The Start of Assistant B's Answer]\nbase 101 one" in c
+               for c in pair)  # fmt: skip
+    assert cli(*args).exit_code == 0 and server.calls("judge") == 8
+    missing = _args(server, tmp_path, "mt_bench", "--data", data, "--baseline", "nobody")
+    assert "--baseline nobody" in one_line_error(cli(*missing))
 
 
 # -- bad input -----------------------------------------------------------------------------------------------

@@ -69,6 +69,12 @@ def run_command(
     cache_dir: Annotated[
         Path | None, typer.Option(help="mt_bench*: answer and judgment caches (default $XDG_CACHE_HOME/ru-llm).")
     ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            help="mt_bench*: judge pairwise against this model's answers (--data DIR/model_answer/NAME.jsonl)."
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a model on tasks and write one results JSON (per-item records included; reruns resume)."""
     from rich.console import Console
@@ -127,7 +133,7 @@ def run_command(
         max_new_tokens=max_new_tokens,
         options=_judged_options(
             names, base_url, judge_model, judge_base_url, judge_api_key_env, judge_concurrency, judge_timeout,
-            preset, cache_dir,
+            preset, cache_dir, baseline,
         ),
     )  # fmt: skip
     console = Console(stderr=True)
@@ -163,6 +169,7 @@ def _judged_options(
     timeout: float,
     preset: str,
     cache_dir: Path | None,
+    baseline: str | None = None,
 ) -> dict[str, Any]:
     """The judged benchmarks' settings (names only: the keys stay in the environment); none for other tasks."""
     if not any(name.startswith("mt_bench") for name in names):
@@ -179,4 +186,6 @@ def _judged_options(
         options["base_url"] = base_url
     if cache_dir:
         options["cache_dir"] = str(cache_dir)
+    if baseline:
+        options["baseline"] = baseline
     return options

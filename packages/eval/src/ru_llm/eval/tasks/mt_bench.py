@@ -146,6 +146,23 @@ def load_local(data: Path) -> tuple[list[Question], dict[Any, tuple[str, ...]], 
     return questions, refs, digest.hexdigest()
 
 
+def load_baseline(data: str | None, name: str) -> dict[Any, tuple[str, ...]]:
+    """A baseline's answers for pairwise judging: ``DATA/model_answer/NAME.jsonl`` (FastChat's layout)."""
+    file = Path(data).expanduser() / "model_answer" / f"{name}.jsonl" if data else None
+    if file is None or not file.is_file():
+        raise ConfigError(
+            f"--baseline {name}: no {file or 'model_answer/' + name + '.jsonl'}",
+            hint="pairwise judging reads the baseline's answers from --data DIR/model_answer/NAME.jsonl",
+        )
+    answers: dict[Any, tuple[str, ...]] = {}
+    for n, row in enumerate(_read_jsonl(file, "model answers"), 1):
+        try:
+            answers[row["question_id"]] = tuple(str(t) for t in row["choices"][0]["turns"])
+        except (KeyError, IndexError, TypeError):
+            raise ConfigError(f"{file}:{n}: expected question_id and choices[0].turns") from None
+    return answers
+
+
 def load_hub(hub_id: str, name: str) -> tuple[list[Question], dict[Any, tuple[str, ...]], str]:
     from ru_llm.core.deps import require
 
@@ -195,6 +212,57 @@ def judge_messages(
     else:
         user = prompt["prompt_template"].format(question=question.turns[0], answer=answers[0], **kwargs)
     return [{"role": "system", "content": prompt["system_prompt"]}, {"role": "user", "content": user}]
+
+
+def pair_prompt_name(category: str, turn: int) -> str:
+    base = "pair-math-v1" if category in NEED_REF_CATS else "pair-v2"
+    return base if turn == 1 else base + "-multi-turn"
+
+
+def pair_messages(
+    prompt: dict[str, Any],
+    question: Question,
+    answers_a: list[str],
+    answers_b: list[str],
+    turn: int,
+    reference: tuple[str, ...] | None,
+) -> list[dict[str, str]]:
+    """System and user messages as FastChat's ``run_judge_pair`` sends them to an OpenAI judge."""
+    kwargs = {}
+    if reference is not None:
+        kwargs["ref_answer_1"] = reference[0]
+        if turn == 2:
+            kwargs["ref_answer_2"] = reference[1] if len(reference) > 1 else ""
+    b = list(answers_b) + [""] * (2 - len(answers_b))
+    if turn == 2:
+        user = prompt["prompt_template"].format(
+            question_1=question.turns[0], question_2=question.turns[1], answer_a_1=answers_a[0],
+            answer_b_1=b[0], answer_a_2=answers_a[1], answer_b_2=b[1], **kwargs,
+        )  # fmt: skip
+    else:
+        user = prompt["prompt_template"].format(
+            question=question.turns[0], answer_a=answers_a[0], answer_b=b[0], **kwargs
+        )
+    return [{"role": "system", "content": prompt["system_prompt"]}, {"role": "user", "content": user}]
+
+
+def parse_verdict(judgment: str) -> str | None:
+    """FastChat's ``[[A]]`` parsing: ``"A"``, ``"B"``, ``"tie"`` (``[[C]]``), checked in that order; else ``None``."""
+    for mark, verdict in (("[[A]]", "A"), ("[[B]]", "B"), ("[[C]]", "tie")):
+        if mark in judgment:
+            return verdict
+    return None
+
+
+def pair_outcome(first: str | None, swapped: str | None) -> dict[str, Any]:
+    """The model (A in ``first``, B in ``swapped``) against the baseline, as FastChat's ``show_result`` counts
+    it: a win or loss when both orders agree, else a tie; ``score`` 1, 0.5 or 0 (``None`` on a failure)."""
+    if first is None or swapped is None:
+        return {"winner": None, "score": None}
+    g1 = {"A": "model", "B": "baseline"}.get(first, first)
+    g2 = {"A": "baseline", "B": "model"}.get(swapped, swapped)
+    winner = g1 if g1 == g2 else "tie"
+    return {"winner": winner, "score": {"model": 1.0, "tie": 0.5, "baseline": 0.0}[winner]}
 
 
 def parse_score(judgment: str) -> float | None:
@@ -351,6 +419,47 @@ class RemoteAnswerer:
         _concurrently(one, range(len(jobs)), self.concurrency)
 
 
+def _judge_all(
+    calls: list[tuple[str, list[dict[str, str]]]],
+    parse: Callable[[str], Any],
+    judge: ChatClient,
+    cache: JsonlCache,
+    judge_model: str,
+    concurrency: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Each ``(prompt name, messages)`` judged (from the cache when it was before), ``parsed`` by ``parse``;
+    an unparsable judgment is asked for once more. Returns the values in order and how many were cached."""
+    values: list[dict[str, Any]] = [{} for _ in calls]
+    reused = 0
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        nonlocal reused
+        name, messages = calls[i]
+        key = cache_key(kind="judgment", judge=judge_model, prompt=name, messages=messages)
+        hit = cache.get(key)
+        if hit is not None:
+            judge.stats.add(cached=1)
+            values[i] = hit
+            with lock:
+                reused += 1
+            return
+        try:
+            text = judge.chat(messages, **JUDGE_PARAMS)
+            parsed, attempts = parse(text), 1
+            if parsed is None:  # once more; then it counts as a judge failure
+                text = judge.chat(messages, **JUDGE_PARAMS)
+                parsed, attempts = parse(text), 2
+        except CallFailed as e:  # not cached: a rerun asks again
+            values[i] = {"judgment": None, "parsed": None, "error": e.message}
+            return
+        values[i] = {"judgment": text, "parsed": parsed, "attempts": attempts}
+        cache.put(key, values[i])
+
+    _concurrently(one, range(len(calls)), concurrency)
+    return values, reused
+
+
 def _concurrently(fn: Callable[[int], None], indices: Any, workers: int) -> None:
     """``fn(i)`` for each index on ``workers`` threads; the first exception of any kind is raised after all end."""
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -372,6 +481,7 @@ class MTBench:
         self.hub_id = hub_id
         self.description = description
         self._loaded: tuple[list[Question], dict[Any, tuple[str, ...]]] | None = None
+        self._baseline: tuple[str, dict[Any, tuple[str, ...]]] | None = None
 
     # -- before the model loads: data, judge key and judge server ---------------------------------------
     def load(self, settings: TaskSettings) -> TaskData:
@@ -392,6 +502,9 @@ class MTBench:
         if settings.limit:
             questions = questions[: settings.limit]
         self._loaded = (questions, refs)
+        self._baseline = None
+        if opts.get("baseline"):
+            self._baseline = (opts["baseline"], load_baseline(settings.data, opts["baseline"]))
         items = [Item(f"{q.id}/turn{t}", {"question_id": q.id, "turn": t}) for q in questions for t in (1, 2)]
         return TaskData(items, source, sha)
 
@@ -481,14 +594,20 @@ class MTBench:
 
         # judgments
         prompts = judge_prompts()
-        judge_jobs: list[tuple[Question, int, str, list[dict[str, str]]]] = []
         failures: list[dict[str, Any]] = []
+        baseline = self._baseline
+        jobs_by_turn: list[tuple[Question, int, tuple[str, ...] | None]] = []
         for q in questions:
             if q.id in answer_failures:
                 failures += [{"id": f"{q.id}/turn{t}", "reason": answer_failures[q.id]} for t in (1, 2)]
                 continue
+            if baseline is not None and q.id not in baseline[1]:
+                failures += [
+                    {"id": f"{q.id}/turn{t}", "reason": f"no answer of {baseline[0]} to question {q.id}"}
+                    for t in (1, 2)
+                ]
+                continue
             for turn in (1, 2):
-                name = prompt_name(q.category, turn)
                 reference = None
                 if q.category in NEED_REF_CATS:
                     reference = refs.get(q.id) or q.reference
@@ -497,64 +616,57 @@ class MTBench:
                             {"id": f"{q.id}/turn{turn}", "reason": f"no reference answer for question {q.id}"}
                         )
                         continue
-                messages = judge_messages(prompts[name], q, answers[q.id], turn, reference)
-                judge_jobs.append((q, turn, name, messages))
+                jobs_by_turn.append((q, turn, reference))
 
-        judged: dict[tuple[Any, int], dict[str, Any]] = {}
-        reused = 0
-        lock = threading.Lock()
-
-        def judge_one(i: int) -> None:
-            nonlocal reused
-            q, turn, name, messages = judge_jobs[i]
-            key = cache_key(kind="judgment", judge=opts["judge_model"], prompt=name, messages=messages)
-            hit = judgments_cache.get(key)
-            if hit is not None:
-                judge.stats.add(cached=1)
-                with lock:
-                    judged[(q.id, turn)] = hit
-                    reused += 1
-                return
-            try:
-                text = judge.chat(messages, **JUDGE_PARAMS)
-                score = parse_score(text)
-                attempts = 1
-                if score is None:  # once more; then it counts as a judge failure
-                    text = judge.chat(messages, **JUDGE_PARAMS)
-                    score = parse_score(text)
-                    attempts = 2
-            except CallFailed as e:
-                with lock:
-                    judged[(q.id, turn)] = {"judgment": None, "score": None, "error": e.message}
-                return
-            value = {"judgment": text, "score": score, "attempts": attempts}
-            judgments_cache.put(key, value)
-            with lock:
-                judged[(q.id, turn)] = value
-
-        _concurrently(judge_one, range(len(judge_jobs)), concurrency)
+        calls_to_make: list[tuple[str, list[dict[str, str]]]] = []
+        for q, turn, reference in jobs_by_turn:
+            if baseline is None:
+                name = prompt_name(q.category, turn)
+                calls_to_make.append((name, judge_messages(prompts[name], q, answers[q.id], turn, reference)))
+            else:  # both orders: the model as A, then as B
+                name = pair_prompt_name(q.category, turn)
+                theirs = list(baseline[1][q.id])
+                for a, b in ((answers[q.id], theirs), (theirs, answers[q.id])):
+                    calls_to_make.append((name, pair_messages(prompts[name], q, a, b, turn, reference)))
+        parse = parse_score if baseline is None else parse_verdict
+        values, reused = _judge_all(calls_to_make, parse, judge, judgments_cache, opts["judge_model"], concurrency)
 
         items: list[dict[str, Any]] = []
         judge_failures = 0
-        for q, turn, name, _ in judge_jobs:
-            value = judged[(q.id, turn)]
-            record = {
+        for n, (q, turn, _) in enumerate(jobs_by_turn):
+            record: dict[str, Any] = {
                 "id": f"{q.id}/turn{turn}",
                 "question_id": q.id,
                 "category": q.category,
                 "turn": turn,
                 "question": q.turns[turn - 1],
                 "answer": answers[q.id][turn - 1],
-                "judge_prompt": name,
-                "judgment": value["judgment"],
-                "score": value["score"],
             }
+            if baseline is None:
+                value = values[n]
+                record |= {"judge_prompt": calls_to_make[n][0], "judgment": value["judgment"], "score": value["parsed"]}
+                problems = [value] if value["parsed"] is None else []
+            else:
+                g1, g2 = values[2 * n], values[2 * n + 1]
+                record |= {
+                    "baseline_answer": baseline[1][q.id][turn - 1] if len(baseline[1][q.id]) >= turn else "",
+                    "judge_prompt": calls_to_make[2 * n][0],
+                    "judgment": g1["judgment"],
+                    "judgment_swapped": g2["judgment"],
+                    **pair_outcome(g1["parsed"], g2["parsed"]),
+                }
+                problems = [v for v in (g1, g2) if v["parsed"] is None]
             items.append(record)
-            if value["score"] is None:
+            if problems:
                 judge_failures += 1
-                reason = value.get("error") or "the judgment has no [[rating]] (asked twice)"
+                what = "[[rating]]" if baseline is None else "[[A]], [[B]] or [[C]]"
+                reason = problems[0].get("error") or f"the judgment has no {what} (asked twice)"
                 failures.append({"id": record["id"], "reason": f"judge: {reason}"})
-        metrics = aggregate(items, judge_failures)
+        if baseline is not None:
+            metrics = aggregate_pairwise(items, judge_failures)
+            reused //= 2
+        else:
+            metrics = aggregate(items, judge_failures)
         generated = sum(len(a) for a in answers.values()) - cached_answers
         answer_calls = answerer.calls.as_dict() if answerer.calls else {"made": generated, "retried": 0, "failed": 0}
         calls = {"answers": {**answer_calls, "cached": cached_answers}, "judge": judge.stats.as_dict()}
@@ -565,12 +677,18 @@ class MTBench:
             table.add_row(who, *(str(counts[c]) for c in ("made", "cached", "retried", "failed")))
         Console(stderr=True).print(table)
         scored = sum(1 for r in items if r["score"] is not None)
+        judge_info: dict[str, Any] = {
+            "model": opts["judge_model"],
+            "base_url": opts["judge_base_url"],
+            "prompts": sorted({r["judge_prompt"] for r in items}),
+        }
+        if baseline is not None:
+            judge_info["baseline"] = baseline[0]
         return {
             "metrics": metrics,
             "counts": {"items": 2 * len(questions), "scored": scored, "failed": len(failures),
                        "reused_from_cache": reused},
-            "judge": {"model": opts["judge_model"], "base_url": opts["judge_base_url"],
-                      "prompts": sorted({r["judge_prompt"] for r in items})},
+            "judge": judge_info,
             "generation": {"preset": preset, "answers_from": answerer.identity["model"]},
             "calls": calls,
             "failures": failures,
@@ -583,6 +701,33 @@ class MTBench:
 
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
+
+
+def aggregate_pairwise(records: list[dict[str, Any]], judge_failures: int) -> dict[str, Any]:
+    """Against the baseline, as FastChat's ``show_result --mode pairwise-baseline``: ``win_rate`` (wins over
+    all judged), ``win_rate_adjusted`` (ties count half), per turn and category, and the counts."""
+    judged = [r for r in records if r.get("winner") is not None]
+
+    def rates(rows: list[dict[str, Any]]) -> tuple[float | None, float | None]:
+        if not rows:
+            return None, None
+        wins = sum(r["winner"] == "model" for r in rows)
+        ties = sum(r["winner"] == "tie" for r in rows)
+        return wins / len(rows), (wins + 0.5 * ties) / len(rows)
+
+    metrics: dict[str, Any] = {}
+    metrics["win_rate"], metrics["win_rate_adjusted"] = rates(judged)
+    for turn in (1, 2):
+        metrics[f"turn{turn}_win_rate_adjusted"] = rates([r for r in judged if r["turn"] == turn])[1]
+    metrics |= {
+        "wins": sum(r["winner"] == "model" for r in judged),
+        "losses": sum(r["winner"] == "baseline" for r in judged),
+        "ties": sum(r["winner"] == "tie" for r in judged),
+        "judge_failures": judge_failures,
+    }
+    for category in sorted({r["category"] for r in judged}):
+        metrics[f"category/{category}"] = rates([r for r in judged if r["category"] == category])[1]
+    return metrics
 
 
 def aggregate(records: list[dict[str, Any]], judge_failures: int) -> dict[str, Any]:
