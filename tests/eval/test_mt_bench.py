@@ -31,6 +31,7 @@ class FakeServer:
         self.garbage: set[str] = set()
         self.garbage_once: set[str] = set()
         self.fail_first = 0
+        self.fail_judge = False
         self.delay = 0.0
         self.seen: dict[str, int] = {}
         server = self
@@ -44,6 +45,9 @@ class FakeServer:
                 server.requests.append({"body": body, "auth": self.headers.get("Authorization"), "path": self.path})
                 if server.delay:
                     time.sleep(server.delay)
+                if server.fail_judge and body["model"] == "judge":
+                    self._send(503, {"error": {"message": "down"}})
+                    return
                 if server.fail_first > 0:
                     server.fail_first -= 1
                     self._send(500, {"error": {"message": "overloaded"}})
@@ -303,6 +307,33 @@ def test_pairwise_against_a_baseline_judges_both_orders(cli, server: FakeServer,
     assert cli(*args).exit_code == 0 and server.calls("judge") == 8
     missing = _args(server, tmp_path, "mt_bench", "--data", data, "--baseline", "nobody")
     assert "--baseline nobody" in one_line_error(cli(*missing))
+
+
+def test_a_judge_that_keeps_failing_is_recorded_per_item_and_asked_again_next_run(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ru_llm.eval.models.hf import ModelSettings
+    from ru_llm.eval.run import evaluate
+    from ru_llm.eval.task import TaskSettings
+    from ru_llm.eval.tasks.mt_bench import MT_BENCH
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    options = {"judge_model": "judge", "judge_base_url": server.url, "base_url": server.url, "retry_backoff": 0.01,
+               "cache_dir": str(tmp_path / "cache")}  # fmt: skip
+    settings = TaskSettings(data=str(DATA / "en"), limit=1, options=options)
+    server.fail_judge = True
+    out = evaluate([("mt_bench", MT_BENCH)], ModelSettings("openai:answerer"), settings, tmp_path / "r.json")
+    task = out["tasks"]["mt_bench"]
+    assert task["metrics"]["judge_failures"] == 2 and task["metrics"]["overall"] is None
+    assert task["failures"][0]["reason"] == "judge: --judge-base-url: HTTP 503 after 4 retries"
+    assert task["calls"]["judge"] == {"made": 0, "cached": 0, "retried": 8, "failed": 2}
+    assert out["model"]["device"] == "remote" and out["model"]["dtype"] is None
+    server.fail_judge = False
+    again = evaluate([("mt_bench", MT_BENCH)], ModelSettings("openai:answerer"), settings, tmp_path / "r.json")
+    task = again["tasks"]["mt_bench"]
+    assert task["metrics"]["overall"] == 7 and task["calls"]["judge"]["made"] == 2
+    assert task["calls"]["answers"] == {"made": 0, "cached": 2, "retried": 0, "failed": 0}
+    assert SECRET not in _every_file_text(tmp_path)
 
 
 # -- bad input -----------------------------------------------------------------------------------------------
