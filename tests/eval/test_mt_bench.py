@@ -225,7 +225,7 @@ def test_mt_bench_scores_caches_and_never_writes_the_key(cli, server: FakeServer
     assert en["items"][2]["score"] is None and en["failures"] == [
         {"id": "101/turn1", "reason": "judge: the judgment has no [[rating]] (asked twice)"}
     ]
-    assert en["counts"] == {"items": 6, "scored": 5, "failed": 1, "reused_from_cache": 0}
+    assert en["counts"] == {"items": 6, "scored": 5, "failed": 1, "reused_from_cache": 0, "empty_answers": 0}
     # turn 2 is asked with the first question and answer before it; the math judge sees the reference
     turn2 = [r["body"] for r in server.requests if r["body"]["model"] == "answerer" and len(r["body"]["messages"]) == 3]
     assert turn2 and turn2[0]["messages"][1]["role"] == "assistant" and turn2[0]["temperature"] == 0

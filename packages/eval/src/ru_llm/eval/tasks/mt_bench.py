@@ -687,7 +687,8 @@ class MTBench:
         return {
             "metrics": metrics,
             "counts": {"items": 2 * len(questions), "scored": scored, "failed": len(failures),
-                       "reused_from_cache": reused},
+                       "reused_from_cache": reused,
+                       "empty_answers": sum(1 for r in items if not r["answer"].strip())},
             "judge": judge_info,
             "generation": {"preset": preset, "answers_from": answerer.identity["model"]},
             "calls": calls,
