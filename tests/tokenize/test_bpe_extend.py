@@ -10,7 +10,7 @@ from conftest import REPO
 from kit.texts import english_texts
 
 from ru_llm.core.errors import RuLLMError
-from ru_llm.tokenize.bpe_extend import (
+from ru_llm.tokenize.bpe.extend import (
     extend_byte_level_bpe,
     has_cyrillic,
     learn_bpe_extension,
@@ -153,7 +153,7 @@ def test_add_more_than_the_corpus_supports_says_how_many(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("name", ["llama2", "mistral-7b-v0.1"])
 def test_sentencepiece_base_is_not_a_byte_level_bpe(name: str) -> None:
-    # `extend` sends these to ru_llm.tokenize.spm_extend (tests/tokenize/test_spm_extend.py) before this check.
+    # `extend` sends these to ru_llm.tokenize.sentencepiece.extend (tests/tokenize/test_spm_extend.py) first.
     with pytest.raises(RuLLMError, match=r"is a SentencePiece tokenizer \(no tokenizer.json\), not a byte-level BPE"):
         read_tokenizer_json(DATA / "tokenizers" / name)
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO
 
 from ru_llm.core.errors import RuLLMError
-from ru_llm.tokenize.byte_level_trainer import QWEN2_PATTERN, ByteLevelBpeTrainer, byte_tokens
+from ru_llm.tokenize.bpe.trainer import QWEN2_PATTERN, ByteLevelBpeTrainer, byte_tokens
 from ru_llm.tokenize.corpus import weighted_texts, wordfreq_texts
 from ru_llm.tokenize.produced import ROUND_TRIP_SAMPLES, verify_tokenizer
 from ru_llm.tokenize.stats import tokenizer_stats

@@ -11,7 +11,7 @@ from conftest import REPO
 from typer.testing import CliRunner
 
 from ru_llm.cli.group import RuLLMGroup
-from ru_llm.tokenize.extend_cmd import extend_command
+from ru_llm.tokenize.commands.extend_cmd import extend_command
 
 DATA = REPO / "tests" / "data"
 RU_DEV = DATA / "text" / "ru_ud_gsd_dev.txt"
@@ -59,8 +59,8 @@ def test_sentencepiece_base_gets_new_pieces(tmp_path: Path) -> None:
 
 
 def test_sentencepiece_unigram_base_is_one_line_error(tmp_path: Path) -> None:
-    from ru_llm.tokenize import spm
     from ru_llm.tokenize.corpus import weighted_texts
+    from ru_llm.tokenize.sentencepiece import model as spm
 
     base = tmp_path / "unigram"
     base.mkdir()

@@ -11,7 +11,7 @@ from conftest import REPO
 from typer.testing import CliRunner
 
 from ru_llm.cli.group import RuLLMGroup
-from ru_llm.tokenize.optimize_cmd import optimize_command
+from ru_llm.tokenize.commands.optimize_cmd import optimize_command
 
 DATA = REPO / "tests" / "data"
 RU_DEV = DATA / "text" / "ru_ud_gsd_dev.txt"
@@ -146,7 +146,7 @@ def test_llama3_keeps_bos_in_its_post_processor(real_tokenizer, english: Path, t
 
 def test_the_library_checks_typed_values_without_naming_flags() -> None:
     from ru_llm.core.errors import ConfigError
-    from ru_llm.tokenize.optimize import check_options
+    from ru_llm.tokenize.bpe.optimize import check_options
 
     check_options(1, None, False)
     check_options(2.5, 10, True)
@@ -188,7 +188,7 @@ def test_errors_are_one_line_and_leave_nothing(english: Path, tmp_path: Path) ->
 @pytest.mark.slow
 def test_an_empty_keep_corpus_is_an_error(tmp_path: Path) -> None:
     from ru_llm.core.errors import RuLLMError
-    from ru_llm.tokenize.optimize import optimize_tokenizer
+    from ru_llm.tokenize.bpe.optimize import optimize_tokenizer
 
     with pytest.raises(RuLLMError, match="keep corpus is empty"):
         optimize_tokenizer(QWEN, [], tmp_path / "o")
@@ -201,8 +201,8 @@ def test_resize_model_keeps_the_rows_of_every_kept_token(tiny_model, tmp_path: P
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from ru_llm.tokenize.bpe.optimize import optimize_tokenizer
     from ru_llm.tokenize.corpus import weighted_texts
-    from ru_llm.tokenize.optimize import optimize_tokenizer
     from ru_llm.tokenize.resize import resize_model
 
     model_dir = tiny_model("qwen2")

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from ru_llm.cli.group import RuLLMGroup
 from ru_llm.core.errors import RuLLMError
+from ru_llm.tokenize.commands.replace_cmd import replace_command
 from ru_llm.tokenize.corpus import weighted_texts
 from ru_llm.tokenize.replace import copy_base_files, pick_trainer, replace_vocabulary
-from ru_llm.tokenize.replace_cmd import replace_command
 
 DATA = REPO / "tests" / "data"
 RU_DEV = DATA / "text" / "ru_ud_gsd_dev.txt"

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 import ru_llm.tokenize.builtin_initializers as builtin_initializers
 from ru_llm.cli.group import RuLLMGroup
+from ru_llm.tokenize.commands.resize_cmd import resize_model_command
 from ru_llm.tokenize.resize import resize_model
-from ru_llm.tokenize.resize_cmd import resize_model_command
 
 NEW_TOKENS = ["приветище", "мирозданьице", "здравствуйтесь"]
 

@@ -10,10 +10,10 @@ import pytest
 from conftest import REPO
 
 from ru_llm.core.errors import RuLLMError
-from ru_llm.tokenize import spm
 from ru_llm.tokenize.corpus import weighted_texts
 from ru_llm.tokenize.produced import verify_tokenizer
-from ru_llm.tokenize.sentencepiece_trainers import SentencePieceBpeTrainer, SentencePieceUnigramTrainer
+from ru_llm.tokenize.sentencepiece import model as spm
+from ru_llm.tokenize.sentencepiece.trainers import SentencePieceBpeTrainer, SentencePieceUnigramTrainer
 from ru_llm.tokenize.stats import tokenizer_stats
 
 DATA = REPO / "tests" / "data"

@@ -9,8 +9,8 @@ import pytest
 from conftest import REPO
 
 from ru_llm.core.errors import RuLLMError
-from ru_llm.tokenize import spm
 from ru_llm.tokenize.corpus import weighted_texts
+from ru_llm.tokenize.sentencepiece import model as spm
 
 DATA = REPO / "tests" / "data"
 RU_DEV = DATA / "text" / "ru_ud_gsd_dev.txt"

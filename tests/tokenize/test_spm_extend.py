@@ -12,10 +12,10 @@ from conftest import REPO
 from kit.texts import english_texts
 
 from ru_llm.core.errors import RuLLMError
-from ru_llm.tokenize import spm
 from ru_llm.tokenize.corpus import weighted_texts
 from ru_llm.tokenize.produced import ROUND_TRIP_SAMPLES, has_cyrillic_text, verify_tokenizer
-from ru_llm.tokenize.spm_extend import (
+from ru_llm.tokenize.sentencepiece import model as spm
+from ru_llm.tokenize.sentencepiece.extend import (
     PieceRules,
     extend_sentencepiece_bpe,
     extended_model,

@@ -201,7 +201,8 @@ def test_an_unreachable_hub_id_is_a_one_line_error(monkeypatch: pytest.MonkeyPat
 
 def test_stats_modules_import_nothing_heavy() -> None:
     code = (
-        "import ru_llm.tokenize, ru_llm.tokenize.stats, ru_llm.tokenize.stats_cmd, ru_llm.tokenize.loading, sys\n"
+        "import ru_llm.tokenize, ru_llm.tokenize.stats, ru_llm.tokenize.commands.stats_cmd, ru_llm.tokenize.loading\n"
+        "import sys\n"
         "print(','.join(m for m in ('torch', 'transformers', 'tokenizers', 'sentencepiece') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -11,8 +11,8 @@ from conftest import REPO
 from typer.testing import CliRunner
 
 from ru_llm.cli.group import RuLLMGroup
+from ru_llm.tokenize.commands.stats_cmd import stats_command
 from ru_llm.tokenize.stats import text_file_stats
-from ru_llm.tokenize.stats_cmd import stats_command
 
 RU_DEV = REPO / "tests" / "data" / "text" / "ru_ud_gsd_dev.txt"
 TOKENIZERS = REPO / "tests" / "data" / "tokenizers"

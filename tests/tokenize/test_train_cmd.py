@@ -10,7 +10,7 @@ from conftest import REPO
 from typer.testing import CliRunner
 
 from ru_llm.cli.group import RuLLMGroup
-from ru_llm.tokenize.train_cmd import train_command, trainers_command
+from ru_llm.tokenize.commands.train_cmd import train_command, trainers_command
 
 RU_DEV = REPO / "tests" / "data" / "text" / "ru_ud_gsd_dev.txt"
 

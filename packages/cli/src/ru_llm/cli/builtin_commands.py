@@ -13,7 +13,7 @@ from ru_llm.core.plugins import hookimpl
 PACKAGE_APPS = (
     ("ru_llm.translate.cli", None),
     ("ru_llm.dataset.cli", None),
-    ("ru_llm.tokenize.cli", "#5"),
+    ("ru_llm.tokenize.commands", "#5"),
     ("ru_llm.train.commands", None),
     ("ru_llm.eval.commands", None),
 )

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ru_llm.core.plugins import hookimpl
-from ru_llm.tokenize.byte_level_trainer import ByteLevelBpeTrainer
-from ru_llm.tokenize.sentencepiece_trainers import SentencePieceBpeTrainer, SentencePieceUnigramTrainer
+from ru_llm.tokenize.bpe.trainer import ByteLevelBpeTrainer
+from ru_llm.tokenize.sentencepiece.trainers import SentencePieceBpeTrainer, SentencePieceUnigramTrainer
 
 
 @hookimpl

@@ -1,8 +1,8 @@
 """One entry point for vocabulary extension, whatever the base: the CLI and the benchmark both use it.
 
 A base with a ``tokenizer.model`` (and no byte-level ``tokenizer.json``) gets new SentencePiece pieces
-(:mod:`ru_llm.tokenize.spm_extend`); a byte-level BPE ``tokenizer.json`` gets new merges
-(:mod:`ru_llm.tokenize.bpe_extend`).
+(:mod:`ru_llm.tokenize.sentencepiece.extend`); a byte-level BPE ``tokenizer.json`` gets new merges
+(:mod:`ru_llm.tokenize.bpe.extend`).
 """
 
 from __future__ import annotations
@@ -10,18 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ru_llm.tokenize.bpe_extend import ExtendReport
+from ru_llm.tokenize.bpe.extend import ExtendReport
 
 
 def check_base(base_dir: str | Path) -> Callable[..., ExtendReport]:
     """Check the base before any corpus is read (one-line errors) and return the function that extends it."""
-    from ru_llm.tokenize.bpe_extend import extend_byte_level_bpe, read_tokenizer_json
+    from ru_llm.tokenize.bpe.extend import extend_byte_level_bpe, read_tokenizer_json
     from ru_llm.tokenize.loading import check_base_tokenizer
-    from ru_llm.tokenize.spm_extend import extend_sentencepiece_bpe, read_sentencepiece_bpe, uses_sentencepiece
+    from ru_llm.tokenize.sentencepiece import extend as spm_extend
 
-    if uses_sentencepiece(base_dir):
-        read_sentencepiece_bpe(base_dir)
-        extend = extend_sentencepiece_bpe
+    if spm_extend.uses_sentencepiece(base_dir):
+        spm_extend.read_sentencepiece_bpe(base_dir)
+        extend = spm_extend.extend_sentencepiece_bpe
     else:
         read_tokenizer_json(base_dir)
         extend = extend_byte_level_bpe

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ru_llm.tokenize.cli_output import CORPUS_HELP, print_report, short_list, with_progress
+from ru_llm.tokenize.commands.output import CORPUS_HELP, print_report, short_list, with_progress
 
 if TYPE_CHECKING:
     from ru_llm.tokenize.trainers import TokenizerTrainer, TrainReport

@@ -6,7 +6,7 @@ token. Since every token the base forms while encoding the keep corpora is kept,
 formed it, and every dropped merge was never the best one at any step there, the keep corpora split into
 the same token strings as before. The kept model tokens are renumbered compactly in their old order, the
 added tokens after them; ``id_map.json`` maps each kept base id to its new id. Optionally the pruned
-tokenizer is then extended with Russian merges (:mod:`ru_llm.tokenize.bpe_extend`).
+tokenizer is then extended with Russian merges (:mod:`ru_llm.tokenize.bpe.extend`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from ru_llm.core.atomic import atomic_directory
 from ru_llm.core.errors import ConfigError, RuLLMError
-from ru_llm.tokenize.bpe_extend import (
+from ru_llm.tokenize.bpe.extend import (
     bare_model,
     check_new_tokens,
     count_pre_tokens,
@@ -60,7 +60,7 @@ def _sentencepiece_json(tokenizer_json: dict[str, Any]) -> bool:
 def read_base(base_dir: str | Path) -> dict[str, Any]:
     """The base's byte-level BPE ``tokenizer.json``; a one-line error for SentencePiece bases (not supported)."""
     from ru_llm.tokenize.loading import has_sentencepiece_model
-    from ru_llm.tokenize.spm_extend import uses_sentencepiece
+    from ru_llm.tokenize.sentencepiece.extend import uses_sentencepiece
 
     base = Path(base_dir).expanduser()
     sentencepiece = uses_sentencepiece(base)

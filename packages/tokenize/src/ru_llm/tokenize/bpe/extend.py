@@ -56,8 +56,9 @@ def _is_byte_level(component: dict[str, Any] | None) -> bool:
 def check_byte_level_bpe(tokenizer_json: dict[str, Any], where: str) -> None:
     """Raise :class:`RuLLMError` unless ``tokenizer_json`` is a byte-level BPE (SentencePiece gets its own line).
 
-    ``ru-llm tokenize extend`` sends a directory with a ``tokenizer.model`` to :mod:`ru_llm.tokenize.spm_extend`
-    first; a SentencePiece-style ``tokenizer.json`` reaching this check came without its model.
+    ``ru-llm tokenize extend`` sends a directory with a ``tokenizer.model`` to
+    :mod:`ru_llm.tokenize.sentencepiece.extend` first; a SentencePiece-style ``tokenizer.json`` reaching this
+    check came without its model.
     """
     model = tokenizer_json.get("model") or {}
     pre = tokenizer_json.get("pre_tokenizer")
@@ -320,8 +321,8 @@ def extended_tokenizer_json(tokenizer_json: dict[str, Any], extension: BpeExtens
 def read_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
     """The base directory's byte-level BPE ``tokenizer.json``; one-line errors for a missing or other tokenizer.
 
-    SentencePiece bases (a ``tokenizer.model``) are :mod:`ru_llm.tokenize.spm_extend`'s: see
-    :func:`ru_llm.tokenize.spm_extend.uses_sentencepiece`.
+    SentencePiece bases (a ``tokenizer.model``) are :mod:`ru_llm.tokenize.sentencepiece.extend`'s: see
+    :func:`ru_llm.tokenize.sentencepiece.extend.uses_sentencepiece`.
     """
     from ru_llm.tokenize.loading import base_directory, has_sentencepiece_model
 
@@ -332,7 +333,8 @@ def read_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
         if has_sentencepiece_model(base):
             raise RuLLMError(
                 f"base {base_dir}: is a SentencePiece tokenizer (no tokenizer.json), not a byte-level BPE",
-                hint="extend it with ru_llm.tokenize.spm_extend.extend_sentencepiece_bpe (the CLI picks it itself)",
+                hint="extend it with ru_llm.tokenize.sentencepiece.extend.extend_sentencepiece_bpe "
+                "(the CLI picks it itself)",
             )
         raise RuLLMError(f"base {base_dir}: the directory has no tokenizer.json", hint=hint)
     try:

@@ -18,7 +18,7 @@ CORPUS_HELP = (
 def check_add(add: int) -> None:
     """``--add``: how many new tokens to learn (``extend``, ``optimize``), checked before any reading."""
     from ru_llm.core.errors import ConfigError
-    from ru_llm.tokenize.bpe_extend import MAX_NEW_TOKENS
+    from ru_llm.tokenize.bpe.extend import MAX_NEW_TOKENS
 
     if not 1 <= add <= MAX_NEW_TOKENS:
         raise ConfigError(

@@ -1,6 +1,6 @@
 """SentencePiece Unigram and BPE vocabularies (the kinds of T5/XLM-R and of LLaMA-2/Mistral-7B).
 
-Both learn with :func:`ru_llm.tokenize.spm.train_from_lines` and write ``tokenizer.model`` plus a
+Both learn with :func:`ru_llm.tokenize.sentencepiece.model.train_from_lines` and write ``tokenizer.model`` plus a
 ``tokenizer.json`` that transformers converted from it, so the fast tokenizer loads without converting
 again. In replace mode the base's normaliser, segmentation flags and special pieces are kept (see
 ``train_from_lines``' ``like``), its other files are copied with their token ids pointed at the new ones, and
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ru_llm.core.errors import RuLLMError
-from ru_llm.tokenize.spm import BPE, UNIGRAM  # plain constants: spm imports sentencepiece only when training
+from ru_llm.tokenize.sentencepiece.model import BPE, UNIGRAM  # constants: sentencepiece is imported to train
 from ru_llm.tokenize.trainers import TokenizerTrainer, TrainReport
 
 _EXAMPLES = 10
@@ -76,7 +76,7 @@ def _add_special_tokens_to_config(path: Path, special_tokens: Sequence[str]) -> 
 
 def _examples(proto: Any) -> list[str]:
     """A few learned pieces of four letters or more, as text (the first ones learned are letter pairs)."""
-    from ru_llm.tokenize.spm import NORMAL
+    from ru_llm.tokenize.sentencepiece.model import NORMAL
 
     examples = []
     for piece in proto.pieces:
@@ -89,13 +89,13 @@ def _examples(proto: Any) -> list[str]:
 
 
 class SentencePieceTrainer(TokenizerTrainer):
-    """A SentencePiece model of one kind (``kind``: :data:`ru_llm.tokenize.spm.BPE` or ``UNIGRAM``)."""
+    """A SentencePiece model of one kind (``kind``: :data:`ru_llm.tokenize.sentencepiece.model.BPE` or ``UNIGRAM``)."""
 
     kind: int = 0
 
     def fits_base(self, base_dir: Path) -> bool:
         """A base directory whose ``tokenizer.model`` is a SentencePiece model of this kind."""
-        from ru_llm.tokenize.spm import find_model_file, model_type, read_model
+        from ru_llm.tokenize.sentencepiece.model import find_model_file, model_type, read_model
 
         path = find_model_file(base_dir)
         if path is None:
@@ -108,7 +108,7 @@ class SentencePieceTrainer(TokenizerTrainer):
     def min_vocab_size(self, *, base_dir: Path | None = None, special_tokens: Sequence[str] = ()) -> int:
         """The special and byte pieces plus one: the smallest ``vocab_size`` worth asking for (the corpus's
         characters come on top, and training names their number when it is more)."""
-        from ru_llm.tokenize.spm import meta_piece_count, read_base_model
+        from ru_llm.tokenize.sentencepiece.model import meta_piece_count, read_base_model
 
         like = read_base_model(base_dir) if base_dir is not None else None
         extra = [*self._base_added_tokens(base_dir, like), *special_tokens] if like is not None else special_tokens
@@ -117,7 +117,7 @@ class SentencePieceTrainer(TokenizerTrainer):
     @staticmethod
     def _base_added_tokens(base_dir: Path | None, like: Any) -> list[str]:
         """Tokens transformers adds to the base beyond its model (a ``<pad>``): the new model makes them pieces."""
-        from ru_llm.tokenize.spm import hf_added_tokens
+        from ru_llm.tokenize.sentencepiece.model import hf_added_tokens
 
         if base_dir is None:
             return []
@@ -136,7 +136,7 @@ class SentencePieceTrainer(TokenizerTrainer):
     ) -> TrainReport:
         """Learn ``vocab_size`` pieces (special and byte pieces included) and write the tokenizer to ``out_dir``."""
         from ru_llm.tokenize.produced import ROUND_TRIP_SAMPLES
-        from ru_llm.tokenize.spm import (
+        from ru_llm.tokenize.sentencepiece.model import (
             CONTROL,
             UNKNOWN,
             USER_DEFINED,
@@ -179,7 +179,7 @@ class SentencePieceTrainer(TokenizerTrainer):
         base_check = None
         if base is not None:
             from ru_llm.tokenize.replace import copy_base_files
-            from ru_llm.tokenize.spm import MODEL_FILES
+            from ru_llm.tokenize.sentencepiece.model import MODEL_FILES
 
             old_tokens = {i: p.piece for i, p in enumerate(like.pieces)}
             old_tokens.update((i, content) for i, (content, _) in hf_added_tokens(base).items())

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ru_llm.tokenize.cli_output import CORPUS_HELP
+from ru_llm.tokenize.commands.output import CORPUS_HELP
 
 
 def optimize_command(
@@ -39,10 +39,10 @@ def optimize_command(
     from rich.console import Console
 
     from ru_llm.core.errors import ConfigError
-    from ru_llm.tokenize.cli_output import check_add, print_report, with_progress
+    from ru_llm.tokenize.bpe.optimize import optimize_tokenizer, read_base
+    from ru_llm.tokenize.commands.output import check_add, print_report, with_progress
     from ru_llm.tokenize.corpus import weighted_texts
     from ru_llm.tokenize.loading import check_base_tokenizer, tokenizer_dir
-    from ru_llm.tokenize.optimize import optimize_tokenizer, read_base
     from ru_llm.tokenize.produced import check_out_dir
 
     # Cheap checks first: wrong options, --base or --out fail before any corpus is read.

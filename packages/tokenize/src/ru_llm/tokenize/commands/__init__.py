@@ -1,16 +1,16 @@
-"""`ru-llm tokenize`: Russian vocabularies for multilingual models.
+"""`ru-llm tokenize`: the only place the tokenize package reads user input (corpus specs, options, paths).
 
 Each command module imports only typer at the top, so ``ru-llm tokenize --help`` stays fast.
 """
 
 import typer
 
-from ru_llm.tokenize.extend_cmd import extend_command
-from ru_llm.tokenize.optimize_cmd import optimize_command
-from ru_llm.tokenize.replace_cmd import replace_command
-from ru_llm.tokenize.resize_cmd import resize_model_command
-from ru_llm.tokenize.stats_cmd import stats_command
-from ru_llm.tokenize.train_cmd import train_command, trainers_command
+from ru_llm.tokenize.commands.extend_cmd import extend_command
+from ru_llm.tokenize.commands.optimize_cmd import optimize_command
+from ru_llm.tokenize.commands.replace_cmd import replace_command
+from ru_llm.tokenize.commands.resize_cmd import resize_model_command
+from ru_llm.tokenize.commands.stats_cmd import stats_command
+from ru_llm.tokenize.commands.train_cmd import train_command, trainers_command
 
 app = typer.Typer(
     name="tokenize",

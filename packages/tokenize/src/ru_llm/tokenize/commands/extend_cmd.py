@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ru_llm.tokenize.cli_output import CORPUS_HELP
+from ru_llm.tokenize.commands.output import CORPUS_HELP
 
 
 def extend_command(
@@ -29,7 +29,7 @@ def extend_command(
     Mistral-Nemo), pieces for SentencePiece BPE bases (LLaMA-2, Mistral-7B)."""
     from rich.console import Console
 
-    from ru_llm.tokenize.cli_output import check_add, print_report, with_progress
+    from ru_llm.tokenize.commands.output import check_add, print_report, with_progress
     from ru_llm.tokenize.corpus import weighted_texts
     from ru_llm.tokenize.extend import check_base
     from ru_llm.tokenize.loading import tokenizer_dir

@@ -6,7 +6,7 @@ the base's lowest, so every base join still happens first, and each holds a Cyri
 Cyrillic segments exactly as with the base. transformers orders the merges of its fast tokenizer by piece id,
 which for the appended pieces is the same order.
 
-The pieces are learned on top of the base's own segmentation, as :mod:`ru_llm.tokenize.bpe_extend` learns
+The pieces are learned on top of the base's own segmentation, as :mod:`ru_llm.tokenize.bpe.extend` learns
 byte-level merges: each training line is segmented by the base, each distinct base piece becomes one
 private-use character, and the Rust ``tokenizers`` BpeTrainer continues BPE from there. Every new piece is
 then checked to come out of the extended model on the training text; one that does not is replaced by a
@@ -25,7 +25,7 @@ from typing import Any
 
 from ru_llm.core.atomic import atomic_directory
 from ru_llm.core.errors import RuLLMError
-from ru_llm.tokenize.bpe_extend import (
+from ru_llm.tokenize.bpe.extend import (
     MAX_OCCURRENCES,
     PRIVATE_USE,
     ExtendReport,
@@ -41,7 +41,7 @@ from ru_llm.tokenize.produced import (
     has_cyrillic_text,
     verify_tokenizer,
 )
-from ru_llm.tokenize.spm import (
+from ru_llm.tokenize.sentencepiece.model import (
     BPE,
     BYTE,
     CONTROL,

@@ -3,7 +3,7 @@
 Every one of the 256 bytes is a token, so any text round-trips. The texts are cut into pre-tokens by the
 pre-tokenizer the result will use (the base's in replace mode, Qwen2's regex otherwise), their weights are
 summed per distinct pre-token and turned into repeat counts, and the Rust ``tokenizers`` BpeTrainer learns
-the merges (the same weighted training :mod:`ru_llm.tokenize.bpe_extend` uses).
+the merges (the same weighted training :mod:`ru_llm.tokenize.bpe.extend` uses).
 
 Layout of the written vocabulary: the 256 byte tokens first (ids 0-255, GPT-2's order), then the learned
 tokens in merge order, then the added tokens (the base's, in their old order, then ``special_tokens``).
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ru_llm.core.errors import RuLLMError
-from ru_llm.tokenize.bpe_extend import MAX_OCCURRENCES, count_pre_tokens, write_slow_files
+from ru_llm.tokenize.bpe.extend import MAX_OCCURRENCES, count_pre_tokens, write_slow_files
 from ru_llm.tokenize.trainers import TokenizerTrainer, TrainReport
 
 BYTE_TOKENS = 256
@@ -87,7 +87,7 @@ def learn_byte_level_merges(
     :param max_occurrences: the trainer sees each pre-token repeated in proportion to its weight, this many
         times in all at most (the cost of training; rarer pre-tokens are rounded to 0 or 1 at random).
     """
-    from ru_llm.tokenize.bpe_extend import repeat_counts, train_merges
+    from ru_llm.tokenize.bpe.extend import repeat_counts, train_merges
 
     if new_tokens <= 0 or not pre_tokens:
         return [], []
@@ -172,13 +172,13 @@ class ByteLevelBpeTrainer(TokenizerTrainer):
 
     def fits_base(self, base_dir: Path) -> bool:
         """A base directory whose ``tokenizer.json`` is a byte-level BPE."""
-        from ru_llm.tokenize.bpe_extend import has_byte_level_tokenizer_json
+        from ru_llm.tokenize.bpe.extend import has_byte_level_tokenizer_json
 
         return has_byte_level_tokenizer_json(base_dir)
 
     def min_vocab_size(self, *, base_dir: Path | None = None, special_tokens: Sequence[str] = ()) -> int:
         """The 256 byte tokens plus every added token the result keeps (the smallest ``vocab_size`` accepted)."""
-        from ru_llm.tokenize.bpe_extend import read_tokenizer_json
+        from ru_llm.tokenize.bpe.extend import read_tokenizer_json
 
         base = Path(base_dir).expanduser() if base_dir is not None else None
         base_json = read_tokenizer_json(base) if base is not None else standalone_tokenizer_json()
@@ -195,7 +195,7 @@ class ByteLevelBpeTrainer(TokenizerTrainer):
         on_text: Callable[[], None] | None = None,
     ) -> TrainReport:
         """Learn ``vocab_size`` tokens (byte and added tokens included) and write the tokenizer to ``out_dir``."""
-        from ru_llm.tokenize.bpe_extend import read_tokenizer_json
+        from ru_llm.tokenize.bpe.extend import read_tokenizer_json
 
         start = time.perf_counter()
         out_dir = Path(out_dir)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ru_llm.tokenize.cli_output import CORPUS_HELP
+from ru_llm.tokenize.commands.output import CORPUS_HELP
 
 
 def replace_command(
@@ -37,7 +37,7 @@ def replace_command(
     """
     from rich.console import Console
 
-    from ru_llm.tokenize.cli_output import print_report, short_list, with_progress
+    from ru_llm.tokenize.commands.output import print_report, short_list, with_progress
     from ru_llm.tokenize.corpus import weighted_texts
     from ru_llm.tokenize.loading import tokenizer_dir
     from ru_llm.tokenize.replace import replace_vocabulary
