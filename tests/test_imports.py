@@ -43,7 +43,7 @@ def test_ru_llm_is_a_namespace_package() -> None:
 def test_translate_neither_imports_nor_installs_datasets_or_datasketch() -> None:
     """ru-llm-translate depends on ru-llm-dataset; datasets (pyarrow) and datasketch (scipy) are its extras."""
     code = (
-        "import ru_llm.translate as t, ru_llm.translate.cli; t.translators()\n"
+        "import ru_llm.translate as t, ru_llm.translate.commands; t.translators()\n"
         "import ru_llm.dataset as d; d.dataset_builders(); d.templates()\n"
         "import sys; print(','.join(m for m in ('datasets', 'datasketch', 'pyarrow', 'scipy') if m in sys.modules))"
     )

@@ -11,7 +11,7 @@ from conftest import REPO
 from typer.testing import CliRunner
 
 from ru_llm.cli.group import RuLLMGroup
-from ru_llm.dataset.render import render_command
+from ru_llm.dataset.commands.render_cmd import render_command
 
 QWEN = REPO / "tests" / "data" / "tokenizers" / "qwen2.5"
 RECORDS = [

@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def hub_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A test that wants the hub unreachable patches ``ru_llm.translate.cli.hub_reachable`` again."""
-    import ru_llm.translate.cli
+    """A test that wants the hub unreachable patches ``ru_llm.translate.commands.hub.hub_reachable`` again."""
+    import ru_llm.translate.commands.hub
 
-    monkeypatch.setattr(ru_llm.translate.cli, "hub_reachable", lambda endpoint, timeout=None: True)
+    monkeypatch.setattr(ru_llm.translate.commands.hub, "hub_reachable", lambda endpoint, timeout=None: True)

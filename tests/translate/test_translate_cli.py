@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from ru_llm.cli.app import build_app
 from ru_llm.core import conversation, read_conversations, read_jsonl, write_jsonl
-from ru_llm.translate.cli import hub_reachable  # the real probe (conftest.py stubs it for the CLI)
+from ru_llm.translate.commands.hub import hub_reachable  # the real probe (conftest.py stubs it for the CLI)
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_bad_shard_is_a_one_line_error(tmp_path: Path, fake, value: str) -> None
 
 
 def test_shard_defaults_to_torchrun_rank(tmp_path: Path, fake, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ru_llm.translate.cli import parse_shard
+    from ru_llm.translate.commands.source_cmd import parse_shard
 
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "4")
@@ -120,10 +120,10 @@ def test_unreachable_hub_fails_at_once_in_one_line(tmp_path: Path, fake, monkeyp
     import datasets
     import huggingface_hub.constants
 
-    import ru_llm.translate.cli as cli
+    import ru_llm.translate.commands.hub as hub
 
     probes: list[str] = []
-    monkeypatch.setattr(cli, "hub_reachable", lambda endpoint, timeout=None: probes.append(endpoint) or False)
+    monkeypatch.setattr(hub, "hub_reachable", lambda endpoint, timeout=None: probes.append(endpoint) or False)
     for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_ENDPOINT"):
         monkeypatch.delenv(var, raising=False)
     seen = []
@@ -150,7 +150,7 @@ def test_unreachable_hub_fails_at_once_in_one_line(tmp_path: Path, fake, monkeyp
 def test_hf_hub_offline_is_honoured_without_a_probe(tmp_path: Path, fake, monkeypatch: pytest.MonkeyPatch) -> None:
     import datasets
 
-    import ru_llm.translate.cli as cli
+    import ru_llm.translate.commands.hub as hub
 
     def probe(endpoint, timeout=None):
         raise AssertionError("no probe when HF_HUB_OFFLINE is set")
@@ -158,7 +158,7 @@ def test_hf_hub_offline_is_honoured_without_a_probe(tmp_path: Path, fake, monkey
     def offline(*args, **kwargs):
         raise ConnectionError("Couldn't reach the Hub (OfflineModeIsEnabled)")
 
-    monkeypatch.setattr(cli, "hub_reachable", probe)
+    monkeypatch.setattr(hub, "hub_reachable", probe)
     monkeypatch.setattr(datasets, "load_dataset", offline)
     result = run("translate", "dolly", "--backend", "fake", "--out", tmp_path / "o.jsonl", HF_HUB_OFFLINE="1")
     assert result.exit_code == 1
@@ -167,12 +167,12 @@ def test_hf_hub_offline_is_honoured_without_a_probe(tmp_path: Path, fake, monkey
 
 
 def test_local_data_and_model_need_no_probe(tmp_path: Path, fake, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ru_llm.translate.cli as cli
+    import ru_llm.translate.commands.hub as hub
 
     def probe(endpoint, timeout=None):
         raise AssertionError("nothing comes from the hub")
 
-    monkeypatch.setattr(cli, "hub_reachable", probe)
+    monkeypatch.setattr(hub, "hub_reachable", probe)
     src = sample(tmp_path / "in.jsonl", 2)
     result = run("translate", "file", src, "--backend", "fake", "--model", tmp_path, "--out", tmp_path / "o.jsonl",
                  "--cache", tmp_path / "c.sqlite")  # fmt: skip

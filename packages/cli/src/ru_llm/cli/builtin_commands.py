@@ -11,8 +11,8 @@ from ru_llm.core.plugins import hookimpl
 
 # Sub-apps live in their packages; (module, the issue that brings their commands while they have none).
 PACKAGE_APPS = (
-    ("ru_llm.translate.cli", None),
-    ("ru_llm.dataset.cli", None),
+    ("ru_llm.translate.commands", None),
+    ("ru_llm.dataset.commands", None),
     ("ru_llm.tokenize.commands", "#5"),
     ("ru_llm.train.commands", None),
     ("ru_llm.eval.commands", None),

@@ -1,127 +1,19 @@
-"""`ru-llm translate`: translate instruction datasets into Russian."""
+"""`ru-llm translate file IN` and `ru-llm translate NAME` (every dataset builder): translate one source."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import typer.core
 
 from ru_llm.core.errors import ConfigError, RuLLMError
 from ru_llm.core.options import parse_device, parse_key_values
-
-
-class TranslateGroup(typer.core.TyperGroup):
-    """``ru-llm translate NAME`` for every registered dataset builder, a plugin's too.
-
-    The fixed commands (``file``, ``backends``, ``merge``) are registered as usual; any other name is
-    looked up in the dataset-builder registry when the command line names it (or ``--help`` lists them),
-    so a plugin's builder is translatable without this module knowing it.
-    """
-
-    def list_commands(self, ctx: Any) -> list[str]:
-        fixed = super().list_commands(ctx)
-        from ru_llm.dataset.registry import dataset_builders
-
-        return [*fixed, *(name for name in dataset_builders().names() if name not in fixed)]
-
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        command = super().get_command(ctx, cmd_name)
-        if command is not None:
-            return command
-        from ru_llm.dataset.registry import dataset_builders
-
-        entry = dataset_builders().entry(cmd_name)  # an unknown name: one line listing the builders
-        return _builder_command(entry.name, entry.obj)
-
-
-app = typer.Typer(
-    name="translate",
-    cls=TranslateGroup,
-    help="Translate English instruction sets (Dolly, OASST1, chip2, any registered dataset builder, files) "
-    "into Russian, resumably.",
-    no_args_is_help=True,
-)
+from ru_llm.translate.commands.hub import offline_if_unreachable
 
 OFFLINE_HINT = "offline? pass --source PATH for the data and --model DIR for a local MT model"
-HUB_TIMEOUT_S = 3.0
-_OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
-
-
-def hub_reachable(endpoint: str, timeout: float = HUB_TIMEOUT_S) -> bool:
-    """Whether ``endpoint`` answers an HTTP request within ``timeout`` seconds (proxies honoured).
-
-    Any HTTP answer, even an error status or a certificate the system does not trust, counts as
-    reachable: the hub libraries judge those. The lookup runs in a thread so a hanging DNS cannot
-    outlast the timeout.
-    """
-    import ssl
-    import threading
-    import urllib.error
-    import urllib.request
-
-    answered: list[bool] = []
-
-    def probe() -> None:
-        try:
-            urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout).close()
-            answered.append(True)
-        except urllib.error.HTTPError:
-            answered.append(True)
-        except urllib.error.URLError as e:
-            answered.append(isinstance(e.reason, ssl.SSLError))
-        except (OSError, ValueError):
-            answered.append(False)
-
-    thread = threading.Thread(target=probe, name="ru-llm-hub-probe", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return bool(answered and answered[0])
-
-
-@contextmanager
-def offline_if_unreachable(needed: bool) -> Iterator[str | None]:
-    """Put the hub libraries in offline mode for the block when the hub does not answer.
-
-    Unreachable, ``huggingface_hub``/``datasets``/``transformers`` would retry for about half a
-    minute, printing every retry, before failing; in offline mode they use what the local cache holds
-    and fail at once otherwise. Yields the unreachable endpoint, or ``None`` when nothing changed:
-    not ``needed`` (everything local), offline mode already set (``HF_HUB_OFFLINE=1``, honoured as
-    is), or the hub answered.
-    """
-    truthy = {"1", "ON", "YES", "TRUE"}
-    if not needed or any(os.environ.get(var, "").upper() in truthy for var in _OFFLINE_VARS):
-        yield None
-        return
-    endpoint = os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
-    if hub_reachable(endpoint):
-        yield None
-        return
-    # huggingface_hub.constants and datasets.config read the variable when first imported.
-    modules = ("huggingface_hub.constants", "datasets.config")
-    saved = {name: vars(sys.modules[name]).get("HF_HUB_OFFLINE", False) for name in modules if name in sys.modules}
-    saved_env = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    for name in saved:
-        sys.modules[name].HF_HUB_OFFLINE = True
-    try:
-        yield endpoint
-    finally:
-        if saved_env is None:
-            os.environ.pop("HF_HUB_OFFLINE", None)
-        else:
-            os.environ["HF_HUB_OFFLINE"] = saved_env
-        for name in modules:
-            if name in sys.modules:
-                sys.modules[name].HF_HUB_OFFLINE = saved.get(name, False)
-        if "datasets.config" in sys.modules:
-            sys.modules["datasets.config"].HF_DATASETS_OFFLINE = sys.modules["datasets.config"].HF_HUB_OFFLINE
 
 
 def default_cache() -> Path:
@@ -308,7 +200,7 @@ def _summary(console: Any, name: str, stats: Any, engine: Any, out: Path, reject
                       f"{s.records_in - s.records_out} -> {out} (rejects: {rejects})")  # fmt: skip
 
 
-def _make_command(target: typer.Typer, name: str, help: str, needs_input: bool) -> None:
+def make_command(target: typer.Typer, name: str, help: str, needs_input: bool) -> None:
     """The command that translates one source; ``file`` takes the input file as an argument."""
 
     def command(
@@ -360,48 +252,12 @@ def _make_command(target: typer.Typer, name: str, help: str, needs_input: bool) 
     target.command(name)(command)
 
 
-def _builder_command(name: str, builder: Any) -> Any:
+def builder_command(name: str, builder: Any) -> Any:
     """The click command translating the source of the registered dataset builder ``name``."""
     where = builder.hub_id or "local files: --source PATH"
     about = builder.description or f"the {name} dataset"
     single = typer.Typer()
-    _make_command(single, name, f"Translate {about} ({where}; {builder.license}).", needs_input=False)
+    make_command(single, name, f"Translate {about} ({where}; {builder.license}).", needs_input=False)
     command = typer.main.get_command(single)  # one command and no callback: the command itself
     command.name = name
     return command
-
-
-_make_command(app, "file", "Translate a local conversation file (OpenAI messages, ShareGPT or Alpaca).", True)
-
-
-@app.command("backends")
-def backends(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """List MT backends with their default model and its licence."""
-    from ru_llm.translate.registry import translators
-
-    rows = [b.info() for b in translators()]
-    if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="MT backends")
-    for column in ("name", "default model", "model licence", "commercial"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(row["name"], row["default_model"] or "-", row["model_license"] or "-",
-                      "yes" if row["commercial"] else "[red]no[/]")  # fmt: skip
-    Console().print(table)
-
-
-@app.command("merge")
-def merge(
-    target: Annotated[Path, typer.Argument(help="The cache to merge into (created if missing).")],
-    caches: Annotated[list[Path], typer.Argument(help="Shard caches to merge.")],
-) -> None:
-    """Merge shard caches, then rerun the translate command without --shard to write the output."""
-    from ru_llm.translate.cache import merge_caches
-
-    added = merge_caches(target, caches)
-    typer.echo(f"merged {len(caches)} caches into {target}: {added} new segments")

@@ -1,0 +1,75 @@
+"""`ru-llm dataset build RECIPE --out DIR`: mix sources into train/validation splits with a dataset card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ru_llm.core.deps import require
+
+
+def build_command(
+    recipe: Annotated[Path, typer.Argument(help="Recipe YAML (sources, filters, dedup, split).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")],
+    commercial: Annotated[
+        bool, typer.Option(help="Refuse to build if any source is not cleared for commercial use.")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace a non-empty output directory.")] = False,
+    parquet: Annotated[bool, typer.Option(help="Also write train/validation .parquet files.")] = False,
+    save_to_disk: Annotated[Path | None, typer.Option(help="Also save a datasets.DatasetDict here.")] = None,
+    push_to_hub: Annotated[str | None, typer.Option(help="Also upload to this hub repo (token: HF_TOKEN).")] = None,
+) -> None:
+    """Mix sources into train.jsonl, validation.jsonl, rejects.jsonl and a dataset card."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ru_llm.core.atomic import refuse_inputs_inside
+    from ru_llm.dataset import export
+    from ru_llm.dataset.build import build_dataset
+    from ru_llm.dataset.recipe import load_recipe
+
+    refuse_inputs_inside(out, [recipe])  # build_dataset checks the rest; it never sees the recipe file
+    if save_to_disk or push_to_hub:  # checked before the build, not after it
+        require("datasets", purpose="--save-to-disk / --push-to-hub", package="ru-llm-dataset", extra="hf")
+    elif parquet:
+        require("pyarrow", purpose="--parquet", package="ru-llm-dataset", extra="parquet")
+    parsed = load_recipe(recipe)
+    console = Console(stderr=True)
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} read"), TimeElapsedColumn(),
+        console=console, transient=True,
+    ) as progress:  # fmt: skip
+        tasks: dict[str, Any] = {}
+
+        def advance(label: str, count: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=None)
+            progress.update(tasks[label], completed=count)
+
+        report = build_dataset(parsed, out, commercial=commercial, overwrite=overwrite, progress=advance)
+    _print_report(report, console)
+    if parquet:
+        export.to_parquet(out)
+    if save_to_disk:
+        export.save_to_disk(out, save_to_disk)
+    if push_to_hub:
+        export.push_to_hub(out, push_to_hub)
+
+
+def _print_report(report: Any, console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"dataset built in {report.out_dir}")
+    for column in ("source", "licence", "loaded", "kept", "rejected", "train", "validation"):
+        table.add_column(column, overflow="fold")
+    for s in report.sources:
+        table.add_row(s.label, s.license, *(str(n) for n in (s.loaded, s.kept, sum(s.rejected.values()), s.train,
+                                                              s.validation)))  # fmt: skip
+    console.print(table)
+    console.print(f"records in {report.records_in} = kept {report.kept} + rejected {report.rejected}")
+    for reason, count in report.reasons().most_common():
+        console.print(f"  rejected {count}: {reason}")
+    if not report.commercial:
+        console.print("[yellow]not cleared for commercial use: see README.md in the output[/]")
