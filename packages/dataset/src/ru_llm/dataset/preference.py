@@ -1,0 +1,457 @@
+"""Preference pairs: a conversation prefix ending on a user turn, a chosen and a rejected reply.
+
+The common schema (one pair per JSONL line) is the conversation record plus two keys::
+
+    {"id": "pref-0001", "messages": [{"role": "user", "content": "Как сварить гречку?"}],
+     "chosen": "Промойте крупу, залейте водой 1:2 ...", "rejected": "Гречку не варят.",
+     "source": "file", "lang": "ru", "license": "CC-BY-4.0", "meta": {}}
+
+:func:`preference_from_dict` also reads the layouts preference sets are published in:
+
+* **common**: ``messages`` (the prompt) plus ``chosen`` / ``rejected``, each a string, an assistant
+  message object, or a one-element list holding an assistant message;
+* **TRL, explicit prompt**: ``prompt`` (a string, which becomes one user turn, or a message list) plus
+  ``chosen`` / ``rejected`` as strings or lists of one assistant message (TRL's conversational form);
+* **TRL, implicit prompt** and **UltraFeedback-binarized**: ``chosen`` and ``rejected`` are whole
+  conversations that share everything but their final assistant turn; the shared part is the prompt.
+  A ``prompt`` string there must be the conversations' first user turn (UltraFeedback carries one),
+  and a ``messages`` field that repeats the chosen conversation (UltraFeedback again) is dropped.
+
+Role aliases (``human``, ``gpt``, ...) are accepted and written canonically. Other top-level keys
+(``prompt_id``, ``score_chosen``, ...) go to ``meta``; ``meta["layout"]`` names a layout other than the
+common one. A record that cannot be a pair raises :class:`RecordError` with a short reason: a missing
+``chosen`` or ``rejected``, an empty prompt or reply, a prompt that ends on an assistant turn,
+replies that are identical, wrong types.
+
+Ids: the record's ``id``, else its ``prompt_id``, else the caller's ``default_id``, else a content
+hash ``pref-<16 hex>`` of the prompt and both replies (stable across runs and machines).
+
+In the ``dataset build`` pipeline, which moves :class:`Conversation` records between stages, a pair
+travels as its prompt conversation with the replies under ``meta["preference"]``
+(:meth:`PreferencePair.to_conversation` / :meth:`PreferencePair.from_conversation`), and is written
+back in the common schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ru_llm.core.conversation import Conversation, Message, canonical_role
+from ru_llm.core.errors import RecordError
+from ru_llm.core.jsonl import JsonlReader, Reject, read_jsonl
+
+#: the keys of the common preference schema, in the order they are written
+FIELDS = ("id", "messages", "chosen", "rejected", "source", "lang", "license", "meta")
+#: where a pair's replies travel inside a carrier conversation (see :meth:`PreferencePair.to_conversation`)
+PREFERENCE_KEY = "preference"
+_REPLY_KEYS = ("chosen", "rejected")
+# Keys that are the pair itself or its provenance; everything else goes to meta.
+_OWN_KEYS = frozenset(("id", "messages", "prompt", "chosen", "rejected", "source", "lang", "license", "meta"))
+_ROLE_HINT = "use system, user or assistant (aliases: bot, gpt, model, human, prompter)"
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "object"
+    if isinstance(value, bool):
+        return "boolean"
+    return {list: "array", str: "string", int: "number", float: "number"}.get(type(value), type(value).__name__)
+
+
+def prompt_problem(messages: tuple[Message, ...] | list[Message]) -> str | None:
+    """Why ``messages`` cannot be the prompt of a pair, or ``None`` when they can.
+
+    A prompt is an optional system message, then user and assistant turns alternating, starting and
+    ending with the user; no turn is empty.
+    """
+    if not messages:
+        return "the prompt is empty"
+    for i, message in enumerate(messages):
+        if not message.content.strip():
+            return f"prompt message {i} ({message.role}) is empty"
+        if message.role == "system" and i > 0:
+            return f"prompt message {i} is a system message after the conversation started"
+    dialogue = [m for m in messages if m.role != "system"]
+    if not dialogue:
+        return "the prompt has no user turn"
+    if dialogue[0].role != "user":
+        return "the prompt starts with an assistant turn"
+    for prev, this in itertools.pairwise(dialogue):
+        if prev.role == this.role:
+            return f"the prompt has two {this.role} turns in a row"
+    if dialogue[-1].role != "user":
+        return "prompt ends on an assistant turn"
+    return None
+
+
+@dataclass(frozen=True)
+class PreferencePair:
+    """A prompt (a :class:`Conversation` ending on a user turn) with a chosen and a rejected reply.
+
+    The prompt carries the pair's id, source, language, licence and meta. Construction validates:
+    a bad pair raises :class:`RecordError`.
+    """
+
+    prompt: Conversation
+    chosen: str
+    rejected: str
+
+    def __post_init__(self) -> None:
+        record_id = self.prompt.id if isinstance(self.prompt, Conversation) else None
+        if not isinstance(self.prompt, Conversation):
+            raise RecordError(f"the prompt must be a Conversation, not {type(self.prompt).__name__}")
+        problem = prompt_problem(self.prompt.messages)
+        if problem is not None:
+            raise RecordError(problem, record_id=record_id, hint="the prompt's messages end on the user's turn")
+        for key in _REPLY_KEYS:
+            value = getattr(self, key)
+            if not isinstance(value, str):
+                raise RecordError(f"{key!r} must be a string, not {type(value).__name__}", record_id=record_id)
+            if not value.strip():
+                raise RecordError(f"{key!r} is empty", record_id=record_id)
+        if self.chosen.strip() == self.rejected.strip():
+            raise RecordError(
+                "chosen and rejected are identical", record_id=record_id, hint="a pair needs two different replies"
+            )
+
+    # -- the prompt's provenance -----------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.prompt.id
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        return self.prompt.messages
+
+    @property
+    def source(self) -> str | None:
+        return self.prompt.source
+
+    @property
+    def lang(self) -> str | None:
+        return self.prompt.lang
+
+    @property
+    def license(self) -> str | None:
+        return self.prompt.license
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.prompt.meta
+
+    # -- conversions -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The common preference schema (every key present; replies as strings)."""
+        return {
+            "id": self.prompt.id,
+            "messages": [m.to_dict() for m in self.prompt.messages],
+            "chosen": self.chosen,
+            "rejected": self.rejected,
+            "source": self.prompt.source,
+            "lang": self.prompt.lang,
+            "license": self.prompt.license,
+            "meta": dict(self.prompt.meta),
+        }
+
+    def chosen_conversation(self) -> Conversation:
+        """The prompt followed by the chosen reply (for SFT on the chosen side, rendering, stats)."""
+        return _with_reply(self.prompt, self.chosen)
+
+    def rejected_conversation(self) -> Conversation:
+        """The prompt followed by the rejected reply."""
+        return _with_reply(self.prompt, self.rejected)
+
+    def to_conversation(self) -> Conversation:
+        """A carrier for pipelines of conversations: the prompt, with the replies in ``meta["preference"]``."""
+        meta = {**self.prompt.meta, PREFERENCE_KEY: {"chosen": self.chosen, "rejected": self.rejected}}
+        return Conversation(
+            id=self.prompt.id,
+            messages=self.prompt.messages,
+            source=self.prompt.source,
+            lang=self.prompt.lang,
+            license=self.prompt.license,
+            meta=meta,
+        )
+
+    @classmethod
+    def from_conversation(cls, conv: Conversation) -> PreferencePair:
+        """The pair a :meth:`to_conversation` carrier holds (a :class:`RecordError` if it holds none)."""
+        replies = conv.meta.get(PREFERENCE_KEY)
+        if not isinstance(replies, Mapping):
+            raise RecordError(f"meta[{PREFERENCE_KEY!r}] is missing: not a preference pair", record_id=conv.id)
+        meta = {key: value for key, value in conv.meta.items() if key != PREFERENCE_KEY}
+        prompt = Conversation(
+            id=conv.id, messages=conv.messages, source=conv.source, lang=conv.lang, license=conv.license, meta=meta
+        )
+        return cls(prompt, replies.get("chosen"), replies.get("rejected"))  # type: ignore[arg-type]
+
+
+def is_carrier(conv: Conversation) -> bool:
+    """Whether ``conv`` carries a preference pair (see :meth:`PreferencePair.to_conversation`)."""
+    return PREFERENCE_KEY in conv.meta
+
+
+def _with_reply(prompt: Conversation, reply: str) -> Conversation:
+    return Conversation(
+        id=prompt.id,
+        messages=(*prompt.messages, Message("assistant", reply)),
+        source=prompt.source,
+        lang=prompt.lang,
+        license=prompt.license,
+        meta=dict(prompt.meta),
+    )
+
+
+def is_preference_record(data: object) -> bool:
+    """Whether a decoded record is meant as a preference pair: it has a ``chosen`` or ``rejected`` key.
+
+    One of the two is enough, so a pair that lost a reply is reported as a broken pair, not read as a
+    conversation.
+    """
+    return isinstance(data, Mapping) and ("chosen" in data or "rejected" in data)
+
+
+def is_preference_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the first record of a JSONL file is a preference record (bad lines are skipped)."""
+    reader = read_jsonl(path, strict=False, on_reject=lambda _reject: None)
+    for record in reader:
+        return is_preference_record(record)
+    return False
+
+
+# -- reading the layouts ------------------------------------------------------------------------
+def _message(value: object, where: str) -> Message:
+    if not isinstance(value, Mapping):
+        raise RecordError(f"{where} must be a message object, got {_json_type(value)}")
+    if "role" not in value or "content" not in value:
+        raise RecordError(f"{where} needs 'role' and 'content', got keys {sorted(map(str, value))}")
+    role = canonical_role(value["role"])
+    if role is None:
+        raise RecordError(f"{where} has unknown role {value['role']!r}")
+    content = value["content"]
+    if not isinstance(content, str):
+        raise RecordError(f"{where} content must be a string, got {_json_type(content)}")
+    return Message(role, content)
+
+
+def _messages(value: object, key: str) -> list[Message]:
+    if not isinstance(value, list):
+        raise RecordError(f"{key!r} must be a list of messages, got {_json_type(value)}")
+    return [_message(item, f"{key!r} message {i}") for i, item in enumerate(value)]
+
+
+def _side(record: Mapping[str, Any], key: str) -> str | list[Message]:
+    """A reply field as its text (a reply) or its messages (a whole conversation)."""
+    if record.get(key) is None:
+        raise RecordError(f"missing {key!r}", hint="a preference record has both 'chosen' and 'rejected'")
+    value = record[key]
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        value = [value]
+    if not isinstance(value, list):
+        raise RecordError(f"{key!r} must be a string, a message or a list of messages, got {_json_type(value)}")
+    if not value:
+        raise RecordError(f"{key!r} is empty")
+    messages = _messages(value, key)
+    if all(m.role == "assistant" for m in messages):
+        if len(messages) > 1:
+            raise RecordError(f"{key!r} holds {len(messages)} assistant messages; a reply is one message")
+        return messages[0].content
+    return messages
+
+
+def _prompt(value: object) -> list[Message]:
+    if isinstance(value, str):
+        if not value.strip():
+            raise RecordError("the prompt is empty")
+        return [Message("user", value)]
+    return _messages(value, "prompt")
+
+
+def _split(conv: list[Message], key: str) -> tuple[list[Message], str]:
+    """A whole conversation as (prompt, final assistant reply)."""
+    if conv[-1].role != "assistant":
+        raise RecordError(f"{key!r} does not end on an assistant turn")
+    return conv[:-1], conv[-1].content
+
+
+def _same(a: list[Message], b: list[Message]) -> bool:
+    return len(a) == len(b) and all(x.role == y.role and x.content == y.content for x, y in zip(a, b, strict=True))
+
+
+def _first_user(messages: list[Message]) -> str | None:
+    return next((m.content for m in messages if m.role == "user"), None)
+
+
+def _text(record: Mapping[str, Any], key: str, default: str | None) -> str | None:
+    value = record.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise RecordError(f"{key!r} must be a string or null, got {_json_type(value)}")
+    return value or default
+
+
+def _own_id(record: Mapping[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value
+    return None
+
+
+def content_id(prompt: list[Message] | tuple[Message, ...], chosen: str, rejected: str) -> str:
+    """A stable id from the pair's text: ``pref-`` and 16 hex digits of a SHA-1."""
+    payload = json.dumps(
+        [[[m.role, m.content] for m in prompt], chosen, rejected], ensure_ascii=False, separators=(",", ":")
+    )
+    return "pref-" + hashlib.sha1(payload.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def preference_from_dict(
+    data: object,
+    *,
+    location: str | None = None,
+    default_id: str | None = None,
+    source: str | None = None,
+    lang: str | None = None,
+    license: str | None = None,
+) -> PreferencePair:
+    """A :class:`PreferencePair` from a record in any accepted layout (see the module docstring).
+
+    :param location: ``file:line`` for error messages.
+    :param default_id: the id when the record has neither ``id`` nor ``prompt_id``.
+    :param source, lang, license: defaults for records that do not carry their own.
+    :raises RecordError: the record cannot be a pair; ``reason`` says why.
+    """
+    if not isinstance(data, Mapping):
+        raise RecordError(f"expected a JSON object, got {_json_type(data)}", location=location)
+    record_id = _own_id(data, "id") or _own_id(data, "prompt_id") or default_id
+    try:
+        return _from_dict(data, record_id, source=source, lang=lang, license=license)
+    except RecordError as e:
+        raise RecordError(e.reason, record_id=e.record_id or record_id, location=location, hint=e.hint) from None
+
+
+def _from_dict(
+    data: Mapping[str, Any], record_id: str | None, *, source: str | None, lang: str | None, license: str | None
+) -> PreferencePair:
+    chosen_side, rejected_side = _side(data, "chosen"), _side(data, "rejected")
+    extra: dict[str, Any] = {}
+    explicit: list[Message] | None = None
+    from_string = False
+    whole = isinstance(chosen_side, list) or isinstance(rejected_side, list)
+    if "prompt" in data:
+        if data["prompt"] is None:
+            raise RecordError("'prompt' is null")
+        explicit = _prompt(data["prompt"])
+        from_string = isinstance(data["prompt"], str)
+        layout = "trl-implicit" if whole else "trl"
+        if "messages" in data and data["messages"] != data.get("chosen"):  # UltraFeedback repeats `chosen`
+            extra["messages"] = data["messages"]
+    elif "messages" in data:
+        explicit = _messages(data["messages"], "messages")
+        layout = "common"
+        if whole and isinstance(chosen_side, list) and _same(explicit, chosen_side):
+            explicit = None  # UltraFeedback: `messages` repeats the chosen conversation
+            layout = "trl-implicit"
+    elif whole:
+        layout = "trl-implicit"
+    else:
+        raise RecordError("missing prompt: neither 'messages' nor 'prompt'", hint="add the conversation so far")
+
+    replies: dict[str, str] = {}
+    heads: dict[str, list[Message]] = {}
+    for key, side in (("chosen", chosen_side), ("rejected", rejected_side)):
+        if isinstance(side, str):
+            if explicit is None:
+                raise RecordError(f"{key!r} is a reply but the record has no prompt")
+            heads[key], replies[key] = explicit, side
+            continue
+        head, replies[key] = _split(side, key)
+        if explicit is not None and not _same(head, explicit):
+            first = _first_user(head)
+            # a prompt string may name just the first user turn of a longer shared prefix (UltraFeedback)
+            if not (from_string and first is not None and first.strip() == explicit[0].content.strip()):
+                raise RecordError(f"{key!r} does not continue the prompt")
+        heads[key] = head
+    if not _same(heads["chosen"], heads["rejected"]):
+        raise RecordError("chosen and rejected do not share the prompt")
+    prompt = heads["chosen"]
+    if not prompt:
+        raise RecordError("the prompt is empty")
+
+    meta_value = data.get("meta")
+    if meta_value is not None and not isinstance(meta_value, Mapping):
+        raise RecordError(f"'meta' must be an object, got {_json_type(meta_value)}")
+    meta: dict[str, Any] = dict(meta_value or {})
+    for key, value in data.items():
+        if key not in _OWN_KEYS and key not in meta:
+            meta[key] = value
+    for key, value in extra.items():
+        meta.setdefault(key, value)
+    if layout != "common":
+        meta.setdefault("layout", layout)
+    fields = {
+        "source": _text(data, "source", source),
+        "lang": _text(data, "lang", lang),
+        "license": _text(data, "license", license),
+    }
+    chosen, rejected = replies["chosen"], replies["rejected"]
+    problem = prompt_problem(prompt)
+    if problem is not None:
+        raise RecordError(problem, hint="a preference prompt ends on the user's turn")
+    final_id = record_id or content_id(prompt, chosen, rejected)
+    conv = Conversation(id=final_id, messages=tuple(prompt), meta=meta, **fields)
+    try:
+        return PreferencePair(conv, chosen, rejected)
+    except RecordError as e:
+        raise RecordError(e.reason, record_id=final_id, hint=e.hint) from None
+
+
+def read_preferences(
+    path: str | os.PathLike[str],
+    *,
+    on_reject: Callable[[Reject], object] | None = None,
+    strict: bool | None = None,
+    source: str | None = None,
+    lang: str | None = None,
+    license: str | None = None,
+) -> JsonlReader[PreferencePair]:
+    """The preference pairs of a JSONL file in any accepted layout.
+
+    Like :func:`ru_llm.core.jsonl.read_conversations`: a bad line raises :class:`RecordError` with its
+    ``file:line`` when strict, else goes to ``on_reject`` as a :class:`Reject` with its reason. Strict
+    is the default when no ``on_reject`` is given. Records without an id get a content hash id.
+    """
+
+    def parse(obj: object, *, location: str | None = None) -> PreferencePair:
+        return preference_from_dict(obj, location=location, source=source, lang=lang, license=license)
+
+    return JsonlReader(path, parse, strict=on_reject is None if strict is None else strict, on_reject=on_reject)
+
+
+__all__ = [
+    "FIELDS",
+    "PREFERENCE_KEY",
+    "PreferencePair",
+    "content_id",
+    "is_carrier",
+    "is_preference_file",
+    "is_preference_record",
+    "preference_from_dict",
+    "prompt_problem",
+    "read_preferences",
+]
