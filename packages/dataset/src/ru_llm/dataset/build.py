@@ -7,6 +7,16 @@ conversation's group (:func:`~ru_llm.dataset.order.split_key`) and the seeded sh
 conversation that is not written goes to ``rejects.jsonl`` with its reason: records in = kept +
 rejected. The output directory is built beside the target and renamed into place, so a failed build
 leaves nothing behind.
+
+A recipe whose sources are preference builders (``produces = "preference"``) builds preference pairs
+the same way: builders hand each pair over as a carrier conversation (the prompt, with the replies in
+``meta["preference"]``), so loading, caps, weights, ids, rejects and the card need no second code
+path. What differs is small and kept here or beside the data: the structure check
+(:func:`~ru_llm.dataset.preference.carrier_problem` instead of the turn check), filters looking at
+:func:`~ru_llm.dataset.preference.filter_view`, dedup comparing both replies (:mod:`.dedup`), the split
+grouped by prompt (:func:`~ru_llm.dataset.order.split_key`), and records written (and rejected) in the
+common preference schema. A recipe mixing preference and conversation sources is an error: the two
+kinds of record train different things and cannot share a file.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from ru_llm.dataset.builders.base import DatasetBuilder, LoadStats
 from ru_llm.dataset.dedup import ExactDedup, NearDedup
 from ru_llm.dataset.filters import first_failure, spec_checks, turn_structure
 from ru_llm.dataset.order import ShuffleBuffer, copies, id_hash, in_validation, shuffle_key, split_key
+from ru_llm.dataset.preference import carrier_problem, carrier_to_dict, filter_view
 from ru_llm.dataset.recipe import Recipe, SourceSpec
 from ru_llm.dataset.registry import get_dataset_builder
 
@@ -46,6 +57,7 @@ class SourceReport:
     license: str
     commercial: bool
     lang: str | None
+    produces: str = "conversation"  # or "preference": what the builder makes
     rows: int = 0
     loaded: int = 0
     kept: int = 0
@@ -86,6 +98,11 @@ class BuildReport:
     def commercial(self) -> bool:
         return all(s.commercial for s in self.sources)
 
+    @property
+    def kind(self) -> str:
+        """``"conversation"`` or ``"preference"`` (a recipe never mixes them)."""
+        return "preference" if any(s.produces == "preference" for s in self.sources) else "conversation"
+
     def reasons(self) -> Counter[str]:
         total: Counter[str] = Counter()
         for s in self.sources:
@@ -95,6 +112,7 @@ class BuildReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "out_dir": str(self.out_dir),
+            "kind": self.kind,
             "records_in": self.records_in,
             "kept": self.kept,
             "rejected": self.rejected,
@@ -123,11 +141,12 @@ def _resolve(spec: SourceSpec) -> _Source:
     report = SourceReport(
         label=spec.label,
         builder=builder.name,
-        hub_id=builder.hub_id,
+        hub_id=info.get("hub_id"),
         source=spec.source,
         license=info["license"],
         commercial=bool(info["commercial"]),
         lang=info["lang"],
+        produces=getattr(builder, "produces", "conversation"),
     )
     return _Source(spec, builder, options, report)
 
@@ -143,22 +162,45 @@ def check_commercial(sources: Iterable[SourceReport]) -> None:
         )
 
 
+def check_kinds(sources: Iterable[SourceReport]) -> None:
+    """Refuse a recipe that mixes preference sources with conversation sources, naming both."""
+    sources = list(sources)
+    pairs = [s.label for s in sources if s.produces == "preference"]
+    convs = [s.label for s in sources if s.produces != "preference"]
+    if pairs and convs:
+        raise ConfigError(
+            f"the recipe mixes preference sources ({', '.join(pairs)}) with conversation sources ({', '.join(convs)})",
+            hint="build preference pairs and conversations as two datasets, with two recipes",
+        )
+
+
 class _Builder:
     """One build run: the state shared by all sources (rejects, dedup tables, outputs)."""
 
-    def __init__(self, recipe: Recipe, work: Path, rejects: RejectsWriter, progress: Progress | None) -> None:
+    def __init__(
+        self, recipe: Recipe, work: Path, rejects: RejectsWriter, progress: Progress | None, *, preference: bool = False
+    ) -> None:
         self.recipe = recipe
         self.work = work
         self.rejects = rejects
         self.progress = progress
         self.exact = ExactDedup() if recipe.dedup.exact else None
         self.near = NearDedup(recipe.dedup.near_threshold) if recipe.dedup.near else None
-        self.checks = [turn_structure, *spec_checks(recipe.filters)]
+        self.preference = preference
+        self.structure = carrier_problem if preference else turn_structure
+        self.checks = spec_checks(recipe.filters)
         self.ids: set[str] = set()
+
+    def check(self, conv: Conversation) -> str | None:
+        """The first structure or filter failure of ``conv`` (a pair's filters see :func:`filter_view`)."""
+        reason = self.structure(conv)
+        if reason is None and self.checks:
+            reason = first_failure(filter_view(conv) if self.preference else conv, self.checks)
+        return reason
 
     def reject(self, source: _Source, reason: str, conv: Conversation | None = None, key: str | None = None) -> None:
         source.report.rejected[key or reason] += 1
-        record = conv.to_dict() if conv is not None else None
+        record = carrier_to_dict(conv) if conv is not None else None
         self.rejects(Reject(reason, record_id=conv.id if conv else None, record=record, source=source.report.label))
 
     def load(self, source: _Source) -> Iterator[Conversation]:
@@ -174,7 +216,7 @@ class _Builder:
             report.loaded += 1
             if self.progress and report.loaded % 1000 == 0:
                 self.progress(report.label, report.loaded)
-            reason = first_failure(conv, self.checks)
+            reason = self.check(conv)
             if reason is not None:
                 self.reject(source, reason, conv)
                 continue
@@ -267,12 +309,13 @@ def build_dataset(
     out_dir = Path(out_dir)
     check_output_dir(out_dir, overwrite=overwrite, inputs=[s.source for s in recipe.sources if s.source])
     sources = [_resolve(spec) for spec in recipe.sources]  # every builder and option checked before any work
+    check_kinds(s.report for s in sources)
     if commercial or recipe.commercial:
         check_commercial(s.report for s in sources)
     report = BuildReport(out_dir, [s.report for s in sources], recipe)
     with atomic_directory(out_dir, command="dataset build") as work:
         with RejectsWriter(work / "rejects.jsonl") as rejects:
-            run = _Builder(recipe, work, rejects, progress)
+            run = _Builder(recipe, work, rejects, progress, preference=report.kind == "preference")
             _write_splits(run, sources, work)
         (work / "README.md").write_text(dataset_card(report), encoding="utf-8")
         (work / "stats.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
@@ -296,7 +339,7 @@ def _write_splits(run: _Builder, sources: list[_Source], work: Path) -> None:
                 # The group comes from the conversation as loaded: a clash renaming its id does not move it.
                 for split, key, copy in run.written(source, kept, n, split_key(conv)):
                     setattr(source.report, split, getattr(source.report, split) + 1)
-                    line = to_json_line(copy)
+                    line = to_json_line(carrier_to_dict(copy) if run.preference else copy)
                     if buffers:
                         buffers[split].add(key, line)
                     else:

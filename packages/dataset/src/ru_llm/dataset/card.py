@@ -40,24 +40,34 @@ def dataset_card(report: BuildReport) -> str:
     reasons = report.reasons()
     rejects = _table(["reason", "count"], [[r, n] for r, n in reasons.most_common()]) if reasons else "None."
     recipe = yaml.safe_dump(_recipe_dict(report), allow_unicode=True, sort_keys=False)
+    preference = report.kind == "preference"
+    records = "preference pairs" if preference else "conversations"
+    record = "pair" if preference else "conversation"
+    layout = (
+        "\n\nEach line is a preference pair: `messages` (the prompt, ending on a user turn), `chosen` and `rejected`\n"
+        "(the preferred and the dispreferred assistant reply), with `id`, `source`, `lang`, `license` and `meta`.\n"
+        "Pairs that share a prompt are always in the same split."
+        if preference
+        else ""
+    )
     return f"""---
 {header}---
 
 # Dataset built by ru-llm
 
-{report.train} training and {report.validation} validation conversations from {len(report.sources)} sources.
+{report.train} training and {report.validation} validation {records} from {len(report.sources)} sources.
 Records in: {report.records_in} = kept {report.kept} + rejected {report.rejected} (every rejected record is in
-`rejects.jsonl` with its reason); weights may write a kept conversation more than once.
+`rejects.jsonl` with its reason); weights may write a kept {record} more than once.{layout}
 
 ## Licences
 
-{status} Licences: {", ".join(licences)}. Each conversation keeps its source's licence in its `license` field.
+{status} Licences: {", ".join(licences)}. Each {record} keeps its source's licence in its `license` field.
 
 ## Sources
 
 {sources}
 
-## Kept conversations by language
+## Kept {records} by language
 
 {by_lang}
 

@@ -1,13 +1,28 @@
-"""Duplicate removal: exact (normalised text digest) and near (MinHash LSH over word shingles)."""
+"""Duplicate removal: exact (normalised text digest) and near (MinHash LSH over word shingles).
+
+A preference pair (a carrier conversation, see :mod:`ru_llm.dataset.preference`) is compared on its
+prompt and both replies: two pairs with one prompt and different replies are not duplicates.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from ru_llm.core.conversation import Conversation
 from ru_llm.core.deps import require
+from ru_llm.dataset.preference import PREFERENCE_KEY
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _turns(conv: Conversation) -> list[tuple[str, str]]:
+    """(role, text) of every message, then a pair's ``chosen`` and ``rejected`` replies."""
+    turns = [(m.role, m.content) for m in conv.messages]
+    replies = conv.meta.get(PREFERENCE_KEY)
+    if isinstance(replies, Mapping):
+        turns += [(key, str(replies.get(key) or "")) for key in ("chosen", "rejected")]
+    return turns
 
 
 class ExactDedup:
@@ -22,7 +37,7 @@ class ExactDedup:
 
     @staticmethod
     def key(conv: Conversation) -> int:
-        return hash(tuple((m.role, m.content.strip()) for m in conv.messages))
+        return hash(tuple((role, text.strip()) for role, text in _turns(conv)))
 
     def duplicate_of(self, conv: Conversation, *, remember: bool = True) -> str | None:
         """The id of an earlier identical conversation, or ``None`` (and remember this one, unless told
@@ -53,7 +68,7 @@ class NearDedup:
     def _minhash(self, conv: Conversation) -> object:
         from datasketch import MinHash
 
-        words = _WORD.findall(" ".join(m.content for m in conv.messages).lower())
+        words = _WORD.findall(" ".join(text for _, text in _turns(conv)).lower())
         shingles = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
         minhash = MinHash(num_perm=self.num_perm)
         minhash.update_batch([s.encode("utf-8") for s in shingles])

@@ -6,7 +6,8 @@ The columns are fixed: ``id``, ``messages`` (a list of ``{role, content}``), ``s
 (``"qa"`` in one, ``3`` or a list in the next): letting Arrow infer a struct for it would turn such
 values into JSON strings (``"qa"`` into ``"\"qa\""``) and add every key of every record to every row.
 Our reader (``ru_llm.dataset.rows``, hence ``--source x.parquet``) and ``datasets`` decode it back
-into the same objects.
+into the same objects. A preference dataset (pairs, see :mod:`ru_llm.dataset.preference`) has two more
+string columns after ``messages``: ``chosen`` and ``rejected``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from ru_llm.core.deps import require
 from ru_llm.core.errors import RuLLMError
 from ru_llm.core.jsonl import read_conversations
+from ru_llm.dataset.preference import is_preference_file, read_preferences
 
 SPLITS = ("train", "validation")
 JSON_COLUMNS = ("meta",)
@@ -29,16 +31,18 @@ JSON_FIELD_METADATA = {b"ru_llm.encoding": b"json"}
 _BATCH = 4096
 
 
-def parquet_schema() -> Any:
-    """The Arrow schema of an exported split."""
+def parquet_schema(*, preference: bool = False) -> Any:
+    """The Arrow schema of an exported split (of preference pairs with ``preference``)."""
     import pyarrow as pa
 
     json_type = pa.json_(pa.string()) if hasattr(pa, "json_") else pa.string()
     message = pa.struct([("role", pa.string()), ("content", pa.string())])
+    replies = [pa.field(key, pa.string(), nullable=False) for key in ("chosen", "rejected")] if preference else []
     return pa.schema(
         [
             pa.field("id", pa.string(), nullable=False),
             pa.field("messages", pa.list_(message), nullable=False),
+            *replies,
             pa.field("source", pa.string()),
             pa.field("lang", pa.string()),
             pa.field("license", pa.string()),
@@ -51,9 +55,9 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, **{k: json.dumps(record[k], ensure_ascii=False, separators=(",", ":")) for k in JSON_COLUMNS}}
 
 
-def _batches(jsonl: Path) -> Iterator[list[dict[str, Any]]]:
+def _batches(jsonl: Path, *, preference: bool = False) -> Iterator[list[dict[str, Any]]]:
     batch: list[dict[str, Any]] = []
-    for conversation in read_conversations(jsonl):
+    for conversation in read_preferences(jsonl) if preference else read_conversations(jsonl):
         batch.append(_row(conversation.to_dict()))
         if len(batch) == _BATCH:
             yield batch
@@ -74,12 +78,13 @@ def write_parquet(jsonl: Path, target: Path) -> Path:
     pq = require("pyarrow.parquet", purpose="writing Parquet", package="ru-llm-dataset", extra="parquet")
     import pyarrow as pa
 
-    schema = parquet_schema()
+    preference = is_preference_file(jsonl)
+    schema = parquet_schema(preference=preference)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
         with pq.ParquetWriter(tmp_name, schema) as writer:
-            for batch in _batches(jsonl):
+            for batch in _batches(jsonl, preference=preference):
                 writer.write_table(pa.Table.from_pylist(batch, schema=schema))
         os.replace(tmp_name, target)
     finally:

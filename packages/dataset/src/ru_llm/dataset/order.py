@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ru_llm.dataset.preference import PREFERENCE_KEY, prompt_key
+
 if TYPE_CHECKING:
     from ru_llm.core.conversation import Conversation
 
@@ -40,6 +42,8 @@ def split_key(conv: Conversation) -> str:
     * ``meta.message_tree_id`` (written by the ``oasst1`` builder, kept by translation): every thread
       of one OASST tree shares its root prompt, so all threads of a tree, English or translated, go
       together;
+    * for a preference pair (a carrier, see :mod:`ru_llm.dataset.preference`), its prompt: pairs that
+      share a prompt (UltraFeedback and TRL sets often hold several per prompt) share a split;
     * ``meta.translation.source_id`` (written by ``ru-llm translate``): a translation goes with its
       original, whose own id is that source id;
     * otherwise the conversation's own id.
@@ -48,6 +52,8 @@ def split_key(conv: Conversation) -> str:
     tree = meta.get("message_tree_id")
     if isinstance(tree, str) and tree:
         return f"oasst-tree:{tree}"  # a namespace of its own, apart from conversation ids
+    if PREFERENCE_KEY in meta:
+        return f"prompt:{prompt_key(conv.messages)}"
     translation = meta.get("translation")
     if isinstance(translation, Mapping):
         source_id = translation.get("source_id")

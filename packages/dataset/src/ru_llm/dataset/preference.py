@@ -199,6 +199,56 @@ def is_carrier(conv: Conversation) -> bool:
     return PREFERENCE_KEY in conv.meta
 
 
+def carrier_to_dict(conv: Conversation) -> dict[str, Any]:
+    """A carrier in the common preference schema, without validating it (for writing and rejects files).
+
+    A conversation that carries no pair comes back as its own :meth:`Conversation.to_dict`.
+    """
+    replies = conv.meta.get(PREFERENCE_KEY)
+    if not isinstance(replies, Mapping):
+        return conv.to_dict()
+    return {
+        "id": conv.id,
+        "messages": [m.to_dict() for m in conv.messages],
+        "chosen": replies.get("chosen"),
+        "rejected": replies.get("rejected"),
+        "source": conv.source,
+        "lang": conv.lang,
+        "license": conv.license,
+        "meta": {key: value for key, value in conv.meta.items() if key != PREFERENCE_KEY},
+    }
+
+
+def carrier_problem(conv: Conversation) -> str | None:
+    """Why a carrier does not hold a valid pair (the reason a build rejects it with), or ``None``."""
+    try:
+        PreferencePair.from_conversation(conv)
+    except RecordError as e:
+        return f"structure: {e.reason}"
+    return None
+
+
+def filter_view(conv: Conversation) -> Conversation:
+    """What per-record filters look at for a carrier: the prompt followed by both replies as assistant
+    turns, so ``min_chars`` applies to each reply, ``max_chars`` to the whole pair, and ``max_turns``,
+    ``languages`` and ``drop_flags`` to the prompt and its provenance."""
+    replies = conv.meta.get(PREFERENCE_KEY)
+    if not isinstance(replies, Mapping):
+        return conv
+    texts = [replies.get(key) for key in _REPLY_KEYS]
+    extra = tuple(Message("assistant", text) for text in texts if isinstance(text, str))
+    return Conversation(
+        id=conv.id, messages=(*conv.messages, *extra), source=conv.source, lang=conv.lang, license=conv.license,
+        meta=conv.meta,
+    )  # fmt: skip
+
+
+def prompt_key(messages: tuple[Message, ...] | list[Message]) -> str:
+    """A stable digest of a prompt (roles and stripped texts): pairs with one key share a prompt."""
+    payload = json.dumps([[m.role, m.content.strip()] for m in messages], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha1(payload.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _with_reply(prompt: Conversation, reply: str) -> Conversation:
     return Conversation(
         id=prompt.id,
@@ -242,7 +292,17 @@ def _message(value: object, where: str) -> Message:
     return Message(role, content)
 
 
+def _columns(value: Mapping[str, Any]) -> list[Any] | None:
+    """Messages stored the way ``datasets`` returns a sequence of structs: ``{"role": [...], "content": [...]}``."""
+    roles, contents = value.get("role"), value.get("content")
+    if isinstance(roles, list) and isinstance(contents, list) and len(roles) == len(contents):
+        return [{"role": r, "content": c} for r, c in zip(roles, contents, strict=True)]
+    return None
+
+
 def _messages(value: object, key: str) -> list[Message]:
+    if isinstance(value, Mapping) and (columns := _columns(value)) is not None:
+        value = columns
     if not isinstance(value, list):
         raise RecordError(f"{key!r} must be a list of messages, got {_json_type(value)}")
     return [_message(item, f"{key!r} message {i}") for i, item in enumerate(value)]
@@ -256,7 +316,7 @@ def _side(record: Mapping[str, Any], key: str) -> str | list[Message]:
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping):
-        value = [value]
+        value = _columns(value) or [value]
     if not isinstance(value, list):
         raise RecordError(f"{key!r} must be a string, a message or a list of messages, got {_json_type(value)}")
     if not value:
@@ -447,11 +507,15 @@ __all__ = [
     "FIELDS",
     "PREFERENCE_KEY",
     "PreferencePair",
+    "carrier_problem",
+    "carrier_to_dict",
     "content_id",
+    "filter_view",
     "is_carrier",
     "is_preference_file",
     "is_preference_record",
     "preference_from_dict",
+    "prompt_key",
     "prompt_problem",
     "read_preferences",
 ]

@@ -4,6 +4,11 @@ A builder declares where its data lives (a hub id, or a local file/dir given wit
 licence and whether commercial use is allowed, its language, and how one raw row becomes zero or more
 :class:`Conversation` records. A row that cannot be converted raises :class:`RecordError`; the
 loader sends it to the rejects file with its reason and carries on, so nothing is lost silently.
+
+A preference builder sets ``produces = "preference"`` and yields
+:class:`~ru_llm.dataset.preference.PreferencePair` records (or their carrier conversations);
+:meth:`DatasetBuilder.load` streams every pair as its carrier (``PreferencePair.to_conversation``),
+so loading, rejecting and counting work the same for both kinds.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from ru_llm.core.conversation import Conversation
 from ru_llm.core.deps import require
 from ru_llm.core.errors import ConfigError, RecordError, RuLLMError
 from ru_llm.core.jsonl import Reject
+from ru_llm.dataset.preference import PreferencePair
 from ru_llm.dataset.rows import Row, read_rows
+
+PRODUCES = ("conversation", "preference")
 
 OnReject = Callable[[Reject], object]
 
@@ -66,6 +74,8 @@ class DatasetBuilder:
     aliases: ClassVar[tuple[str, ...]] = ()
     #: a dataclass of this builder's options; unknown keys are an error naming the key
     options_class: ClassVar[type] = NoOptions
+    #: what :meth:`convert` yields: "conversation" records or "preference" pairs
+    produces: ClassVar[str] = "conversation"
 
     # -- options --------------------------------------------------------------------------------
     def parse_options(self, options: Mapping[str, Any] | None = None) -> Any:
@@ -88,23 +98,26 @@ class DatasetBuilder:
         """Rows of a local file or directory (JSONL, JSON array, Parquet)."""
         return read_rows(path, on_reject)
 
+    def hub_location(self, options: Any) -> tuple[str | None, str | None, str, str | None]:
+        """``(hub id, config, split, data files)`` to read; a builder whose options name them overrides this."""
+        return self.hub_id, self.hub_config, self.hub_split, self.hub_data_files
+
     def read_hub(self, options: Any) -> Iterator[Row]:
         """Rows from the Hugging Face hub (``datasets.load_dataset``, streamed)."""
-        if not self.hub_id:
+        hub_id, config, split, data_files = self.hub_location(options)
+        if not hub_id:
             raise RuLLMError(f"dataset builder {self.name!r} has no hub id", hint="pass --source PATH")
-        datasets = require(
-            "datasets", purpose=f"reading {self.hub_id} from the hub", package="ru-llm-dataset", extra="hf"
-        )
+        datasets = require("datasets", purpose=f"reading {hub_id} from the hub", package="ru-llm-dataset", extra="hf")
         try:
-            extra = {"data_files": self.hub_data_files} if self.hub_data_files else {}
-            stream = datasets.load_dataset(self.hub_id, self.hub_config, split=self.hub_split, streaming=True, **extra)
+            extra = {"data_files": data_files} if data_files else {}
+            stream = datasets.load_dataset(hub_id, config, split=split, streaming=True, **extra)
             for index, record in enumerate(stream):
-                yield Row(f"{self.hub_id}[{index}]", index, record)
+                yield Row(f"{hub_id}[{index}]", index, record)
         except RuLLMError:
             raise
         except Exception as e:  # offline, gated, renamed: the hub has many ways to fail
             raise RuLLMError(
-                f"cannot load {self.hub_id!r} from the Hugging Face hub ({type(e).__name__}: {e})",
+                f"cannot load {hub_id!r} from the Hugging Face hub ({type(e).__name__}: {e})",
                 hint=f"download it and pass --source PATH (a file or directory with the {self.name} data)",
             ) from e
 
@@ -119,8 +132,9 @@ class DatasetBuilder:
         return self.read_hub(options)
 
     # -- converting -----------------------------------------------------------------------------
-    def convert(self, row: Row, options: Any) -> Iterable[Conversation]:
-        """Conversations made from one raw row; raise :class:`RecordError` to reject the row."""
+    def convert(self, row: Row, options: Any) -> Iterable[Conversation | PreferencePair]:
+        """Conversations (or, for a preference builder, pairs) made from one raw row; raise
+        :class:`RecordError` to reject the row."""
         raise NotImplementedError
 
     def load(
@@ -157,7 +171,7 @@ class DatasetBuilder:
                 continue
             for conversation in produced:
                 stats.conversations += 1
-                yield conversation
+                yield conversation.to_conversation() if isinstance(conversation, PreferencePair) else conversation
 
     def info(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Metadata for listings and dataset cards.
@@ -172,10 +186,11 @@ class DatasetBuilder:
             "commercial": self.commercial,
             "lang": self.lang,
             "description": self.description,
+            "produces": self.produces,
         }
         if options is not None:
             parsed = self.parse_options(options)
-            for key in ("license", "commercial", "lang"):
+            for key in ("hub_id", "license", "commercial", "lang"):
                 if getattr(parsed, key, None) is not None:
                     info[key] = getattr(parsed, key)
         return info

@@ -10,6 +10,7 @@ from ru_llm.dataset.builders.copy import CopyBuilder
 from ru_llm.dataset.builders.dolly import DollyBuilder
 from ru_llm.dataset.builders.file import FileBuilder
 from ru_llm.dataset.builders.oasst import OasstBuilder
+from ru_llm.dataset.builders.preference import PreferenceBuilder, UltraFeedbackBinarizedBuilder
 from ru_llm.dataset.builders.saiga import (
     GptRoleplayRealmBuilder,
     Oasst1RuMainBranchBuilder,
@@ -33,6 +34,8 @@ BUILTIN_BUILDERS = (
     RuInstructGpt4Builder,
     FileBuilder,
     CopyBuilder,
+    PreferenceBuilder,
+    UltraFeedbackBinarizedBuilder,
 )
 
 

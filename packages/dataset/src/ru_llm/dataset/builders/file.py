@@ -9,7 +9,8 @@
 Licence, commercial use and language come from the options, because a local file declares none;
 a record's own ``license``/``lang``/``source`` (our schema) win over them, so a translated Dolly file
 keeps its CC-BY-SA-3.0 lineage. Ids are the record's own id, else ``file-<row index>``. Other
-top-level keys go to ``meta``.
+top-level keys go to ``meta``. A preference record (with ``chosen`` or ``rejected``) is rejected with a
+hint to use the ``preference`` builder, rather than read as a conversation without its replies.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from ru_llm.dataset.builders.common import (
     text_field,
 )
 from ru_llm.dataset.filters import turn_structure
+from ru_llm.dataset.preference import is_preference_record
 from ru_llm.dataset.rows import Row
 
 SHAREGPT_ROLES = {"chatgpt": "assistant", "bing": "assistant", "bard": "assistant", "user": "user"}
@@ -106,6 +108,11 @@ class FileBuilder(DatasetBuilder):
 
     def convert(self, row: Row, options: FileOptions) -> Iterator[Conversation]:
         record = as_object(row)
+        if is_preference_record(record):  # else `messages` would be read and the replies put in meta
+            raise RecordError(
+                "a preference record (it has 'chosen'/'rejected'), not a conversation",
+                hint="read preference files with the 'preference' builder",
+            )
         ready = _ready_conversation(record, row)
         if ready is not None:  # files written by ru-llm: nothing to normalise, only defaults to fill
             fields = {"source": ready.source or self.name, "lang": ready.lang or options.lang,

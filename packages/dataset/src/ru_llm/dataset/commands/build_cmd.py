@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from ru_llm.core.deps import require
+from ru_llm.core.errors import RuLLMError
 
 
 def build_command(
@@ -50,6 +51,13 @@ def build_command(
 
         report = build_dataset(parsed, out, commercial=commercial, overwrite=overwrite, progress=advance)
     _print_report(report, console)
+    if report.kind == "preference" and report.kept == 0:
+        reasons = report.reasons().most_common(1)
+        top = f" (most often: {reasons[0][0]})" if reasons else ""
+        raise RuLLMError(
+            f"no preference pairs left: all {report.records_in} records were rejected{top}",
+            hint=f"see the reasons in {report.out_dir / 'rejects.jsonl'}",
+        )
     if parquet:
         export.to_parquet(out)
     if save_to_disk:

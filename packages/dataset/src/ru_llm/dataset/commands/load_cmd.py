@@ -1,4 +1,4 @@
-"""`ru-llm dataset load NAME --out FILE`: one source as conversations in the common format."""
+"""`ru-llm dataset load NAME --out FILE`: one source as conversations (or preference pairs) in the common format."""
 
 from __future__ import annotations
 
@@ -27,20 +27,23 @@ def load_command(
 
     from ru_llm.core.jsonl import JsonlWriter, RejectsWriter
     from ru_llm.dataset.builders.base import LoadStats
+    from ru_llm.dataset.preference import carrier_to_dict
     from ru_llm.dataset.registry import get_dataset_builder
 
     builder = get_dataset_builder(name)
     options = parse_key_values(option, "--option")
     rejects = rejects or out.with_name(out.name.removesuffix(".jsonl") + ".rejects.jsonl")
     stats = LoadStats()
+    preference = builder.produces == "preference"
+    records = "preference pairs" if preference else "conversations"
     console = Console(stderr=True)
     with RejectsWriter(rejects) as rejected, JsonlWriter(out) as writer, console.status(f"loading {name}") as status:
         for conv in islice(builder.load(source, options, on_reject=rejected, stats=stats), limit):
-            writer.write(conv)
+            writer.write(carrier_to_dict(conv) if preference else conv)
             if writer.count % 1000 == 0:
-                status.update(f"loading {name}: {writer.count} conversations")
+                status.update(f"loading {name}: {writer.count} {records}")
     console.print(
-        f"{name}: {stats.rows} rows in, {writer.count} conversations out, {stats.rejected} rejected "
+        f"{name}: {stats.rows} rows in, {writer.count} {records} out, {stats.rejected} rejected "
         f"-> {out} (rejects: {rejects})"
     )
     for reason, count in sorted(stats.reasons.items(), key=lambda kv: -kv[1]):

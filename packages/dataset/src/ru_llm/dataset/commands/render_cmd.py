@@ -1,7 +1,12 @@
-"""`ru-llm dataset render FILE --template NAME`: conversations as a template renders them."""
+"""`ru-llm dataset render FILE --template NAME`: conversations as a template renders them.
+
+A preference pair (a record with ``chosen``/``rejected``) is shown twice, the prompt followed by the
+chosen reply and then by the rejected one; with ``--prompt``, its prompt once.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,14 +15,31 @@ import typer
 from ru_llm.core.conversation import Conversation
 from ru_llm.core.errors import ConfigError, RecordError
 from ru_llm.core.jsonl import JsonlReader
+from ru_llm.dataset.preference import PreferencePair, is_preference_record, preference_from_dict
 
 
-def _with_location(obj: Any, *, location: str | None = None) -> tuple[str | None, Conversation]:
+def _with_location(obj: Any, *, location: str | None = None) -> tuple[str | None, Conversation | PreferencePair]:
+    if is_preference_record(obj):
+        return location, preference_from_dict(obj, location=location)
     return location, Conversation.from_dict(obj, location=location)
 
 
+def _views(record: Conversation | PreferencePair, prompt: bool) -> list[Conversation]:
+    """What to show of a record: a conversation itself; a pair's prompt, or the prompt with each reply."""
+    if not isinstance(record, PreferencePair):
+        return [record]
+    if prompt:
+        return [record.prompt]
+    return [
+        dataclasses.replace(record.chosen_conversation(), id=f"{record.id} (chosen)"),
+        dataclasses.replace(record.rejected_conversation(), id=f"{record.id} (rejected)"),
+    ]
+
+
 def render_command(
-    file: Annotated[Path, typer.Argument(help="A conversations JSONL file (one conversation per line).")],
+    file: Annotated[
+        Path, typer.Argument(help="A conversations JSONL file (one conversation, or one preference pair, per line).")
+    ],
     template: Annotated[
         str, typer.Option("--template", "-t", help="Template name, e.g. saiga, chatml, llama3; hf needs --tokenizer.")
     ],
@@ -40,14 +62,15 @@ def render_command(
     chosen = resolve_template(template, tok)
     console = Console(highlight=False, soft_wrap=True)
     shown = 0
-    for location, conv in JsonlReader(file, _with_location):
+    for location, record in JsonlReader(file, _with_location):
         if limit and shown >= limit:
             break
         try:
-            show_conversation(console, conv, chosen, tok, max_length=max_length, prompt=prompt)
+            for conv in _views(record, prompt):
+                show_conversation(console, conv, chosen, tok, max_length=max_length, prompt=prompt)
         except RecordError as e:
             # Template errors know the record but not where it came from.
-            raise RecordError(e.reason, record_id=conv.id, location=location, hint=e.hint) from None
+            raise RecordError(e.reason, record_id=record.id, location=location, hint=e.hint) from None
         shown += 1
     if not shown:
         console.print(f"{file}: no conversations")

@@ -1,4 +1,4 @@
-"""`ru-llm dataset stats FILE`: counts, languages, licences and lengths of a conversation file."""
+"""`ru-llm dataset stats FILE`: counts, languages, licences and lengths of a conversation or preference file."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import typer
 
 
 def stats_command(
-    file: Annotated[Path, typer.Argument(help="A conversation JSONL file.")],
+    file: Annotated[Path, typer.Argument(help="A conversation or preference-pair JSONL file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Counts, languages, licences and lengths of a conversation file."""
+    """Counts, languages, licences and lengths of a conversation or preference file."""
     from ru_llm.dataset.stats import file_stats
 
     data = file_stats(file).to_dict()
