@@ -50,7 +50,7 @@ def test_every_builtin_is_registered_with_its_declarations() -> None:
         assert info["name"] == name
         assert isinstance(info["license"], str) and info["license"]
         assert isinstance(info["commercial"], bool)
-        if name not in ("file", "copy"):  # local sources: their data, licence and language are the user's
+        if name not in ("file", "copy", "preference"):  # local sources: their data, licence and language are the user's
             assert info["hub_id"] and info["lang"] in ("en", "ru")
 
 

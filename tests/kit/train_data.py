@@ -51,3 +51,32 @@ def one_line_error(result: Any) -> str:
     assert lines and lines[-1].startswith("Error: "), result.stderr
     assert "Traceback" not in result.output
     return lines[-1]
+
+
+def oasst_preference_pairs(n: int | None = None) -> list[dict[str, Any]]:
+    """Real preference pairs from the bundled OASST trees: at each user turn with ranked replies, the
+    best-ranked reply is ``chosen`` and the worst ``rejected`` (how OASST-based preference sets are made)."""
+    pairs: list[dict[str, Any]] = []
+
+    def walk(node: dict[str, Any], path: list[dict[str, str]]) -> None:
+        role = "user" if node["role"] == "prompter" else "assistant"
+        here = [*path, {"role": role, "content": node["text"]}]
+        ranked = sorted((r for r in node.get("replies", []) if r.get("rank") is not None), key=lambda r: r["rank"])
+        if role == "user" and len(ranked) >= 2 and ranked[0]["text"] != ranked[-1]["text"]:
+            pairs.append(
+                {
+                    "id": f"oasst-{node['message_id']}",
+                    "messages": here,
+                    "chosen": ranked[0]["text"],
+                    "rejected": ranked[-1]["text"],
+                    "source": "oasst1",
+                    "license": "Apache-2.0",
+                }
+            )
+        for reply in node.get("replies", []):
+            walk(reply, here)
+
+    for line in (DATA / "datasets" / "oasst" / "en_20_tree.jsonl").read_text(encoding="utf-8").split("\n"):
+        if line.strip():
+            walk(json.loads(line)["prompt"], [])
+    return pairs[:n]

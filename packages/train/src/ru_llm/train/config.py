@@ -110,11 +110,79 @@ class CptSettings:
     max_documents: int | None = _help("stop reading after this many documents (all corpora together)", default=None)
 
 
+# The loss names of TRL's DPOTrainer (1.x `DPOConfig.loss_type`); a test checks them against the installed TRL.
+DPO_LOSSES = (
+    "sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot", "aot_unpaired",
+    "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm",
+)  # fmt: skip
+# Preference losses users ask for by name that TRL keeps in other trainers (not DPOTrainer).
+DPO_ELSEWHERE = {
+    "simpo": "TRL keeps SimPO in trl.experimental.cpo (CPOTrainer, loss_type='simpo')",
+    "orpo": "TRL keeps ORPO in trl.experimental.orpo (ORPOTrainer)",
+    "kto": "TRL keeps KTO in trl.experimental.kto (unpaired data)",
+}
+
+
+@dataclass
+class DpoSettings:
+    method: Literal["lora", "full"] = _help(
+        "train LoRA adapters (settings under lora:) or every parameter (settings under full:)", default="lora"
+    )
+    loss: str | list[str] = _help(
+        "TRL DPOTrainer loss: sigmoid (DPO), ipo, hinge, robust, apo_zero, ...; a list mixes losses (loss_weights)",
+        default="sigmoid",
+    )
+    loss_weights: list[float] | None = _help("weights of the losses in a loss list (default: 1 each)", default=None)
+    beta: float = _help("DPO beta: higher keeps the model closer to the reference", default=0.1)
+    label_smoothing: float = _help("robust DPO: assumed share of flipped labels; exo_pair: epsilon", default=0.0)
+    reference: str | None = _help(
+        "reference model (directory or hub id); default: the starting model (LoRA: the base with adapters off)",
+        default=None,
+    )
+    precompute_reference: bool = _help(
+        "compute the reference log-probabilities once before training, so no reference model stays in memory",
+        default=False,
+    )
+    max_prompt_length: int | None = _help("refuse pairs whose prompt is longer than this many tokens", default=None)
+
+    def __post_init__(self) -> None:
+        losses = self.losses
+        if not losses:
+            raise ConfigError("'dpo.loss' is empty", hint=f"use one of {', '.join(DPO_LOSSES)}")
+        for loss in losses:
+            if loss in DPO_ELSEWHERE:
+                raise ConfigError(
+                    f"'dpo.loss: {loss}' is not a DPOTrainer loss: {DPO_ELSEWHERE[loss]}",
+                    hint=f"DPOTrainer losses: {', '.join(DPO_LOSSES)}",
+                )
+            if loss not in DPO_LOSSES:
+                raise ConfigError(f"'dpo.loss' {loss!r} is unknown", hint=f"use one of {', '.join(DPO_LOSSES)}")
+        if self.loss_weights is not None and len(self.loss_weights) != len(losses):
+            raise ConfigError(
+                f"'dpo.loss_weights' has {len(self.loss_weights)} weights for {len(losses)} losses",
+                hint="give one weight per loss, in the same order",
+            )
+        if self.beta <= 0:
+            raise ConfigError(f"'dpo.beta' must be positive, got {self.beta}")
+        if not 0 <= self.label_smoothing < 0.5:
+            raise ConfigError(f"'dpo.label_smoothing' must be in [0, 0.5), got {self.label_smoothing}")
+        if "exo_pair" in losses and self.label_smoothing == 0:
+            raise ConfigError("'dpo.loss: exo_pair' needs dpo.label_smoothing > 0", hint="the EXO paper uses 1e-3")
+        if self.max_prompt_length is not None and self.max_prompt_length < 1:
+            raise ConfigError(f"'dpo.max_prompt_length' must be at least 1, got {self.max_prompt_length}")
+
+    @property
+    def losses(self) -> list[str]:
+        return [self.loss] if isinstance(self.loss, str) else list(self.loss)
+
+
 @dataclass
 class RunConfig:
     """Everything one training run needs; ``config.resolved.yaml`` in the output directory is this tree."""
 
-    strategy: str = _help("trainer strategy: full, lora, cpt (see `ru-llm train presets` / `ru-llm plugins`)")
+    strategy: str = _help(
+        "trainer strategy: full, lora, cpt, embeddings, dpo (see `ru-llm train presets` / `ru-llm plugins`)"
+    )
     model: str = _help("base model: a local directory or a Hugging Face hub id")
     output_dir: str = _help("where checkpoints, the model or adapter, metrics and the card go")
     data: str | None = _help(
@@ -157,6 +225,7 @@ class RunConfig:
     lora: LoraSettings = _help("settings of the lora strategy", default_factory=LoraSettings)
     full: FullSettings = _help("settings of the full strategy", default_factory=FullSettings)
     cpt: CptSettings = _help("settings of the cpt strategy", default_factory=CptSettings)
+    dpo: DpoSettings = _help("settings of the dpo (preference tuning) strategy", default_factory=DpoSettings)
     embeddings: EmbeddingSettings = _help(
         "settings of the embeddings strategy (and lora.train_embeddings)", default_factory=EmbeddingSettings
     )

@@ -33,8 +33,8 @@ class ListDataset:
 
 @dataclass
 class PreparedData:
-    train: ListDataset
-    validation: ListDataset | None
+    train: Any  # a ListDataset; a datasets.Dataset of token ids for preference pairs (what TRL expects)
+    validation: Any | None
     stats: EncodeStats
     sources: list[DataSource]
     description: str
@@ -66,6 +66,8 @@ def prepare_datasets(
         return _prepare_text(config, tokenizer, console)
     if config.data is None:
         raise ConfigError("'data' is required: a `ru-llm dataset build` directory, a JSONL file or a dataset id")
+    if strategy.data_kind == "preferences":
+        return _prepare_preferences(config, family, tokenizer, on_reject, console)
     template = resolve_run_template(config, family, tokenizer)
     encoder = ConversationEncoder(template, tokenizer, max_length=config.max_length, train_on=config.train_on)
     stats = EncodeStats()
@@ -113,6 +115,75 @@ def prepare_datasets(
     )
 
 
+def _prepare_preferences(
+    config: RunConfig, family: ModelFamily, tokenizer: Any, on_reject: Callable[[Reject], object], console: Any
+) -> PreparedData:
+    """Chosen/rejected pairs through the run's template, as a ``datasets.Dataset`` of token ids."""
+    import datasets
+
+    from ru_llm.train.data.preference import encode_pairs
+
+    assert config.data is not None
+    template = resolve_run_template(config, family, tokenizer)
+    stats = EncodeStats()
+
+    def unreadable(reject: Reject) -> None:
+        stats.records += 1
+        stats.rejected[reason_key(reject.reason)] += 1
+        on_reject(reject)
+
+    data = open_data(config.data, on_reject=unreadable, validation_data=config.validation_data, preferences=True)
+    seen = SourceCounter()
+    options = {"max_length": config.max_length, "max_prompt_length": config.dpo.max_prompt_length}
+    with _spinner(console, "encoding preference pairs") as advance:
+        rows = encode_pairs(
+            seen.watch(data.train()), template, tokenizer, on_reject=on_reject, stats=stats,
+            limit=config.max_samples, progress=advance, **options,
+        )  # fmt: skip
+    if not data.sources:
+        data.sources = seen.sources()
+    if not rows:
+        reasons = ", ".join(f"{r} ({n})" for r, n in stats.rejected.most_common(3)) or "the data is empty"
+        raise ConfigError(
+            f"data: no usable preference pair in {data.description} ({stats.records} read; {reasons})",
+            hint="each record needs messages ending on a user turn plus different chosen and rejected replies",
+        )
+    validation = None
+    if data.validation is not None:
+        vrows = encode_pairs(
+            data.validation(), template, tokenizer, on_reject=on_reject, stats=EncodeStats(), **options
+        )
+        validation = datasets.Dataset.from_list(vrows) if vrows else None
+    _print_summary(console, stats, data.description, unit="pairs")
+    return PreparedData(
+        datasets.Dataset.from_list(rows), validation, stats, data.sources, data.description, template.name, False,
+        data.files,
+    )  # fmt: skip
+
+
+class _spinner:
+    """A transient spinner counting records (nothing without a console); yields an ``advance(n)``."""
+
+    def __init__(self, console: Any, label: str) -> None:
+        self.console, self.label, self.bar = console, label, None
+
+    def __enter__(self) -> Callable[[int], None] | None:
+        if self.console is None:
+            return None
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        self.bar = Progress(
+            SpinnerColumn(), TextColumn(f"{self.label}: {{task.completed}}"), console=self.console, transient=True
+        )
+        self.bar.start()
+        task = self.bar.add_task(self.label, total=None)
+        return lambda n: self.bar.advance(task, n)  # type: ignore[union-attr]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 def _encode_with_progress(convs, encoder, on_reject, stats, limit, console, label) -> list[Sample]:  # type: ignore[no-untyped-def]
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
@@ -127,17 +198,18 @@ def _encode_with_progress(convs, encoder, on_reject, stats, limit, console, labe
         )
 
 
-def _print_summary(console: Any, stats: EncodeStats, description: str) -> None:
+def _print_summary(console: Any, stats: EncodeStats, description: str, unit: str = "conversations") -> None:
     if console is None:
         return
     from rich.table import Table
 
-    table = Table(title=f"training data: {description}", show_header=True)
+    table = Table(title=f"training data: {description} ({unit})", show_header=True)
     table.add_column("records")
     table.add_column("count", justify="right")
     table.add_row("read", str(stats.records))
     table.add_row("used", str(stats.used))
-    table.add_row("shortened by whole turns", str(stats.truncated))
+    shortened = "replies cut to max_length" if unit == "pairs" else "shortened by whole turns"
+    table.add_row(shortened, str(stats.truncated))
     for reason, n in stats.rejected.most_common():
         table.add_row(f"rejected: {reason}", str(n))
     table.add_row("tokens (trained)", f"{stats.tokens:,} ({stats.trained_tokens:,})")

@@ -34,7 +34,15 @@ def plot_losses(metrics: list[dict[str, Any]], out: Path) -> bool:
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.grid(alpha=0.3)
-    ax.legend()
+    handles, labels = ax.get_legend_handles_labels()
+    margins = [(m["step"], m["rewards/margins"]) for m in metrics if "rewards/margins" in m]
+    if margins:  # preference runs: the reward margin (chosen minus rejected) on its own axis
+        right = ax.twinx()
+        (line,) = right.plot(*zip(*margins, strict=True), color="tab:green", linewidth=1.2)
+        right.set_ylabel("reward margin")
+        handles.append(line)
+        labels.append("reward margin (train)")
+    ax.legend(handles, labels)
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)

@@ -8,6 +8,7 @@ readable module under ``strategies/``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -22,8 +23,9 @@ class TrainerStrategy(Protocol):
 
     name: str
     description: str
-    #: ``"conversations"``: chat data through a template; ``"text"``: raw-text corpora (``cpt``)
-    data_kind: Literal["conversations", "text"]
+    #: ``"conversations"``: chat data through a template; ``"text"``: raw-text corpora (``cpt``);
+    #: ``"preferences"``: chosen/rejected pairs through a template (``dpo``)
+    data_kind: Literal["conversations", "text", "preferences"]
 
     def check(self, config: RunConfig) -> None:
         """Refuse a config this strategy cannot run (raise ``ConfigError``), before anything is loaded."""
@@ -44,3 +46,20 @@ class TrainerStrategy(Protocol):
     def save(self, trainer: Any, output_dir: Path) -> None:
         """Write the trained model or adapter (safetensors) into ``output_dir``."""
         ...
+
+
+@dataclass
+class TrainerParts:
+    """What a strategy with its own trainer hands the run (the optional ``trainer_parts`` member).
+
+    ``trainer_parts(config, tokenizer, counter, load_reference) -> TrainerParts``: the run still makes
+    the model, the arguments (``trainer_arguments`` on top of the run's), the callbacks and the
+    outputs; the strategy names the ``transformers.Trainer`` subclass to extend (TRL's ``DPOTrainer``
+    for ``dpo``), its arguments class, and extra constructor keywords. ``counter`` is the run's token
+    counter (a collator the strategy supplies should add the tokens it sees), ``load_reference(name)``
+    loads another model the way the run loads its own.
+    """
+
+    trainer_class: type
+    arguments_class: type
+    options: dict[str, Any] = field(default_factory=dict)

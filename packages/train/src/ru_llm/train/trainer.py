@@ -48,7 +48,11 @@ class TrainOutcome:
     interrupted: str | None = None
 
 
-def load_model(config: RunConfig, strategy: TrainerStrategy) -> Any:
+_REWARD_KEYS = ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies")
+
+
+def load_model(config: RunConfig, strategy: TrainerStrategy, name: str | None = None) -> Any:
+    """The run's model (or ``name``, e.g. a DPO reference model, loaded the same way)."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -58,7 +62,7 @@ def load_model(config: RunConfig, strategy: TrainerStrategy) -> Any:
     if "quantization_config" in options:
         options["device_map"] = {"": "cpu" if config.device == "cpu" or not torch.cuda.is_available() else 0}
         options["dtype"] = torch.bfloat16 if use_bf16(config) else torch.float32
-    elif strategy.name == "lora" and use_bf16(config):
+    elif _frozen_base(config, strategy) and use_bf16(config):
         options["dtype"] = torch.bfloat16  # a frozen base in bf16; the adapters stay fp32
     else:
         options["dtype"] = torch.float32  # full training keeps fp32 master weights; bf16 is autocast
@@ -66,16 +70,31 @@ def load_model(config: RunConfig, strategy: TrainerStrategy) -> Any:
         options["attn_implementation"] = config.attn_implementation
     try:
         return AutoModelForCausalLM.from_pretrained(
-            config.model, trust_remote_code=config.trust_remote_code, use_safetensors=None, **options
+            name or config.model, trust_remote_code=config.trust_remote_code, use_safetensors=None, **options
         )
     except (OSError, ValueError, ImportError, RuntimeError) as e:
-        raise ConfigError(f"model: cannot load {config.model!r}: {first_line(e)}") from None
+        what = "model" if name is None or name == config.model else "dpo.reference"
+        raise ConfigError(f"{what}: cannot load {name or config.model!r}: {first_line(e)}") from None
 
 
-def training_arguments(config: RunConfig, strategy: TrainerStrategy, out: Path, has_validation: bool) -> Any:
+def _frozen_base(config: RunConfig, strategy: TrainerStrategy) -> bool:
+    """LoRA, directly or as the base of cpt / dpo: the base weights are not trained."""
+    return (
+        strategy.name == "lora"
+        or (strategy.name == "cpt" and config.cpt.base == "lora")
+        or (strategy.name == "dpo" and config.dpo.method == "lora")
+    )
+
+
+def training_arguments(
+    config: RunConfig, strategy: TrainerStrategy, out: Path, has_validation: bool, arguments_class: type | None = None
+) -> Any:
+    """The trainer's arguments: the run's, then the strategy's (``arguments_class``: e.g. TRL's DPOConfig)."""
     from transformers import TrainingArguments
 
     from ru_llm.train.run import use_bf16
+
+    arguments_class = arguments_class or TrainingArguments
 
     opt = config.optimizer
     warmup: float = opt.warmup_steps if opt.warmup_steps > 0 else opt.warmup_ratio
@@ -115,12 +134,15 @@ def training_arguments(config: RunConfig, strategy: TrainerStrategy, out: Path, 
         "label_names": ["labels"],
     }
     values.update(strategy.trainer_arguments(config, out))
+    if arguments_class is not TrainingArguments:
+        # TRL's configs turn gradient checkpointing on by default, under its old name; say it both ways
+        values["gradient_checkpointing"] = config.gradient_checkpointing
     if values.get("deepspeed"):
         from ru_llm.train.deepspeed import single_process_env
 
         single_process_env()  # a run without a launcher: a one-process group instead of MPI discovery
     try:
-        return TrainingArguments(**values)
+        return arguments_class(**values)
     except (ValueError, ImportError) as e:
         raise ConfigError(f"the trainer refused the settings: {first_line(e)}") from None
 
@@ -236,8 +258,17 @@ def run_trainer(
         model.config.use_cache = False  # useless in training; clashes with checkpointing and packed masks
     counter = TokenCounter()
     pad_id = tokenizer.pad_token_id
-    collator = PackedCollator(pad_id, counter=counter) if prepared.packed else PaddedCollator(pad_id, counter=counter)
-    args = training_arguments(config, strategy, out, prepared.validation is not None)  # starts the process group
+    parts_of = getattr(strategy, "trainer_parts", None)
+    parts = parts_of(config, tokenizer, counter, lambda name: load_model(config, strategy, name)) if parts_of else None
+    options = dict(parts.options) if parts else {}
+    collator = options.pop("data_collator", None)
+    if collator is None:
+        collate = PackedCollator if prepared.packed else PaddedCollator
+        collator = collate(pad_id, counter=counter)
+    args = training_arguments(
+        config, strategy, out, prepared.validation is not None, parts.arguments_class if parts else None
+    )  # starts the process group
+    perplexity = strategy.data_kind != "preferences"  # a DPO loss is not a language-model loss
     resume_from = _from_main_process(resume_from)
     stop = GracefulStop()
     resume_step = int(resume_from.name.split("-")[1]) if resume_from else 0
@@ -246,9 +277,9 @@ def run_trainer(
     callbacks += [RichProgress(console, counter, enabled=progress), *extra_callbacks]
     callbacks += [_stop_together(stop) if _distributed() else None, stop]
 
-    class RunTrainer(Trainer):
+    class RunTrainer(parts.trainer_class if parts else Trainer):  # type: ignore[misc]
         def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
-            if "eval_loss" in logs:
+            if "eval_loss" in logs and perplexity:
                 logs["eval_perplexity"] = math.exp(min(logs["eval_loss"], 50.0))
             if "loss" in logs:  # every rank logs the loss (it is gathered), so the sum is collective too
                 logs.setdefault("tokens_seen", _all_tokens(counter, self.args.device))
@@ -276,7 +307,9 @@ def run_trainer(
         eval_dataset=prepared.validation,
         data_collator=collator,
         callbacks=[c for c in callbacks if c is not None],
+        **options,
     )
+    counter.tokens = 0  # a strategy's trainer may have read the data already (DPO's reference precompute)
     trainer.remove_callback(PrinterCallback)  # it prints every log dict; metrics.jsonl and the bar have them
     stop.install()
     try:
@@ -294,10 +327,15 @@ def run_trainer(
                 counted = counter.tokens
                 final["eval_loss"] = float(trainer.evaluate()["eval_loss"])
                 counter.tokens = counted  # validation batches are not training tokens
-            final["eval_perplexity"] = math.exp(min(final["eval_loss"], 50.0))
+            if perplexity:
+                final["eval_perplexity"] = math.exp(min(final["eval_loss"], 50.0))
         losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
         if losses:
             final["train_loss"] = float(losses[-1])
+        for key in _REWARD_KEYS:  # preference runs: the last logged reward statistics
+            logged = [h[key] for h in trainer.state.log_history if key in h]
+            if logged:
+                final[key] = float(logged[-1])
         tokens = _all_tokens(counter, args.device)
         strategy.save(trainer, out)  # on every rank: ZeRO-3 gathers the shards, rank 0 writes
         if trainer.is_world_process_zero():

@@ -51,6 +51,8 @@ _LAZY = {
     "IGNORE_INDEX": "labels",
     "tokenize_conversation": "labels",
     "tokenize_segments": "labels",
+    "tokenize_preference": "preference",
+    "PreferenceTokens": "preference",
     "export_chat_template": "jinja",
     "export_training_chat_template": "jinja",
     "strip_generation_markers": "jinja",

@@ -75,7 +75,7 @@ def tokenize_conversation(
     A sample with no trainable token left is a :class:`RecordError`, never a silent zero-loss sample.
     """
     if not allow_special_tokens:
-        _refuse_special_tokens(conversation, tokenizer)
+        refuse_special_tokens(conversation, tokenizer)
     ids, labels = tokenize_segments(template.render(conversation), tokenizer, add_bos=add_bos)
     trainable_before = any(label != IGNORE_INDEX for label in labels)
     if max_length is not None:
@@ -100,7 +100,8 @@ def _special_pattern(special: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
 
-def _refuse_special_tokens(conversation: Conversation, tokenizer: Any) -> None:
+def refuse_special_tokens(conversation: Conversation, tokenizer: Any) -> None:
+    """A message that contains one of the tokenizer's special tokens is a RecordError (it would be read as control)."""
     pattern = _special_pattern(tuple(getattr(tokenizer, "all_special_tokens", ())))
     if pattern is None:
         return

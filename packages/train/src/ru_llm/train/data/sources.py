@@ -12,10 +12,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ru_llm.core.conversation import Conversation
 from ru_llm.core.errors import ConfigError, RecordError
 from ru_llm.core.jsonl import Reject, read_conversations
+
+T = TypeVar("T")
 
 # Licences whose terms forbid commercial use (SPDX ids and the spellings dataset cards use).
 _NON_COMMERCIAL_MARKS = ("-nc", "nc-", "noncommercial", "non-commercial", "research-only", "openrail-nc")
@@ -50,20 +53,31 @@ def license_allows_commercial(license: str | None) -> bool:
     return not any(mark in lowered for mark in _NON_COMMERCIAL_MARKS)
 
 
-def open_data(data: str, *, on_reject: Callable[[Reject], object], validation_data: str | None = None) -> RunData:
-    """The conversations named by a run config's ``data`` (and ``validation_data``)."""
+def open_data(
+    data: str,
+    *,
+    on_reject: Callable[[Reject], object],
+    validation_data: str | None = None,
+    preferences: bool = False,
+) -> RunData:
+    """The conversations named by a run config's ``data`` (and ``validation_data``).
+
+    :param preferences: read preference pairs (``ru_llm.dataset.preference.PreferencePair``) instead:
+        records in the common schema with ``chosen``/``rejected``, or TRL's ``prompt``/``chosen``/``rejected``.
+    """
+    read = _read_pairs if preferences else _read_conversations
     path = Path(data).expanduser()
     looks_local = data.startswith(("./", "../", "/", "~")) or data.endswith((".jsonl", ".gz", ".json", ".parquet"))
     if looks_local and not path.exists():
         raise ConfigError(f"data: {data}: no such file or directory")
     if path.is_dir() and (path / "train.jsonl").is_file():
-        run = _build_directory(path, on_reject)
+        run = _build_directory(path, on_reject, read)
     elif path.is_file() and path.name.endswith((".jsonl", ".jsonl.gz", ".json")):
-        run = RunData(str(path), lambda: _read(path, on_reject), None, files=[path])
+        run = RunData(str(path), lambda: read(path, on_reject), None, files=[path])
     elif path.exists() or data.startswith("hf:"):
-        run = _hf_dataset(data.removeprefix("hf:"), on_reject)
+        run = _hf_dataset(data.removeprefix("hf:"), on_reject, preferences)
     elif "/" in data:  # a hub id such as "IlyaGusev/saiga_scored"
-        run = _hf_dataset(data, on_reject)
+        run = _hf_dataset(data, on_reject, preferences)
     else:
         raise ConfigError(
             f"data: {data!r} is neither a file, a directory nor a Hugging Face dataset id",
@@ -73,16 +87,25 @@ def open_data(data: str, *, on_reject: Callable[[Reject], object], validation_da
         vpath = Path(validation_data).expanduser()
         if not vpath.is_file():
             raise ConfigError(f"validation_data: {validation_data}: no such file")
-        run.validation = lambda: _read(vpath, on_reject)
+        run.validation = lambda: read(vpath, on_reject)
         run.files.append(vpath)
     return run
 
 
-def _read(path: Path, on_reject: Callable[[Reject], object]) -> Iterator[Conversation]:
+Reader = Callable[[Path, Callable[[Reject], object]], Iterator[Any]]
+
+
+def _read_conversations(path: Path, on_reject: Callable[[Reject], object]) -> Iterator[Conversation]:
     return iter(read_conversations(path, strict=False, on_reject=on_reject))
 
 
-def _build_directory(path: Path, on_reject: Callable[[Reject], object]) -> RunData:
+def _read_pairs(path: Path, on_reject: Callable[[Reject], object]) -> Iterator[Any]:
+    from ru_llm.dataset.preference import read_preferences
+
+    return iter(read_preferences(path, strict=False, on_reject=on_reject))
+
+
+def _build_directory(path: Path, on_reject: Callable[[Reject], object], read: Reader) -> RunData:
     validation = path / "validation.jsonl"
     has_validation = validation.is_file() and validation.stat().st_size > 0
     sources: list[DataSource] = []
@@ -103,8 +126,8 @@ def _build_directory(path: Path, on_reject: Callable[[Reject], object]) -> RunDa
             raise ConfigError(f"{stats}: cannot read the dataset's statistics: {e}") from None
     return RunData(
         f"{path} (ru-llm dataset)",
-        lambda: _read(path / "train.jsonl", on_reject),
-        (lambda: _read(validation, on_reject)) if has_validation else None,
+        lambda: read(path / "train.jsonl", on_reject),
+        (lambda: read(validation, on_reject)) if has_validation else None,
         sources,
         files=[path],
     )
@@ -116,10 +139,10 @@ class SourceCounter:
     def __init__(self) -> None:
         self.counts: Counter[tuple[str, str]] = Counter()
 
-    def watch(self, records: Iterator[Conversation]) -> Iterator[Conversation]:
-        for conv in records:
-            self.counts[(conv.source or "unknown", conv.license or "unknown")] += 1
-            yield conv
+    def watch(self, records: Iterator[T]) -> Iterator[T]:
+        for record in records:  # a Conversation or a PreferencePair (both carry source and license)
+            self.counts[(record.source or "unknown", record.license or "unknown")] += 1  # type: ignore[attr-defined]
+            yield record
 
     def sources(self) -> list[DataSource]:
         return [
@@ -127,7 +150,7 @@ class SourceCounter:
         ]
 
 
-def _hf_dataset(data: str, on_reject: Callable[[Reject], object]) -> RunData:
+def _hf_dataset(data: str, on_reject: Callable[[Reject], object], preferences: bool = False) -> RunData:
     """A local Parquet/Arrow file or directory, or a hub dataset, read with ``datasets``."""
     from ru_llm.core.deps import require
 
@@ -154,12 +177,19 @@ def _hf_dataset(data: str, on_reject: Callable[[Reject], object]) -> RunData:
             hint="offline? pass a local file or directory; HF_HUB_OFFLINE=1 skips the network",
         ) from None
 
-    def rows() -> Iterator[Conversation]:
+    if preferences:
+        from ru_llm.dataset.preference import preference_from_dict
+
+        parse: Callable[..., Any] = preference_from_dict
+    else:
+        parse = Conversation.from_dict
+
+    def rows() -> Iterator[Any]:
         for i, row in enumerate(table):
             record = dict(row)
             record.setdefault("id", f"{path.name or data}-{i}")
             try:
-                yield Conversation.from_dict(record, location=f"{data}[{i}]")
+                yield parse(record, location=f"{data}[{i}]")
             except RecordError as e:
                 on_reject(Reject(e.reason, file=data, line=i, record_id=e.record_id, record=None))
 

@@ -10,6 +10,7 @@ from ru_llm.core.plugins import hookimpl
 @hookimpl
 def register_trainer_strategies(register: Callable[..., object]) -> None:
     from ru_llm.train.strategies.cpt import ContinuedPretraining
+    from ru_llm.train.strategies.dpo import PreferenceTuning
     from ru_llm.train.strategies.embeddings import EmbeddingsOnly
     from ru_llm.train.strategies.full import FullFineTuning
     from ru_llm.train.strategies.lora import LoraFineTuning
@@ -18,3 +19,4 @@ def register_trainer_strategies(register: Callable[..., object]) -> None:
     register(LoraFineTuning())
     register(ContinuedPretraining())
     register(EmbeddingsOnly())
+    register(PreferenceTuning())

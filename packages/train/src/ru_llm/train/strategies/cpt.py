@@ -20,7 +20,7 @@ from ru_llm.train.strategies.lora import LoraFineTuning
 class ContinuedPretraining:
     name = "cpt"
     description = "continued pre-training on raw-text corpora mixed by weight (cpt.corpora), full or LoRA"
-    data_kind: Literal["conversations", "text"] = "text"
+    data_kind: Literal["conversations", "text", "preferences"] = "text"
 
     def _base(self, config: RunConfig) -> FullFineTuning | LoraFineTuning:
         return LoraFineTuning() if config.cpt.base == "lora" else FullFineTuning()

@@ -38,7 +38,7 @@ def mask_rows_below(weight: Any, first: int) -> None:
 class EmbeddingsOnly:
     name = "embeddings"
     description = "Ruadapt stage 1: train only input embeddings and lm_head (embeddings.train: all|new)"
-    data_kind: Literal["conversations", "text"] = "text"
+    data_kind: Literal["conversations", "text", "preferences"] = "text"
 
     def check(self, config: RunConfig) -> None:
         if config.embeddings.train == "new" and config.optimizer.weight_decay:

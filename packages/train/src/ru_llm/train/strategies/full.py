@@ -13,7 +13,7 @@ from ru_llm.train.config import RunConfig
 class FullFineTuning:
     name = "full"
     description = "train every parameter; deepspeed: zero2|zero3|FILE for sharded multi-GPU runs"
-    data_kind: Literal["conversations", "text"] = "conversations"
+    data_kind: Literal["conversations", "text", "preferences"] = "conversations"
 
     def check(self, config: RunConfig) -> None:
         from ru_llm.train.deepspeed import check_deepspeed

@@ -27,7 +27,7 @@ def _require_bitsandbytes(config: RunConfig) -> Any:
 class LoraFineTuning:
     name = "lora"
     description = "peft LoRA adapters (r, alpha, dropout, targets from the model family); int8 or nf4 base"
-    data_kind: Literal["conversations", "text"] = "conversations"
+    data_kind: Literal["conversations", "text", "preferences"] = "conversations"
 
     def check(self, config: RunConfig) -> None:
         if config.lora.quantization != "none":

@@ -1,0 +1,106 @@
+"""``dpo``: preference tuning (T-Lite/T-Pro's last stage) with TRL's ``DPOTrainer``.
+
+The pairs are tokenized by our templates (``ru_llm.dataset.templates.preference``), so the prompt and
+the replies are exactly what supervised training and serving see; TRL gets finished
+``prompt_ids``/``chosen_ids``/``rejected_ids`` and computes the loss (sigmoid DPO, IPO, robust, ... as
+``dpo.loss`` names it), the reference log-probabilities (optionally once, before training) and the
+reward metrics that ``metrics.jsonl`` records. What is trained and how it is saved is the ``lora`` or
+``full`` strategy's (``dpo.method``), with their settings (``lora:``, ``full:``).
+
+Why TRL rather than our own loss: its losses, reference handling (a PEFT model's adapters switched
+off, ZeRO-3 reference engines, precomputation) and metrics are maintained against the papers; our
+part is the data and the run around it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from ru_llm.core.errors import ConfigError
+from ru_llm.core.families import ModelFamily
+from ru_llm.train.config import RunConfig
+from ru_llm.train.strategies.full import FullFineTuning
+from ru_llm.train.strategies.lora import LoraFineTuning
+from ru_llm.train.strategy import TrainerParts
+
+
+def require_trl(purpose: str = "strategy: dpo") -> Any:
+    from ru_llm.core.deps import require
+
+    return require("trl", purpose=purpose, package="ru-llm-train", extra="dpo")
+
+
+class PreferenceTuning:
+    name = "dpo"
+    description = "preference tuning on chosen/rejected pairs with TRL's DPOTrainer (dpo.loss, dpo.beta), LoRA or full"
+    data_kind: Literal["conversations", "text", "preferences"] = "preferences"
+
+    def _base(self, config: RunConfig) -> FullFineTuning | LoraFineTuning:
+        return LoraFineTuning() if config.dpo.method == "lora" else FullFineTuning()
+
+    def check(self, config: RunConfig) -> None:
+        import warnings
+
+        require_trl()
+        # TRL 1.x and peft ask the model for the old name of a transformers 5 property
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.* is deprecated", category=FutureWarning)
+        if config.packing:
+            raise ConfigError(
+                "packing is not available with strategy: dpo (each pair is two padded sequences)",
+                hint="set packing: false",
+            )
+        if config.train_on != "assistant":
+            raise ConfigError("strategy: dpo trains on the replies only; train_on must be assistant")
+        self._base(config).check(config)
+
+    def model_options(self, config: RunConfig) -> dict[str, Any]:
+        return self._base(config).model_options(config)
+
+    def prepare(self, model: Any, config: RunConfig, family: ModelFamily) -> Any:
+        return self._base(config).prepare(model, config, family)
+
+    def parameter_groups(self, model: Any, config: RunConfig) -> list[dict[str, Any]] | None:
+        return self._base(config).parameter_groups(model, config) if config.dpo.method == "lora" else None
+
+    def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:
+        dpo = config.dpo
+        return {
+            **self._base(config).trainer_arguments(config, output_dir),
+            "beta": dpo.beta,
+            "loss_type": dpo.losses,
+            "loss_weights": dpo.loss_weights,
+            "label_smoothing": dpo.label_smoothing,
+            "precompute_ref_log_probs": dpo.precompute_reference,
+            "max_length": config.max_length,  # the pairs are cut to it already; TRL's collator then cuts nothing
+            "disable_dropout": True,  # the policy and reference log-probabilities must be comparable
+            "label_names": [],  # DPOTrainer has no labels column; it builds its own from the completion mask
+        }
+
+    def trainer_parts(self, config: RunConfig, tokenizer: Any, counter: Any, load_reference: Any) -> TrainerParts:
+        trl = require_trl()
+        from ru_llm.train.data.preference import counting_preference_collator
+
+        class PreferenceTrainer(trl.DPOTrainer):
+            # The datasets hold finished token ids from our templates; TRL's own tokenization (which
+            # applies the tokenizer's chat template to text fields) must not run on them.
+            def _prepare_dataset(self, dataset: Any, processing_class: Any, args: Any, dataset_name: str) -> Any:
+                return dataset
+
+        options: dict[str, Any] = {
+            "processing_class": tokenizer,
+            "data_collator": counting_preference_collator(tokenizer.pad_token_id, counter),
+        }
+        if config.dpo.reference is not None:
+            options["ref_model"] = load_reference(config.dpo.reference)
+        elif config.dpo.method == "full" and not config.dpo.precompute_reference:
+            # a second copy of the starting model, loaded as ours is (dtype, attention, remote code)
+            options["ref_model"] = load_reference(config.model)
+        return TrainerParts(trainer_class=PreferenceTrainer, arguments_class=trl.DPOConfig, options=options)
+
+    def save(self, trainer: Any, output_dir: Path) -> None:
+        if hasattr(trainer.model, "peft_config"):
+            # TRL adds a frozen copy of the starting adapter named "ref"; only ours is the result
+            trainer.model.save_pretrained(str(output_dir), safe_serialization=True, selected_adapters=["default"])
+        else:
+            trainer.save_model(str(output_dir))
