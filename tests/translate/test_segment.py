@@ -207,7 +207,7 @@ def test_tic_tac_toe_board_passes_through() -> None:
         ("## Heading two", "## ", "Heading two"),
         ("> Quoted words", "> ", "Quoted words"),
         ("- [x] Done task", "- [x] ", "Done task"),
-        ("\tTabbed line", "\t", "Tabbed line"),
+        ("   Three-space indent", "   ", "Three-space indent"),  # four spaces or a tab: an indented code block
         ("• Bullet point", "• ", "Bullet point"),
     ],
 )

@@ -3,9 +3,11 @@
 The paper translated paragraph by paragraph, splitting on newlines, so that formatting survives MT. Here
 every line is split into its layout (indentation, list marker, numbering, heading marker, trailing
 whitespace and newline), kept verbatim, and its prose, translated with inline code, URLs and e-mails
-replaced by placeholders (``protect.py``). Fenced and indented code blocks, code lines, tables, game
-boards and ASCII art are kept verbatim whole. ``"".join(piece.source for piece in pieces)`` is always the
-original text.
+replaced by placeholders (``protect.py``). Code blocks as CommonMark defines them (fenced with ``` or
+~~~, indented by four spaces after a blank line; ``markdown_blocks.py``), lines of code, commands, stack
+traces, SQL, JSON/YAML/XML and math (``nonprose.py``), tables, game boards and ASCII art are kept verbatim
+whole. ``"".join(piece.source for piece in pieces)`` is always the original text, whatever its line ends
+(``\n``, ``\r\n``, ``\r``), tabs or fences.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from ru_llm.translate.checks import (
     looks_like_board,
     looks_like_table,
 )
+from ru_llm.translate.markdown_blocks import code_block_lines, split_lines
+from ru_llm.translate.nonprose import indented_prose, line_reason, mark_regions
 from ru_llm.translate.protect import (
     placeholder_problems,
     protect_spans,
@@ -47,70 +51,35 @@ class Piece:
     text: for ``translate=True`` the prose to send to MT, protected spans replaced by ``[N]``
         placeholders; otherwise the original text, kept verbatim.
     spans: the protected spans, ``spans[N - 1]`` for ``[N]``.
-    kind: why the piece is what it is: "prose", or for verbatim pieces "layout", "code_block", "code",
-        "table", "board", "art", "no_letters".
+    kind: what the piece is: "prose", or for verbatim pieces "layout", "code_block", "code", "table",
+        "board", "art", "no_letters".
+    reason: why, finer (what ``--explain`` shows): "prose"; for "code_block" "fenced_code",
+        "indented_code", "html_block"; for "code" "code", "shell", "stack_trace", "sql", "json", "yaml",
+        "xml", "latex"; for "layout" "blank" (blank lines) or "layout" (indentation, markers, line ends);
+        for "no_letters" "url" or "no_letters"; otherwise the kind.
     """
 
     text: str
     translate: bool
     spans: tuple[str, ...] = ()
     kind: str = ""
+    reason: str = ""
 
     @property
     def source(self) -> str:
         """The original text of the piece, placeholders restored."""
         return restore_spans(self.text, self.spans) if self.translate else self.text
 
+    @property
+    def action(self) -> str:
+        """What the engine does with it: "sent" to MT, "protected" (sent, with spans kept out), "kept"."""
+        if not self.translate:
+            return "kept"
+        return "protected" if self.spans else "sent"
+
 
 def _default_too_long(text: str) -> bool:
     return len(text) > 1000
-
-
-# --- blocks --------------------------------------------------------------------------------------
-
-_FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>`{3,}(?=[^`]*$)|~{3,})")
-_INDENTED = re.compile(r"^(?: {4}|\t)")
-_MIN_CODE_SHARE_OF_INDENTED_BLOCK = 0.3
-
-
-def _fence_end(lines: list[str], start: int, fence: str) -> int:
-    """Index of the closing fence line of the block opened at ``start`` (the last line when unclosed)."""
-    close = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*\r?$")
-    for j in range(start + 1, len(lines)):
-        if close.match(lines[j]):
-            return j
-    return len(lines) - 1
-
-
-def _code_blocks(lines: list[str]) -> list[bool]:
-    """Which lines belong to a fenced code block, or to an indented block that is mostly code."""
-    in_block = [False] * len(lines)
-    i = 0
-    while i < len(lines):
-        fence = _FENCE_OPEN.match(lines[i])
-        if fence:
-            end = _fence_end(lines, i, fence.group("fence"))
-            for j in range(i, end + 1):
-                in_block[j] = True
-            i = end + 1
-            continue
-        if _INDENTED.match(lines[i]) and lines[i].strip() and (i == 0 or not lines[i - 1].strip()):
-            end = last = i
-            while end < len(lines) and (_INDENTED.match(lines[end]) or not lines[end].strip()):
-                if lines[end].strip():
-                    if _FENCE_OPEN.match(lines[end]):
-                        break
-                    last = end
-                end += 1
-            block = [line for line in lines[i : last + 1] if line.strip()]
-            code = sum(1 for line in block if _code_line(line))
-            if code >= _MIN_CODE_SHARE_OF_INDENTED_BLOCK * len(block):
-                for j in range(i, last + 1):
-                    in_block[j] = True
-            i = last + 1
-            continue
-        i += 1
-    return in_block
 
 
 # --- lines ---------------------------------------------------------------------------------------
@@ -125,6 +94,10 @@ _PREFIX = re.compile(
     re.VERBOSE,
 )
 _COMMENT = re.compile(r"^\s*(?:#|//|/\*|\*|--\s|<!--)")
+_CODE_BY_CODE = re.compile(
+    r"""^\s*(?:(?:return|yield|raise|throw|print|puts|echo|await)\s+[\w.'"]+[\w.()'"\[\]]*;?|end|fi|done|esac|pass|break|continue"""
+    r"""|"(?:[^"\\]|\\.)*"[,;]?|'(?:[^'\\]|\\.)*'[,;]?)\s*$"""
+)
 _OPENS_BLOCK = (":", "{", "(", "[", ",", "\\", "=")
 
 
@@ -148,7 +121,7 @@ def _indent(line: str) -> int:
     return len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip())
 
 
-def _code_regions(lines: list[str], kinds: list[str]) -> None:
+def _code_regions(lines: list[str], kinds: list[str], reasons: list[str]) -> None:
     """Unfenced code: comments next to code lines, and lines indented under a code line that opens a block."""
     nonblank = [i for i, line in enumerate(lines) if line.strip()]
     for pos, i in enumerate(nonblank):
@@ -166,8 +139,10 @@ def _code_regions(lines: list[str], kinds: list[str]) -> None:
             and _indent(lines[i]) > _indent(lines[prev])
             and (next_code or _indent(lines[i]) > 0)
         )
-        if comment_by_code or body_of_code:
-            kinds[i] = "code"
+        # "return current" after code lines, the last "string" of an array: code only because of where they are
+        code_by_code = (prev_code or next_code) and _CODE_BY_CODE.match(lines[i]) is not None
+        if comment_by_code or body_of_code or code_by_code:
+            kinds[i] = reasons[i] = "code"
 
 
 # --- sentences -----------------------------------------------------------------------------------
@@ -255,7 +230,7 @@ def split_sentences(text: str) -> list[str]:
     parts: list[str] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
-        before = text[: match.start(1)].split()
+        before = text[max(start, match.start(1) - 100) : match.start(1)].split()  # the last word is enough
         token = before[-1] if before else ""
         word = token.strip("\"'“‘«([").rstrip(".!?…\"'”’»)]")
         initial = len(word) == 1 and word.isupper()
@@ -313,54 +288,110 @@ def segment_text(text: str, *, too_long: Callable[[str], bool] = _default_too_lo
     """
     pieces: list[Piece] = []
 
-    def keep(chunk: str, kind: str) -> None:
+    def keep(chunk: str, kind: str, reason: str) -> None:
         if not chunk:
             return
-        if pieces and not pieces[-1].translate and pieces[-1].kind == kind:
-            pieces[-1] = Piece(pieces[-1].text + chunk, False, kind=kind)
+        last = pieces[-1] if pieces else None
+        same = last is not None and not last.translate and last.kind == kind
+        if last is not None and same and (kind == "layout" or last.reason == reason):
+            merged = "blank" if "blank" in (last.reason, reason) else reason  # spacing merges whatever its reason
+            pieces[-1] = Piece(last.text + chunk, False, kind=kind, reason=merged)
         else:
-            pieces.append(Piece(chunk, False, kind=kind))
+            pieces.append(Piece(chunk, False, kind=kind, reason=reason))
 
-    lines = text.split("\n")
-    in_block = _code_blocks(lines)
+    lines = split_lines(text)
+    plain = [line for line, _ in lines]
+    blocks = _code_blocks(text, plain)
     kinds: list[str] = []
-    parsed: list[tuple[str, str, str, str]] = []  # prefix, prose, protected, trailing
-    for line, block in zip(lines, in_block, strict=True):
+    reasons: list[str] = []
+    parsed: list[tuple[str, str, str]] = []  # prefix, prose, trailing (line end included)
+    for n, (line, line_end) in enumerate(lines):
         body = line.rstrip()
-        trailing = line[len(body) :]
         prefix = _PREFIX.match(body).group(0)  # type: ignore[union-attr]  (the pattern matches "" at least)
         rest = body[len(prefix) :]
         lead = len(rest) - len(rest.lstrip())
         prefix, rest = prefix + rest[:lead], rest[lead:]
-        protected = protect_spans(rest)[0] if rest and not block else ""
-        parsed.append((prefix, rest, protected, trailing))
-        if block:
-            kinds.append("code_block")
-        elif not body:
-            kinds.append("layout")
-        else:
-            kinds.append(_line_kind(rest, protected) if rest else "no_letters")
-    _code_regions(lines, kinds)
+        parsed.append((prefix, rest, line[len(body) :] + line_end))
+        kind, reason = _classify(body, rest, blocks.get(n))
+        kinds.append(kind)
+        reasons.append(reason)
+    _context(plain, blocks, kinds, reasons)
+    _code_regions(plain, kinds, reasons)
 
-    for n, (line, kind, (prefix, rest, _, trailing)) in enumerate(zip(lines, kinds, parsed, strict=True)):
-        newline = "\n" if n < len(lines) - 1 else ""
+    for (line, line_end), kind, reason, (prefix, rest, trailing) in zip(lines, kinds, reasons, parsed, strict=True):
         if kind != "prose":
-            keep(line + newline, "layout" if kind == "layout" else kind)
+            keep(line + line_end, kind, reason)
             continue
-        keep(prefix, "layout")
+        keep(prefix, "layout", "layout")
         protected, spans = protect_spans(rest)
         parts = _split_long(protected, too_long) if too_long(protected) else [protected]
         for k, part in enumerate(parts):
             if k % 2:
-                keep(part, "layout")
+                keep(part, "layout", "layout")
                 continue
             part_text, part_spans = renumber(part, spans)
             if not has_words(strip_placeholders(part_text)):
-                keep(restore_spans(part_text, part_spans), "no_letters")
+                keep(restore_spans(part_text, part_spans), "no_letters", "no_letters")
             else:
-                pieces.append(Piece(part_text, True, part_spans, kind="prose"))
-        keep(trailing + newline, "layout")
+                pieces.append(Piece(part_text, True, part_spans, kind="prose", reason="prose"))
+        keep(trailing, "layout", "layout")
     return pieces
+
+
+def _code_blocks(text: str, lines: list[str]) -> dict[int, str]:
+    """CommonMark's code blocks, less the indented blocks that are plainly prose (see ``indented_prose``)."""
+    blocks = code_block_lines(text)
+    n = 0
+    while n < len(lines):
+        if blocks.get(n) != "indented_code":
+            n += 1
+            continue
+        end = n
+        while blocks.get(end) == "indented_code":
+            end += 1
+        if indented_prose(lines[n:end]):
+            for k in range(n, end):
+                del blocks[k]
+        n = end
+    return blocks
+
+
+_URL_START = re.compile(r"(?:https?://|ftp://|www\.)")
+
+
+def _classify(body: str, rest: str, block: str | None) -> tuple[str, str]:
+    """(kind, reason) of one line on its own."""
+    if block:
+        return "code_block", block
+    if not body:
+        return "layout", "blank"
+    if not rest:
+        return "no_letters", "no_letters"
+    reason = line_reason(rest)
+    if reason:
+        return "code", reason
+    kind = _line_kind(rest, protect_spans(rest)[0])
+    if kind == "no_letters" and _URL_START.search(rest):
+        return kind, "url"
+    return kind, kind
+
+
+def _context(lines: list[str], blocks: dict[int, str], kinds: list[str], reasons: list[str]) -> None:
+    """Non-prose that needs its neighbours (tracebacks, display math, SQL clauses, YAML), between code blocks."""
+    n = 0
+    while n < len(lines):
+        if n in blocks:
+            n += 1
+            continue
+        end = n
+        while end < len(lines) and end not in blocks:
+            end += 1
+        found: list[str | None] = [None if kinds[k] == "prose" else reasons[k] for k in range(n, end)]
+        mark_regions(lines[n:end], found)
+        for k, reason in zip(range(n, end), found, strict=True):
+            if reason is not None and reason != reasons[k] and kinds[k] != "layout":
+                kinds[k], reasons[k] = "code", reason
+        n = end
 
 
 def join_pieces(pieces: Sequence[Piece], translations: Mapping[int, str]) -> str:
