@@ -13,9 +13,6 @@ instead of averaged moves weights by about lr (5e-3) or more.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,13 +20,12 @@ from typing import Any
 import pytest
 import torch
 import yaml
+from kit.launch import torchrun as _torchrun
 from kit.train_data import dolly_conversations, one_line_error, write_jsonl
 
 from ru_llm.train.configfile import resolve_config
 from ru_llm.train.run import train
 
-# Variables of an enclosing launcher; the runs below start their own process groups.
-_LAUNCH_VARS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 STEPS = 4
 
 # Rank 1 alone gets SIGTERM after step 2: both ranks must stop there and save one checkpoint.
@@ -48,16 +44,6 @@ config, _ = resolve_config(sys.argv[1])
 result = train(config, progress=False, callbacks=[SignalRank1()])
 print(f"rank {os.environ['RANK']}: stopped by {result.interrupted} at step {result.steps}", flush=True)
 """
-
-
-def _torchrun(*args: Any, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``torchrun --standalone --nproc_per_node 2 ARGS`` (a free rendezvous port per run)."""
-    env = {k: v for k, v in os.environ.items() if k not in _LAUNCH_VARS}
-    env.update(COLUMNS="200", OMP_NUM_THREADS="1")
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    return subprocess.run(
-        [*command, *map(str, args)], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
-    )
 
 
 def _records(out: Path) -> list[dict[str, Any]]:
