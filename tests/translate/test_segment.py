@@ -315,3 +315,254 @@ def test_import_is_light() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+# --- CommonMark code blocks (issue 16) ---------------------------------------------------------------
+
+
+def reasons(text: str) -> list[tuple[str, str]]:
+    """(action, reason) of each piece that is not spacing."""
+    return [(p.action, p.reason) for p in segment_text(text) if p.kind != "layout"]
+
+
+def kept_reason(text: str, part: str) -> str:
+    """The reason of the verbatim piece that holds ``part``."""
+    (piece,) = [p for p in segment_text(text) if not p.translate and part in p.text]
+    return piece.reason
+
+
+@pytest.mark.parametrize("indent", ["    ", "\t", "  \t", "     "])
+def test_one_line_indented_code_block_after_a_blank_line_is_kept(indent: str) -> None:
+    text = f"Use the command:\n\n{indent}npm run build\n\nThen open the page."
+    assert prose(text) == ["Use the command:", "Then open the page."]
+    assert kept_reason(text, "npm run build") == "indented_code"
+
+
+def test_indented_code_at_the_start_of_the_text_is_kept() -> None:
+    assert reasons("\tcompile all the things\n") == [("kept", "indented_code")]
+
+
+def test_indented_line_without_a_blank_line_before_is_a_paragraph_continuation() -> None:
+    assert prose("Use the command\n    to build it all") == ["Use the command", "to build it all"]
+
+
+def test_indented_lines_in_a_list_item_continuation_are_translated() -> None:
+    text = "1. Open the settings page:\n\n    Pick the account you want to change.\n\n2. Save it."
+    assert prose(text) == ["Open the settings page:", "Pick the account you want to change.", "Save it."]
+    nested = "- Item one\n\n      some_code(x)\n"  # six spaces: four past the item's content column
+    assert kept_reason(nested, "some_code") == "indented_code"
+
+
+def test_indented_prose_list_is_translated_but_one_prose_looking_command_is_not() -> None:
+    text = "Day 1:\n\n    Visit the Parliament and the castle\n    Take a boat tour on the Danube"
+    assert prose(text) == ["Day 1:", "Visit the Parliament and the castle", "Take a boat tour on the Danube"]
+    assert prose("Run:\n\n    make html\n") == ["Run:"]
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "```\nx = 1\n```",
+        "````python title=a.py\nprint('hi')\n````",
+        "~~~\nSome prose inside a tilde fence.\n~~~",
+        "~~~~~ js\nconsole.log(1)\n~~~~~",
+        "```bash\npip install foo\n```",
+    ],
+)
+def test_fences_of_any_length_with_info_strings_are_kept(block: str) -> None:
+    text = f"Look:\n{block}\nDone now."
+    assert prose(text) == ["Look:", "Done now."]
+    assert kept_reason(text, block.split("\n")[1]) == "fenced_code"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Try it:\n```\nprint('hi')\nAnd this is inside the fence too.",
+        "Try it:\n~~~\nA fence closed by the wrong marker.\n```\nStill inside.",
+        "Try it:\n````\nA longer fence.\n```\nStill inside.",
+    ],
+)
+def test_unclosed_and_unbalanced_fences_run_to_the_end(text: str) -> None:
+    assert prose(text) == ["Try it:"]
+    pieces = segment_text(text)
+    assert join_pieces(pieces, identity(pieces)) == text
+
+
+def test_crlf_and_lone_cr_line_ends_are_kept_and_code_blocks_still_found() -> None:
+    text = "Use the command:\r\n\r\n    pip install foo\r\n\r\nThat is all.\rBye now.\r\n"
+    pieces = segment_text(text)
+    assert [p.text for p in pieces if p.translate] == ["Use the command:", "That is all.", "Bye now."]
+    assert join_pieces(pieces, identity(pieces)) == text
+    assert all("\r" not in p.text for p in pieces if p.translate)
+
+
+def test_tabs_mixed_with_spaces_keep_their_layout() -> None:
+    text = "Steps:\n\n \t\tdef f():\n\t  \treturn 1\n\n\t \n- \tAn item\twith a tab"
+    pieces = segment_text(text)
+    assert join_pieces(pieces, identity(pieces)) == text
+    assert prose(text) == ["Steps:", "An item\twith a tab"]
+
+
+def test_a_very_long_single_line_round_trips_quickly() -> None:
+    import time
+
+    for text in ("word " * 20_000, "x" * 100_000, "Mr. " * 25_000, "`a" * 50_000):
+        start = time.perf_counter()
+        pieces = segment_text(text)
+        assert join_pieces(pieces, identity(pieces)) == text
+        assert time.perf_counter() - start < 5, text[:10]
+
+
+_ALPHABET = [
+    "\n", "\r", "\r\n", "\t", " ", "    ", "`", "```", "~~~", "$", "$$", "# ", "#", "- ", "1. ", "> ", "a", "z",
+    "The word ", "pip install x", "<div>", "</div>", "<script>", "\\[", "\\]", "{", "}", '"k": 1,', "SELECT a FROM t",
+    "Traceback (most recent call last):", '  File "x.py", line 3', "key: 1", "|", "[1]", "http://x.org/a", "--flag",
+    "/usr/bin/x", "\x00", "\u2028", "\x0c", "Ж", "\\", "'", '"', "(", ")", ":", ".",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(400))
+def test_random_text_rebuilds_exactly(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    text = "".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 80)))
+    pieces = segment_text(text)
+    assert join_pieces(pieces, identity(pieces)) == text
+    assert "".join(p.source for p in pieces) == text
+    for piece in pieces:
+        if piece.translate:
+            assert piece.text.strip() == piece.text != ""
+            assert "\n" not in piece.text and "\r" not in piece.text
+
+
+# --- lines that are not prose --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("$ ls -la ~/projects", "shell"),
+        ("# apt-get install -y curl", "shell"),
+        ("user@host:~$ make install", "shell"),
+        ("C:\\Users\\me> dir /s", "shell"),
+        ("pip install requests", "shell"),
+        ("sudo apt update && sudo apt upgrade", "shell"),
+        ("git clone https://github.com/org/repo.git", "shell"),
+        ("cd /var/www/html", "shell"),
+        ("python train.py --epochs 3 --lr 1e-4", "shell"),
+        ("docker run -it --rm ubuntu bash", "shell"),
+        ("curl -O https://example.com/file.tar.gz", "shell"),
+        ("export PATH=$PATH:/opt/bin", "shell"),
+        ("./configure --prefix=/usr/local", "shell"),
+        ('  File "main.py", line 3, in <module>', "stack_trace"),
+        ("ValueError: invalid literal for int() with base 10: 'abc'", "stack_trace"),
+        ("\tat com.example.Foo.bar(Foo.java:12)", "stack_trace"),
+        ("    at Object.<anonymous> (/app/index.js:5:11)", "stack_trace"),
+        ("SELECT name, age FROM users WHERE age > 30;", "sql"),
+        ("INSERT INTO users (name) VALUES ('Ann');", "sql"),
+        ("CREATE TABLE users (id INTEGER PRIMARY KEY);", "sql"),
+        ('{"name": "Ann", "age": 30}', "json"),
+        ('"description": "A small tool",', "json"),
+        ("<item>value</item>", "xml"),
+        ('<?xml version="1.0" encoding="UTF-8"?>', "html_block"),  # a processing instruction: CommonMark's own
+        ("<title>Random Joke Generator</title>", "xml"),
+        ("$$E = mc^2$$", "latex"),
+        ("\\[ \\int_0^1 x^2 \\, dx = \\frac{1}{3} \\]", "latex"),
+        ("$a^2 + b^2 = c^2$", "latex"),
+        ("\\documentclass{article}", "latex"),
+    ],
+)
+def test_non_prose_lines_are_kept_with_their_reason(line: str, reason: str) -> None:
+    text = f"Look at this:\n{line}\nNice, is it not?"
+    assert prose(text) == ["Look at this:", "Nice, is it not?"]
+    assert kept_reason(text, line.strip()) == reason
+
+
+@pytest.mark.parametrize(
+    ("block", "reason"),
+    [
+        (
+            'Traceback (most recent call last):\n  File "a.py", line 1, in <module>\n    main()\n'
+            "KeyError: 'missing key'",
+            "stack_trace",
+        ),
+        ("SELECT name\nFROM users\nWHERE age > 30\nORDER BY name;", "sql"),
+        ("select FirstName, LastName\nfrom Person left join Address\non Person.Id = Address.Id", "sql"),
+        ("name: my-app\nversion: 1.2.0\ndependencies:\n  - numpy\n  - pandas", "yaml"),
+        ("$$\n\\sum_{i=1}^n i = \\frac{n(n+1)}{2}\n$$", "latex"),
+        ("\\[\n\\int_a^b f(x) dx\n\\]", "latex"),
+        ("\\begin{align}\nf(x) &= x^2 \\\\\ng(x) &= \\sin x\n\\end{align}", "latex"),
+    ],
+)
+def test_multi_line_non_prose_is_kept_whole(block: str, reason: str) -> None:
+    text = f"Here it is:\n{block}\n\nThat is the whole thing."
+    assert prose(text) == ["Here it is:", "That is the whole thing."]
+    lines = [line for line in block.split("\n") if line.strip()]
+    assert {kept_reason(text, line) for line in lines[1:]} >= {reason}
+
+
+def test_script_element_inside_html_is_kept_with_its_strings() -> None:
+    text = (
+        '<script>\n  const jokes = [\n    "Why did the chicken cross the road?",\n    "To get to the other side."\n'
+        "  ];\n</script>"
+    )
+    assert prose(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pros:\n- fast\n- cheap\nCons:\n- ugly",
+        "Name: John Smith\nAge: 30",
+        "git is a version control system",
+        "make sure to save your work",
+        "go get some rest",
+        "Select the best option.",
+        "It costs $5 and $10 in total.",
+        "The while loop: it repeats a block",
+        "KeyError: raised when a key is missing from a dictionary.",
+        "find the answer in the book",
+    ],
+)
+def test_prose_that_looks_a_little_like_code_is_still_sent(text: str) -> None:
+    sent = " ".join(prose(text))
+    letters = [ch for ch in text if ch.isalpha()]
+    assert sum(ch.isalpha() for ch in sent) == len(letters), segment_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "spans"),
+    [
+        ("To install it, run pip install requests and restart.", ("pip install requests",)),
+        ("Use sudo apt-get install -y curl first.", ("sudo apt-get install -y curl",)),
+        ("Run git clone https://github.com/x/y.git to get it.", ("git clone https://github.com/x/y.git",)),
+        ("Pass --force to overwrite.", ("--force",)),
+        ("Edit ~/.bashrc and /etc/nginx/nginx.conf.", ("~/.bashrc", "/etc/nginx/nginx.conf")),
+        ("The loop runs $n-1$ times, so $O(n^2)$ in all.", ("$n-1$", "$O(n^2)$")),
+        ("Here \\(x + y\\) is the sum.", ("\\(x + y\\)",)),
+    ],
+)
+def test_commands_flags_paths_and_math_in_a_sentence_are_protected_spans(text: str, spans: tuple[str, ...]) -> None:
+    (piece,) = [p for p in segment_text(text) if p.translate]
+    assert piece.spans == spans and piece.action == "protected" and piece.reason == "prose"
+    assert restore_spans(piece.text, piece.spans) == text
+
+
+def test_money_and_slashes_in_prose_are_not_spans() -> None:
+    for text in ("It costs $5 and $10, or $5-$10.", "Open 24/7, and/or at 60 km/h."):
+        assert protect_spans(text) == (text, ())
+
+
+def test_every_piece_says_why() -> None:
+    text = "# Setup\n\n```sh\nmake\n```\n\n    pip install x\n\nSee https://x.org/a\n\nRun `ls` now.\n"
+    assert reasons(text) == [
+        ("sent", "prose"),
+        ("kept", "fenced_code"),
+        ("kept", "indented_code"),
+        ("protected", "prose"),
+        ("protected", "prose"),
+    ]
+    assert {p.reason for p in segment_text(text) if p.kind == "layout"} <= {"layout", "blank"}
+    assert kept_reason("Links:\nhttps://x.org/a\nok", "https") == "url"

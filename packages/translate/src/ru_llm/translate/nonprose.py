@@ -162,8 +162,9 @@ def shell_line(line: str) -> bool:
         return False
     if first in COMMANDS:
         arg_like = sum(1 for w in args if _is_arg(w))
-        # "pip install requests" has plain words as arguments; a long run of plain words is a sentence.
-        return len(args) <= 4 or arg_like * 2 >= len(args)
+        if arg_like == 0:  # "pip install requests"; but a run of plain words with "the" or "for" is a sentence
+            return len(args) <= 4 and not any(w.casefold() in FUNCTION_WORDS for w in args)
+        return len(args) <= 8 or arg_like * 2 >= len(args)
     subcommands = AMBIGUOUS_COMMANDS.get(first)
     if subcommands is None:
         return False
@@ -468,7 +469,7 @@ def mark_regions(lines: list[str], reasons: list[str | None]) -> None:
             reasons[i] = "stack_trace"
             i = j + 1
             continue
-        if reasons[i] is None or reasons[i] == "latex":
+        if stripped:  # "$$" alone has no letters: it opens display math all the same
             end = _latex_block_end(lines, i)
             if end is not None:
                 for k in range(i, end + 1):
