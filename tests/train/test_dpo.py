@@ -246,3 +246,20 @@ def test_dpo_trains_on_a_preference_build_and_commercial_refuses_its_licence(run
     assert result.exit_code == 0, result.output
     card = (tmp_path / "out" / "README.md").read_text(encoding="utf-8")
     assert "CC0-1.0" in card and "MIT" in card
+
+
+def test_preview_shows_each_pair_as_chosen_and_rejected_sequences(run_config, cli, tmp_path):
+    records = [
+        {"id": "bad", "messages": [{"role": "user", "content": "Привет"}], "chosen": "Да.", "rejected": "Да."},
+        {
+            "id": "good",
+            "messages": [{"role": "user", "content": "Привет"}],
+            "chosen": "Здравствуйте!",
+            "rejected": "Уйди.",
+        },
+    ]
+    data = write_jsonl(tmp_path / "pairs.jsonl", records)
+    result = cli("train", "preview", _dpo_config(run_config, tmp_path, data=str(data)), "--count", "1")
+    assert result.exit_code == 0, result.output
+    assert "good (chosen)" in result.output and "good (rejected)" in result.output
+    assert "rejected bad: chosen and rejected are identical" in result.output

@@ -32,6 +32,8 @@ def preview_samples(config: RunConfig, count: int) -> tuple[list[tuple[Sample, A
     from ru_llm.train.data.sources import open_data
 
     template = resolve_run_template(config, family, tokenizer)
+    if strategy.data_kind == "preferences":
+        return [(s, tokenizer) for s in _pair_samples(config, template, tokenizer, count, rejects)], rejects
     encoder = ConversationEncoder(template, tokenizer, max_length=config.max_length, train_on=config.train_on)
     data = open_data(config.data, on_reject=rejects.append)
     samples: list[Sample] = []
@@ -41,6 +43,33 @@ def preview_samples(config: RunConfig, count: int) -> tuple[list[tuple[Sample, A
         if len(samples) >= count:
             break
     return [(s, tokenizer) for s in samples], rejects
+
+
+def _pair_samples(config: RunConfig, template: Any, tokenizer: Any, count: int, rejects: list[Reject]) -> list[Sample]:
+    """Each of the first ``count`` usable pairs as two samples, prompt + chosen and prompt + rejected."""
+    import numpy as np
+
+    from ru_llm.train.data.preference import encode_pairs
+    from ru_llm.train.data.sources import open_data
+
+    assert config.data is not None
+    data = open_data(config.data, on_reject=rejects.append, preferences=True)
+    samples: list[Sample] = []
+    for pair in data.train():
+        rows = encode_pairs(
+            [pair], template, tokenizer, max_length=config.max_length,
+            max_prompt_length=config.dpo.max_prompt_length, on_reject=rejects.append, stats=EncodeStats(),
+        )  # fmt: skip
+        for row in rows:
+            prompt = row["prompt_ids"]
+            for side in ("chosen", "rejected"):
+                reply = row[f"{side}_ids"]
+                ids = np.asarray(prompt + reply, dtype=np.int32)
+                labels = np.asarray([IGNORE_INDEX] * len(prompt) + reply, dtype=np.int32)
+                samples.append(Sample(f"{pair.id} ({side})", ids, labels))
+        if len(samples) >= 2 * count:
+            break
+    return samples
 
 
 def render_preview(console: Any, samples: list[tuple[Sample, Any]], rejects: list[Reject]) -> None:
