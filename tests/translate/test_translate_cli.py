@@ -335,3 +335,55 @@ def test_every_registered_dataset_builder_is_a_command_a_plugins_too(tmp_path: P
     unknown = run("translate", "qaa", "--backend", "fake")
     assert unknown.exit_code == 1 and "Traceback" not in unknown.output
     assert "unknown dataset builder 'qaa'; did you mean 'qa'?" in unknown.stderr
+
+
+# --- --explain ID (issue 16) ---------------------------------------------------------------------------
+
+
+def explain_sample(path: Path) -> Path:
+    answer = "Use the command:\n\n    pip install requests\n\nThen run `python app.py` now.\n\n```bash\n$ ls -la\n```"
+    write_jsonl(path, [conversation("r1", [("user", "How do I install requests?"), ("assistant", answer)],
+                                    source="mine", lang="en", license="Apache-2.0")])  # fmt: skip
+    return path
+
+
+def test_explain_shows_each_segment_with_action_and_reason_and_translates_nothing(tmp_path: Path, fake) -> None:
+    src = explain_sample(tmp_path / "in.jsonl")
+    result = run("translate", "file", src, "--backend", "fake", "--explain", "r1", "--out", tmp_path / "o.jsonl")
+    assert result.exit_code == 0, result.output
+    for expected in ("message 1 (assistant)", "indented_code", "fenced_code", "protected", "`python app.py`",
+                     "Use the command:", "2 sent, 1 sent with protected spans"):  # fmt: skip
+        assert expected in result.stdout, expected
+    assert fake.loaded == []  # no MT model was even loaded
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_explain_json_lists_every_piece_and_accepts_the_output_id(tmp_path: Path, fake) -> None:
+    src = explain_sample(tmp_path / "in.jsonl")
+    result = run("translate", "file", src, "--backend", "fake", "--explain", "r1-ru", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["id"] == "r1" and [m["role"] for m in report["messages"]] == ["user", "assistant"]
+    segments = report["messages"][1]["segments"]
+    assert "".join(s["text"] if s["action"] == "kept" else "" for s in segments).count("pip install requests") == 1
+    by_reason = {s["reason"]: s for s in segments}
+    assert by_reason["indented_code"]["action"] == "kept" and by_reason["indented_code"]["kind"] == "code_block"
+    assert next(s for s in segments if s["action"] == "protected")["spans"] == ["`python app.py`"]
+    assert [s["index"] for s in segments] == list(range(len(segments)))
+
+
+def test_explain_unknown_id_is_one_line_naming_id_and_source(tmp_path: Path, fake) -> None:
+    src = explain_sample(tmp_path / "in.jsonl")
+    result = run("translate", "file", src, "--backend", "fake", "--explain", "nope")
+    assert result.exit_code == 1
+    assert "'nope'" in result.output and str(src) in result.output and "Traceback" not in result.output
+    bare = run("translate", "file", src, "--backend", "fake", "--json")
+    assert bare.exit_code == 1 and "--json goes with --explain" in bare.output
+
+
+def test_explain_works_for_a_dataset_builder_with_local_data(fake) -> None:
+    dolly = REPO / "tests" / "data" / "datasets" / "dolly.jsonl"
+    result = run("translate", "dolly", "--source", dolly, "--explain", "dolly-00000", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["id"] == "dolly-00000" and report["messages"][0]["segments"][0]["action"] == "sent"

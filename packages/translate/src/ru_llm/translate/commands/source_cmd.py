@@ -232,6 +232,14 @@ def make_command(target: typer.Typer, name: str, help: str, needs_input: bool) -
             list[str] | None, typer.Option("--check", help="Check threshold KEY=VALUE, e.g. min_cyrillic_share=0.6.")
         ] = None,
         report: Annotated[Path | None, typer.Option(help="JSON report (default OUT.report.json).")] = None,
+        explain: Annotated[
+            str | None,
+            typer.Option(
+                metavar="ID",
+                help="Show how record ID would be segmented (sent, protected or kept, and why); translates nothing.",
+            ),
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="With --explain: print JSON.")] = False,
     ) -> None:
         if needs_input:
             if input_path is None and source is None:
@@ -242,6 +250,13 @@ def make_command(target: typer.Typer, name: str, help: str, needs_input: bool) -
             source = source or input_path
         elif input_path is not None:
             raise ConfigError(f"`ru-llm translate {name}` takes no file argument", hint="use --source PATH")
+        if explain is not None:
+            from ru_llm.translate.commands.explain_cmd import explain_command
+
+            explain_command(name, explain, source=source, option=option, as_json=as_json)
+            return
+        if as_json:
+            raise ConfigError("--json goes with --explain ID", hint=f"ru-llm translate {name} --explain ID --json")
         translate_source(
             name, source=source, out=out, backend=backend, model=model, rejects=rejects, cache=cache, limit=limit,
             keep_original=keep_original, shard=shard, batch_tokens=batch_tokens, device=device, option=option,
