@@ -194,8 +194,9 @@ def test_no_usable_pair_is_one_line_and_writes_no_finished_run(run_config, cli, 
 @pytest.mark.parametrize(
     ("override", "expected"),
     [
-        ("dpo.loss=simpo", "CPOTrainer"),
-        ("dpo.loss=orpo", "ORPOTrainer"),
+        ("dpo.loss=kto", "unpaired"),
+        ("dpo.loss=[simpo,sigmoid]", "reference-free"),
+        ("dpo.reference=/tmp/ref", None),  # with the simpo case below
         ("dpo.loss=nonsense", "unknown"),
         ("dpo.beta=0", "beta"),
         ("dpo.method=qlora", "dpo.method"),
@@ -203,8 +204,32 @@ def test_no_usable_pair_is_one_line_and_writes_no_finished_run(run_config, cli, 
     ],
 )
 def test_config_mistakes_are_one_line(run_config, cli, tmp_path, override, expected):
-    line = one_line_error(cli("train", "run", _dpo_config(run_config, tmp_path), override))
+    if expected is None:  # a reference model for a loss that has none
+        override, expected = (override, "dpo.loss=simpo"), "uses no reference model"
+    else:
+        override = (override,)
+    line = one_line_error(cli("train", "run", _dpo_config(run_config, tmp_path), *override))
     assert expected in line
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", ["simpo", "orpo"])
+def test_reference_free_losses_raise_the_margin_and_save_an_adapter(run_config, cli, tmp_path, tiny_model, loss):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    config = _dpo_config(run_config, tmp_path, dpo={"loss": loss, "beta": 2.0 if loss == "simpo" else 0.1})
+    result = cli("train", "run", config)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    metrics = _metrics(out)
+    assert all("rewards/margins" in m and "rewards/chosen" in m for m in metrics)
+    assert metrics[-1]["rewards/margins"] > metrics[0]["rewards/margins"]
+    pairs = _short_pairs()
+    before = _pair_margins(AutoModelForCausalLM.from_pretrained(tiny_model("llama")), config, pairs)
+    tuned = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model("llama")), str(out))
+    after = _pair_margins(tuned, config, pairs)
+    assert sum(after) > sum(before)
 
 
 def test_loss_names_are_the_installed_trl_ones():

@@ -115,12 +115,10 @@ DPO_LOSSES = (
     "sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot", "aot_unpaired",
     "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm",
 )  # fmt: skip
-# Preference losses users ask for by name that TRL keeps in other trainers (not DPOTrainer).
-DPO_ELSEWHERE = {
-    "simpo": "TRL keeps SimPO in trl.experimental.cpo (CPOTrainer, loss_type='simpo')",
-    "orpo": "TRL keeps ORPO in trl.experimental.orpo (ORPOTrainer)",
-    "kto": "TRL keeps KTO in trl.experimental.kto (unpaired data)",
-}
+# Reference-free preference losses, trained with TRL's experimental CPO/ORPO trainers (no reference model).
+DPO_REFERENCE_FREE = ("simpo", "cpo", "orpo")
+# Losses users ask for by name that need another kind of data.
+DPO_ELSEWHERE = {"kto": "KTO learns from unpaired good/bad replies (trl.experimental.kto), not from pairs"}
 
 
 @dataclass
@@ -129,7 +127,8 @@ class DpoSettings:
         "train LoRA adapters (settings under lora:) or every parameter (settings under full:)", default="lora"
     )
     loss: str | list[str] = _help(
-        "TRL DPOTrainer loss: sigmoid (DPO), ipo, hinge, robust, apo_zero, ...; a list mixes losses (loss_weights)",
+        "sigmoid (DPO), ipo, hinge, robust, apo_zero, ... (TRL DPOTrainer; a list mixes them, see loss_weights), "
+        "or one reference-free loss: simpo, cpo, orpo",
         default="sigmoid",
     )
     loss_weights: list[float] | None = _help("weights of the losses in a loss list (default: 1 each)", default=None)
@@ -144,19 +143,31 @@ class DpoSettings:
         default=False,
     )
     max_prompt_length: int | None = _help("refuse pairs whose prompt is longer than this many tokens", default=None)
+    simpo_gamma: float = _help("simpo: the target reward margin gamma (TRL's default)", default=0.5)
+    cpo_alpha: float | None = _help(
+        "simpo / cpo: weight of the NLL term on the chosen reply (default: 0 for simpo, 1 for cpo)", default=None
+    )
 
     def __post_init__(self) -> None:
         losses = self.losses
+        known = ", ".join((*DPO_LOSSES, *DPO_REFERENCE_FREE))
         if not losses:
-            raise ConfigError("'dpo.loss' is empty", hint=f"use one of {', '.join(DPO_LOSSES)}")
+            raise ConfigError("'dpo.loss' is empty", hint=f"use one of {known}")
         for loss in losses:
             if loss in DPO_ELSEWHERE:
+                raise ConfigError(f"'dpo.loss: {loss}' is not a pairwise loss: {DPO_ELSEWHERE[loss]}")
+            if loss not in DPO_LOSSES and loss not in DPO_REFERENCE_FREE:
+                raise ConfigError(f"'dpo.loss' {loss!r} is unknown", hint=f"use one of {known}")
+        if self.reference_free:
+            if len(losses) > 1:
                 raise ConfigError(
-                    f"'dpo.loss: {loss}' is not a DPOTrainer loss: {DPO_ELSEWHERE[loss]}",
-                    hint=f"DPOTrainer losses: {', '.join(DPO_LOSSES)}",
+                    f"'dpo.loss: {losses}' mixes a reference-free loss with others",
+                    hint="simpo, cpo and orpo stand alone; lists combine DPOTrainer losses only",
                 )
-            if loss not in DPO_LOSSES:
-                raise ConfigError(f"'dpo.loss' {loss!r} is unknown", hint=f"use one of {', '.join(DPO_LOSSES)}")
+            if self.reference is not None or self.precompute_reference:
+                raise ConfigError(
+                    f"'dpo.loss: {losses[0]}' uses no reference model; drop dpo.reference and dpo.precompute_reference"
+                )
         if self.loss_weights is not None and len(self.loss_weights) != len(losses):
             raise ConfigError(
                 f"'dpo.loss_weights' has {len(self.loss_weights)} weights for {len(losses)} losses",
@@ -174,6 +185,11 @@ class DpoSettings:
     @property
     def losses(self) -> list[str]:
         return [self.loss] if isinstance(self.loss, str) else list(self.loss)
+
+    @property
+    def reference_free(self) -> bool:
+        """SimPO, CPO or ORPO: trained without a reference model."""
+        return any(loss in DPO_REFERENCE_FREE for loss in self.losses)
 
 
 @dataclass

@@ -4,8 +4,9 @@ The pairs are tokenized by our templates (``ru_llm.dataset.templates.preference`
 the replies are exactly what supervised training and serving see; TRL gets finished
 ``prompt_ids``/``chosen_ids``/``rejected_ids`` and computes the loss (sigmoid DPO, IPO, robust, ... as
 ``dpo.loss`` names it), the reference log-probabilities (optionally once, before training) and the
-reward metrics that ``metrics.jsonl`` records. What is trained and how it is saved is the ``lora`` or
-``full`` strategy's (``dpo.method``), with their settings (``lora:``, ``full:``).
+reward metrics that ``metrics.jsonl`` records. The reference-free losses (SimPO, CPO, ORPO) run on
+TRL's experimental CPO/ORPO trainers instead (``reference_free.py``). What is trained and how it is
+saved is the ``lora`` or ``full`` strategy's (``dpo.method``), with their settings (``lora:``, ``full:``).
 
 Why TRL rather than our own loss: its losses, reference handling (a PEFT model's adapters switched
 off, ZeRO-3 reference engines, precomputation) and metrics are maintained against the papers; our
@@ -22,6 +23,7 @@ from ru_llm.core.families import ModelFamily
 from ru_llm.train.config import RunConfig
 from ru_llm.train.strategies.full import FullFineTuning
 from ru_llm.train.strategies.lora import LoraFineTuning
+from ru_llm.train.strategies.reference_free import reference_free_arguments, reference_free_parts
 from ru_llm.train.strategy import TrainerParts
 
 
@@ -65,8 +67,11 @@ class PreferenceTuning:
 
     def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:
         dpo = config.dpo
+        base = self._base(config).trainer_arguments(config, output_dir)
+        if dpo.reference_free:
+            return {**base, **reference_free_arguments(config)}
         return {
-            **self._base(config).trainer_arguments(config, output_dir),
+            **base,
             "beta": dpo.beta,
             "loss_type": dpo.losses,
             "loss_weights": dpo.loss_weights,
@@ -78,6 +83,8 @@ class PreferenceTuning:
         }
 
     def trainer_parts(self, config: RunConfig, tokenizer: Any, counter: Any, load_reference: Any) -> TrainerParts:
+        if config.dpo.reference_free:
+            return reference_free_parts(config, tokenizer, counter)
         trl = require_trl()
         from ru_llm.train.data.preference import counting_preference_collator
 
