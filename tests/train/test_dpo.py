@@ -166,18 +166,22 @@ def test_bad_pairs_are_rejected_with_reasons_and_the_rest_trains(run_config, cli
         {"id": "same", "messages": [{"role": "user", "content": "Привет"}], "chosen": "Да.", "rejected": "Да."},
     ]
     data = write_jsonl(tmp_path / "mixed.jsonl", [good[0], *bad, good[1]])
-    result = cli("train", "run", _dpo_config(run_config, tmp_path, data=str(data), max_steps=1, batch_size=2))
+    # a broken validation record goes to the rejects file, but is not a training record
+    validation = write_jsonl(tmp_path / "validation.jsonl", [good[0], {**bad[0], "id": "validation-no-chosen"}])
+    config = _dpo_config(run_config, tmp_path, data=str(data), validation_data=str(validation), max_steps=1)
+    result = cli("train", "run", config, "batch_size=2")
     assert result.exit_code == 0, result.output
     out = tmp_path / "out"
     rejects = [json.loads(line) for line in (out / "rejects.jsonl").read_text(encoding="utf-8").split("\n") if line]
     reasons = {r["id"]: r["reason"] for r in rejects}
-    assert set(reasons) == {"no-chosen", "ends-on-assistant", "empty-reply", "same"}
+    assert set(reasons) == {"no-chosen", "ends-on-assistant", "empty-reply", "same", "validation-no-chosen"}
     assert "chosen" in reasons["no-chosen"]
     assert "assistant" in reasons["ends-on-assistant"]
     assert "empty" in reasons["empty-reply"]
     assert "identical" in reasons["same"]
     report = json.loads((out / "train_report.json").read_text(encoding="utf-8"))
     assert report["data"]["records"] == 6 == report["data"]["used"] + report["data"]["rejected"]
+    assert "eval_loss" in report["final"] and "eval_perplexity" not in report["final"]
 
 
 def test_no_usable_pair_is_one_line_and_writes_no_finished_run(run_config, cli, tmp_path):

@@ -69,10 +69,11 @@ class GracefulStop(TrainerCallback):
 class RichProgress(TrainerCallback):
     """One rich progress bar: step, loss, learning rate, tokens/s and ETA (main process only)."""
 
-    def __init__(self, console: Any, counter: TokenCounter, *, enabled: bool = True) -> None:
+    def __init__(self, console: Any, counter: TokenCounter, *, enabled: bool = True, perplexity: bool = True) -> None:
         self.console = console
         self.counter = counter
         self.enabled = enabled
+        self.perplexity = perplexity  # False for losses that are not a language model's (DPO)
         self.progress: Any = None
         self.task: Any = None
         self.fields = {"loss": "-", "lr": "-", "tps": "-"}
@@ -113,9 +114,16 @@ class RichProgress(TrainerCallback):
         if "learning_rate" in logs:
             self.fields["lr"] = f"{logs['learning_rate']:.2e}"
         if "eval_loss" in logs:
+            if "eval_rewards/margins" in logs:
+                extra = f"reward margin {logs['eval_rewards/margins']:.4f}"
+                if "eval_rewards/accuracies" in logs:
+                    extra += f", accuracy {logs['eval_rewards/accuracies']:.2f}"
+            elif self.perplexity:
+                extra = f"perplexity {math.exp(min(logs['eval_loss'], 50)):.2f}"
+            else:
+                extra = ""
             self.progress.console.print(
-                f"step {state.global_step}: validation loss {logs['eval_loss']:.4f}, "
-                f"perplexity {math.exp(min(logs['eval_loss'], 50)):.2f}"
+                f"step {state.global_step}: validation loss {logs['eval_loss']:.4f}" + (f", {extra}" if extra else "")
             )
         self.progress.update(self.task, **self.fields)
 

@@ -52,6 +52,20 @@ def resolve_run_template(config: RunConfig, family: ModelFamily, tokenizer: Any)
     return template
 
 
+class _CountUnreadable:
+    """Rejects of records the reader refused: they count as training records in while the training set is
+    read (records in = used + rejected), and only go to the rejects file while the validation set is."""
+
+    def __init__(self, stats: EncodeStats, on_reject: Callable[[Reject], object]) -> None:
+        self.stats, self.on_reject, self.training = stats, on_reject, True
+
+    def __call__(self, reject: Reject) -> None:
+        if self.training:
+            self.stats.records += 1
+            self.stats.rejected[reason_key(reject.reason)] += 1
+        self.on_reject(reject)
+
+
 def prepare_datasets(
     config: RunConfig,
     strategy: TrainerStrategy,
@@ -72,11 +86,7 @@ def prepare_datasets(
     encoder = ConversationEncoder(template, tokenizer, max_length=config.max_length, train_on=config.train_on)
     stats = EncodeStats()
 
-    def unreadable(reject: Reject) -> None:  # a line the reader refused still counts as a record in
-        stats.records += 1
-        stats.rejected[reason_key(reject.reason)] += 1
-        on_reject(reject)
-
+    unreadable = _CountUnreadable(stats, on_reject)
     data = open_data(config.data, on_reject=unreadable, validation_data=config.validation_data)
     seen = SourceCounter()
     samples = _encode_with_progress(
@@ -92,6 +102,7 @@ def prepare_datasets(
         )
     validation = None
     if data.validation is not None:
+        unreadable.training = False
         vstats = EncodeStats()
         vsamples = _encode_with_progress(
             data.validation(), encoder, on_reject, vstats, None, console, "encoding validation"
@@ -127,11 +138,7 @@ def _prepare_preferences(
     template = resolve_run_template(config, family, tokenizer)
     stats = EncodeStats()
 
-    def unreadable(reject: Reject) -> None:
-        stats.records += 1
-        stats.rejected[reason_key(reject.reason)] += 1
-        on_reject(reject)
-
+    unreadable = _CountUnreadable(stats, on_reject)
     data = open_data(config.data, on_reject=unreadable, validation_data=config.validation_data, preferences=True)
     seen = SourceCounter()
     options = {"max_length": config.max_length, "max_prompt_length": config.dpo.max_prompt_length}
@@ -150,6 +157,7 @@ def _prepare_preferences(
         )
     validation = None
     if data.validation is not None:
+        unreadable.training = False
         vrows = encode_pairs(
             data.validation(), template, tokenizer, on_reject=on_reject, stats=EncodeStats(), **options
         )

@@ -274,7 +274,7 @@ def run_trainer(
     resume_step = int(resume_from.name.split("-")[1]) if resume_from else 0
     callbacks = [MetricsLog(out / "metrics.jsonl", resume_step=resume_step) if args.process_index == 0 else None]
     # GracefulStop last: it sees a signal that arrived anywhere in the step, callbacks included
-    callbacks += [RichProgress(console, counter, enabled=progress), *extra_callbacks]
+    callbacks += [RichProgress(console, counter, enabled=progress, perplexity=perplexity), *extra_callbacks]
     callbacks += [_stop_together(stop) if _distributed() else None, stop]
 
     class RunTrainer(parts.trainer_class if parts else Trainer):  # type: ignore[misc]
