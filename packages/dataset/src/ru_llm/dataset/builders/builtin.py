@@ -10,6 +10,7 @@ from ru_llm.dataset.builders.copy import CopyBuilder
 from ru_llm.dataset.builders.dolly import DollyBuilder
 from ru_llm.dataset.builders.file import FileBuilder
 from ru_llm.dataset.builders.oasst import OasstBuilder
+from ru_llm.dataset.builders.oasst_pairs import OasstPairsBuilder
 from ru_llm.dataset.builders.preference import PreferenceBuilder, UltraFeedbackBinarizedBuilder
 from ru_llm.dataset.builders.saiga import (
     GptRoleplayRealmBuilder,
@@ -36,6 +37,7 @@ BUILTIN_BUILDERS = (
     CopyBuilder,
     PreferenceBuilder,
     UltraFeedbackBinarizedBuilder,
+    OasstPairsBuilder,
 )
 
 

@@ -190,71 +190,95 @@ class OasstBuilder(DatasetBuilder):
 
     # -- converting a tree -----------------------------------------------------------------------
     def convert(self, row: Row, options: OasstOptions) -> Iterator[Conversation]:
-        record = row.record
-        if not isinstance(record, Mapping) or not isinstance(record.get("prompt"), Mapping):
-            got = sorted(map(str, record)) if isinstance(record, Mapping) else json_type(record)
-            raise RecordError(f"expected a message tree ('prompt') or a message row ('message_id'), got {got}")
-        prompt = record["prompt"]
-        tree_id = record.get("message_tree_id") or prompt.get("message_id")
-        lang = prompt.get("lang")
-        if options.lang is not None and (not isinstance(lang, str) or lang.lower() != options.lang.lower()):
-            raise RecordError(f"tree language {lang!r} is not {options.lang!r} (option 'lang')", record_id=tree_id)
-        if prompt.get("role") != "prompter":
-            raise RecordError(f"the tree's first message has role {prompt.get('role')!r}, not 'prompter'")
-        counter = [0]
-        root = self._prune(prompt, "user", options, counter)
-        if root is None or not root.children:
+        tree = prune_tree(row.record, options)
+        if not tree.root.children:
             raise RecordError(
                 "no thread left: the prompt has no assistant reply that is not deleted, review-failed or spam",
-                record_id=tree_id,
+                record_id=tree.tree_id,
             )
-        threads = _THREADS[options.mode](root)
+        threads = _THREADS[options.mode](tree.root)
         if not threads:
             raise RecordError(
                 f"no thread left: every path ends on a prompt nobody answered (mode {options.mode!r})",
-                record_id=tree_id,
+                record_id=tree.tree_id,
             )
         for thread in threads:
             yield Conversation(
                 id=f"{self.name}-{thread[-1].id}",
                 messages=tuple(Message(node.role, node.text) for node in thread),
                 source=self.name,
-                lang=lang if isinstance(lang, str) else None,
+                lang=tree.lang,
                 license=self.license,
-                meta={"message_tree_id": tree_id, "thread": options.mode},
+                meta={"message_tree_id": tree.tree_id, "thread": options.mode},
             )
 
-    def _prune(self, message: Any, role: str, options: OasstOptions, counter: list[int]) -> _Node | None:
-        """The message as a node with its surviving replies, or ``None`` if it is skipped."""
-        if not isinstance(message, Mapping):
-            raise RecordError(f"a message must be an object, got {json_type(message)}")
-        message_id = message.get("message_id")
-        text = message.get("text")
-        if not isinstance(message_id, str) or not isinstance(text, str):
-            raise RecordError(f"message {message_id!r}: 'message_id' and 'text' must be strings")
-        if _ROLES.get(message.get("role")) != role:  # a reply must answer the other side
-            return None
-        if message.get("deleted") is True or message.get("review_result") is False or not text.strip():
-            return None
-        if options.skip_synthetic and message.get("synthetic") is True:
-            return None
-        spam = spam_score(message.get("labels"))
-        if spam is not None and spam > options.max_spam:
-            return None
-        replies = message.get("replies") or []
-        if not isinstance(replies, list):
-            raise RecordError(f"message {message_id}: 'replies' must be a list, got {json_type(replies)}")
-        rank = message.get("rank")
-        if isinstance(rank, bool) or not isinstance(rank, (int, float)) or rank != rank:  # None, NaN
-            rank = None
-        counter[0] += 1
-        node = _Node(message_id, role, text, rank, counter[0])
-        other = "user" if role == "assistant" else "assistant"
-        for reply in replies:
-            child = self._prune(reply, other, options, counter)
-            if child is not None:
-                node.children.append(child)
-        return node  # an unanswered prompt stays: it decides what is a leaf and what main follows
+
+@dataclass(frozen=True)
+class PrunedTree:
+    """A tree after filtering: its root prompt (with every surviving reply below it), id and language."""
+
+    root: _Node
+    tree_id: Any
+    lang: str | None
+
+
+def prune_tree(record: object, options: Any) -> PrunedTree:
+    """The tree of one row (tree-export shape) after the language check and message filtering.
+
+    ``options`` needs ``lang``, ``max_spam`` and ``skip_synthetic`` (as :class:`OasstOptions`). Raises
+    :class:`RecordError` for a record that is no tree, a tree of another language, a first message
+    that is no prompt, or a root prompt that is itself filtered out.
+    """
+    if not isinstance(record, Mapping) or not isinstance(record.get("prompt"), Mapping):
+        got = sorted(map(str, record)) if isinstance(record, Mapping) else json_type(record)
+        raise RecordError(f"expected a message tree ('prompt') or a message row ('message_id'), got {got}")
+    prompt = record["prompt"]
+    tree_id = record.get("message_tree_id") or prompt.get("message_id")
+    lang = prompt.get("lang")
+    if options.lang is not None and (not isinstance(lang, str) or lang.lower() != options.lang.lower()):
+        raise RecordError(f"tree language {lang!r} is not {options.lang!r} (option 'lang')", record_id=tree_id)
+    if prompt.get("role") != "prompter":
+        raise RecordError(f"the tree's first message has role {prompt.get('role')!r}, not 'prompter'")
+    root = _prune(prompt, "user", options, [0])
+    if root is None:
+        raise RecordError(
+            "no thread left: the prompt has no assistant reply that is not deleted, review-failed or spam",
+            record_id=tree_id,
+        )
+    return PrunedTree(root, tree_id, lang if isinstance(lang, str) else None)
+
+
+def _prune(message: Any, role: str, options: Any, counter: list[int]) -> _Node | None:
+    """The message as a node with its surviving replies, or ``None`` if it is skipped."""
+    if not isinstance(message, Mapping):
+        raise RecordError(f"a message must be an object, got {json_type(message)}")
+    message_id = message.get("message_id")
+    text = message.get("text")
+    if not isinstance(message_id, str) or not isinstance(text, str):
+        raise RecordError(f"message {message_id!r}: 'message_id' and 'text' must be strings")
+    if _ROLES.get(message.get("role")) != role:  # a reply must answer the other side
+        return None
+    if message.get("deleted") is True or message.get("review_result") is False or not text.strip():
+        return None
+    if options.skip_synthetic and message.get("synthetic") is True:
+        return None
+    spam = spam_score(message.get("labels"))
+    if spam is not None and spam > options.max_spam:
+        return None
+    replies = message.get("replies") or []
+    if not isinstance(replies, list):
+        raise RecordError(f"message {message_id}: 'replies' must be a list, got {json_type(replies)}")
+    rank = message.get("rank")
+    if isinstance(rank, bool) or not isinstance(rank, (int, float)) or rank != rank:  # None, NaN
+        rank = None
+    counter[0] += 1
+    node = _Node(message_id, role, text, rank, counter[0])
+    other = "user" if role == "assistant" else "assistant"
+    for reply in replies:
+        child = _prune(reply, other, options, counter)
+        if child is not None:
+            node.children.append(child)
+    return node  # an unanswered prompt stays: it decides what is a leaf and what main follows
 
 
 def _best(nodes: list[_Node]) -> _Node:
