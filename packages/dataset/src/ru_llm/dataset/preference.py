@@ -45,6 +45,7 @@ from typing import Any
 from ru_llm.core.conversation import Conversation, Message, canonical_role
 from ru_llm.core.errors import RecordError
 from ru_llm.core.jsonl import JsonlReader, Reject, read_jsonl
+from ru_llm.dataset.builders.common import json_type, own_id
 
 #: the keys of the common preference schema, in the order they are written
 FIELDS = ("id", "messages", "chosen", "rejected", "source", "lang", "license", "meta")
@@ -54,16 +55,6 @@ _REPLY_KEYS = ("chosen", "rejected")
 # Keys that are the pair itself or its provenance; everything else goes to meta.
 _OWN_KEYS = frozenset(("id", "messages", "prompt", "chosen", "rejected", "source", "lang", "license", "meta"))
 _ROLE_HINT = "use system, user or assistant (aliases: bot, gpt, model, human, prompter)"
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, bool):
-        return "boolean"
-    return {list: "array", str: "string", int: "number", float: "number"}.get(type(value), type(value).__name__)
 
 
 def prompt_problem(messages: tuple[Message, ...] | list[Message]) -> str | None:
@@ -280,7 +271,7 @@ def is_preference_file(path: str | os.PathLike[str]) -> bool:
 # -- reading the layouts ------------------------------------------------------------------------
 def _message(value: object, where: str) -> Message:
     if not isinstance(value, Mapping):
-        raise RecordError(f"{where} must be a message object, got {_json_type(value)}")
+        raise RecordError(f"{where} must be a message object, got {json_type(value)}")
     if "role" not in value or "content" not in value:
         raise RecordError(f"{where} needs 'role' and 'content', got keys {sorted(map(str, value))}")
     role = canonical_role(value["role"])
@@ -288,7 +279,7 @@ def _message(value: object, where: str) -> Message:
         raise RecordError(f"{where} has unknown role {value['role']!r}")
     content = value["content"]
     if not isinstance(content, str):
-        raise RecordError(f"{where} content must be a string, got {_json_type(content)}")
+        raise RecordError(f"{where} content must be a string, got {json_type(content)}")
     return Message(role, content)
 
 
@@ -304,7 +295,7 @@ def _messages(value: object, key: str) -> list[Message]:
     if isinstance(value, Mapping) and (columns := _columns(value)) is not None:
         value = columns
     if not isinstance(value, list):
-        raise RecordError(f"{key!r} must be a list of messages, got {_json_type(value)}")
+        raise RecordError(f"{key!r} must be a list of messages, got {json_type(value)}")
     return [_message(item, f"{key!r} message {i}") for i, item in enumerate(value)]
 
 
@@ -318,7 +309,7 @@ def _side(record: Mapping[str, Any], key: str) -> str | list[Message]:
     if isinstance(value, Mapping):
         value = _columns(value) or [value]
     if not isinstance(value, list):
-        raise RecordError(f"{key!r} must be a string, a message or a list of messages, got {_json_type(value)}")
+        raise RecordError(f"{key!r} must be a string, a message or a list of messages, got {json_type(value)}")
     if not value:
         raise RecordError(f"{key!r} is empty")
     messages = _messages(value, key)
@@ -357,19 +348,8 @@ def _text(record: Mapping[str, Any], key: str, default: str | None) -> str | Non
     if value is None:
         return default
     if not isinstance(value, str):
-        raise RecordError(f"{key!r} must be a string or null, got {_json_type(value)}")
+        raise RecordError(f"{key!r} must be a string or null, got {json_type(value)}")
     return value or default
-
-
-def _own_id(record: Mapping[str, Any], key: str) -> str | None:
-    value = record.get(key)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value
-    return None
 
 
 def content_id(prompt: list[Message] | tuple[Message, ...], chosen: str, rejected: str) -> str:
@@ -397,8 +377,8 @@ def preference_from_dict(
     :raises RecordError: the record cannot be a pair; ``reason`` says why.
     """
     if not isinstance(data, Mapping):
-        raise RecordError(f"expected a JSON object, got {_json_type(data)}", location=location)
-    record_id = _own_id(data, "id") or _own_id(data, "prompt_id") or default_id
+        raise RecordError(f"expected a JSON object, got {json_type(data)}", location=location)
+    record_id = own_id(data, "id") or own_id(data, "prompt_id") or default_id
     try:
         return _from_dict(data, record_id, source=source, lang=lang, license=license)
     except RecordError as e:
@@ -455,7 +435,7 @@ def _from_dict(
 
     meta_value = data.get("meta")
     if meta_value is not None and not isinstance(meta_value, Mapping):
-        raise RecordError(f"'meta' must be an object, got {_json_type(meta_value)}")
+        raise RecordError(f"'meta' must be an object, got {json_type(meta_value)}")
     meta: dict[str, Any] = dict(meta_value or {})
     for key, value in data.items():
         if key not in _OWN_KEYS and key not in meta:

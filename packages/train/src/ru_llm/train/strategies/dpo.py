@@ -19,10 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ru_llm.core.errors import ConfigError
-from ru_llm.core.families import ModelFamily
 from ru_llm.train.config import RunConfig
-from ru_llm.train.strategies.full import FullFineTuning
-from ru_llm.train.strategies.lora import LoraFineTuning
+from ru_llm.train.strategies.on_base import OnLoraOrFull
 from ru_llm.train.strategies.reference_free import reference_free_arguments, reference_free_parts
 from ru_llm.train.strategy import TrainerParts
 
@@ -33,13 +31,13 @@ def require_trl(purpose: str = "strategy: dpo") -> Any:
     return require("trl", purpose=purpose, package="ru-llm-train", extra="dpo")
 
 
-class PreferenceTuning:
+class PreferenceTuning(OnLoraOrFull):
     name = "dpo"
     description = "preference tuning on chosen/rejected pairs with TRL's DPOTrainer (dpo.loss, dpo.beta), LoRA or full"
     data_kind: Literal["conversations", "text", "preferences"] = "preferences"
 
-    def _base(self, config: RunConfig) -> FullFineTuning | LoraFineTuning:
-        return LoraFineTuning() if config.dpo.method == "lora" else FullFineTuning()
+    def base_name(self, config: RunConfig) -> str:
+        return config.dpo.method
 
     def check(self, config: RunConfig) -> None:
         import warnings
@@ -55,15 +53,6 @@ class PreferenceTuning:
         if config.train_on != "assistant":
             raise ConfigError("strategy: dpo trains on the replies only; train_on must be assistant")
         self._base(config).check(config)
-
-    def model_options(self, config: RunConfig) -> dict[str, Any]:
-        return self._base(config).model_options(config)
-
-    def prepare(self, model: Any, config: RunConfig, family: ModelFamily) -> Any:
-        return self._base(config).prepare(model, config, family)
-
-    def parameter_groups(self, model: Any, config: RunConfig) -> list[dict[str, Any]] | None:
-        return self._base(config).parameter_groups(model, config) if config.dpo.method == "lora" else None
 
     def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:
         dpo = config.dpo
@@ -104,10 +93,3 @@ class PreferenceTuning:
             # a second copy of the starting model, loaded as ours is (dtype, attention, remote code)
             options["ref_model"] = load_reference(config.model)
         return TrainerParts(trainer_class=PreferenceTrainer, arguments_class=trl.DPOConfig, options=options)
-
-    def save(self, trainer: Any, output_dir: Path) -> None:
-        if hasattr(trainer.model, "peft_config"):
-            # TRL adds a frozen copy of the starting adapter named "ref"; only ours is the result
-            trainer.model.save_pretrained(str(output_dir), safe_serialization=True, selected_adapters=["default"])
-        else:
-            trainer.save_model(str(output_dir))
