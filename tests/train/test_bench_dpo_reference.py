@@ -1,0 +1,27 @@
+"""bench/dpo_reference.py runs end to end on a small model and ends with its JSON report (no timing checks)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.slow
+def test_dpo_reference_benchmark_reports_both_ways_as_json() -> None:
+    command = [sys.executable, str(REPO / "bench" / "dpo_reference.py"), "--hidden", "64", "--layers", "1"]
+    command += ["--pairs", "4", "--steps", "1", "--max-length", "256", "--repeats", "1"]
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["benchmark"] == "dpo_reference" and report["steps"] == 1
+    for way in ("reference_model", "precomputed"):
+        assert report[way]["peak_rss_mb"] > 0 and report[way]["seconds"] > 0
+    assert report["peak_rss_ratio"] > 0 and report["time_ratio"] > 0
+    # the same reference log-probabilities either way: the same training loss
+    assert report["precomputed"]["final_train_loss"] == pytest.approx(report["reference_model"]["final_train_loss"])
