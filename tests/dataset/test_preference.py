@@ -250,7 +250,8 @@ def test_bad_layouts() -> None:
     assert reason(["not", "an", "object"]) == "expected a JSON object, got array"
     assert reason({"chosen": GOOD, "rejected": BAD}) == "missing prompt: neither 'messages' nor 'prompt'"
     assert reason({"prompt": "", "chosen": GOOD, "rejected": BAD}) == "the prompt is empty"
-    assert reason({"prompt": None, "chosen": GOOD, "rejected": BAD}) == "'prompt' is null"
+    # a null prompt is an absent prompt (Arrow fills missing columns with null)
+    assert reason({"prompt": None, "chosen": GOOD, "rejected": BAD}).startswith("missing prompt")
     a, b = [user("Вопрос один"), bot(GOOD)], [user("Вопрос два"), bot(BAD)]
     assert reason({"chosen": a, "rejected": b}) == "chosen and rejected do not share the prompt"
     assert (
@@ -265,6 +266,59 @@ def test_bad_layouts() -> None:
         == "'rejected' is a reply but the record has no prompt"
     )
     assert reason({"prompt": [], "chosen": GOOD, "rejected": BAD}) == "the prompt is empty"
+
+
+# -- nulls from Arrow-backed readers (Parquet, datasets) ---------------------------------------------
+def test_null_optional_keys_are_absent() -> None:
+    nulls = {"id": None, "prompt_id": None, "source": None, "lang": None, "license": None, "meta": None}
+    trl = preference_from_dict({"prompt": Q, "messages": None, "chosen": GOOD, "rejected": BAD, **nulls})
+    assert trl.messages == (Message("user", Q),) and trl.meta == {"layout": "trl"}
+    assert trl.id == preference_from_dict({"prompt": Q, "chosen": GOOD, "rejected": BAD}).id
+    plain = {k: v for k, v in common().items() if k not in ("id", "meta")}
+    pair = preference_from_dict({**plain, "prompt": None, "score_chosen": None, "id": None, "meta": None}, lang="en")
+    assert pair.meta == {} and pair.lang == "ru" and pair.id.startswith("pref-")
+    assert pair.to_dict() == preference_from_dict(plain).to_dict()
+    implicit = [user(Q), bot(GOOD)], [user(Q), bot(BAD)]
+    both = preference_from_dict({"prompt": None, "messages": None, "chosen": implicit[0], "rejected": implicit[1]})
+    assert both.messages == (Message("user", Q),) and both.meta == {"layout": "trl-implicit"}
+
+
+@pytest.mark.parametrize("layout", [common(), {"prompt": Q, "chosen": GOOD, "rejected": BAD}])
+@pytest.mark.parametrize("key", ["chosen", "rejected"])
+def test_null_reply_is_still_missing(layout: dict[str, Any], key: str) -> None:
+    assert reason({**layout, "prompt": None, key: None} if "messages" in layout else {**layout, key: None}) == (
+        f"missing {key!r}"
+    )
+
+
+def test_mixed_layouts_through_datasets_match_jsonl() -> None:
+    datasets = pytest.importorskip("datasets")
+    rows = [
+        common(),
+        {"prompt": "Сколько будет 17 × 3?", "chosen": "17 × 3 = 51.", "rejected": "17 × 3 = 41."},
+        {"id": "sys", "prompt": "Привет", "chosen": "Здравствуйте!", "rejected": "Пока.", "lang": "ru"},
+    ]
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    # from_list takes its columns from the first row: give every row every column, as Parquet would
+    table = datasets.Dataset.from_list([{key: row.get(key) for key in columns} for row in rows])
+    arrow = [dict(row) for row in table]
+    assert arrow[0]["prompt"] is None and arrow[1]["messages"] is None  # what Arrow does to absent keys
+    got = [preference_from_dict(row).to_dict() for row in arrow]
+    assert got == [preference_from_dict(row).to_dict() for row in rows]
+
+
+def test_mixed_layout_directory_reads_like_the_jsonl(tmp_path: Path) -> None:
+    datasets = pytest.importorskip("datasets")
+    pairs_file = Path(__file__).parent.parent / "data" / "preference" / "pairs.jsonl"
+    (tmp_path / "pairs.jsonl").write_bytes(pairs_file.read_bytes())
+    table = datasets.load_dataset(str(tmp_path), split="train")
+    from_arrow = [preference_from_dict(dict(row)) for row in table]
+    from_jsonl = list(read_preferences(pairs_file))
+    assert len(from_arrow) == len(from_jsonl) == 12
+    assert [p.id for p in from_arrow] == [p.id for p in from_jsonl]
+    assert [(p.messages, p.chosen, p.rejected) for p in from_arrow] == [
+        (p.messages, p.chosen, p.rejected) for p in from_jsonl
+    ]
 
 
 # -- files ------------------------------------------------------------------------------------------

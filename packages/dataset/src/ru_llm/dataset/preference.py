@@ -19,9 +19,11 @@ The common schema (one pair per JSONL line) is the conversation record plus two 
 
 Role aliases (``human``, ``gpt``, ...) are accepted and written canonically. Other top-level keys
 (``prompt_id``, ``score_chosen``, ...) go to ``meta``; ``meta["layout"]`` names a layout other than the
-common one. A record that cannot be a pair raises :class:`RecordError` with a short reason: a missing
-``chosen`` or ``rejected``, an empty prompt or reply, a prompt that ends on an assistant turn,
-replies that are identical, wrong types.
+common one. A null optional key (``prompt``, ``messages``, ``id``, ``meta``, an extra key...) counts as
+absent, as Arrow-backed readers (Parquet, ``datasets``) fill a column a row lacks with null; a null
+``chosen`` or ``rejected`` is still a missing reply. A record that cannot be a pair raises
+:class:`RecordError` with a short reason: a missing ``chosen`` or ``rejected``, an empty prompt or
+reply, a prompt that ends on an assistant turn, replies that are identical, wrong types.
 
 Ids: the record's ``id``, else its ``prompt_id``, else the caller's ``default_id``, else a content
 hash ``pref-<16 hex>`` of the prompt and both replies (stable across runs and machines).
@@ -378,6 +380,9 @@ def preference_from_dict(
     """
     if not isinstance(data, Mapping):
         raise RecordError(f"expected a JSON object, got {json_type(data)}", location=location)
+    # Arrow (Parquet, ``datasets``) fills a column a row lacks with null: a null optional key is absent.
+    # A null reply stays, and is rejected as missing.
+    data = {key: value for key, value in data.items() if value is not None or key in _REPLY_KEYS}
     record_id = own_id(data, "id") or own_id(data, "prompt_id") or default_id
     try:
         return _from_dict(data, record_id, source=source, lang=lang, license=license)
@@ -394,8 +399,6 @@ def _from_dict(
     from_string = False
     whole = isinstance(chosen_side, list) or isinstance(rejected_side, list)
     if "prompt" in data:
-        if data["prompt"] is None:
-            raise RecordError("'prompt' is null")
         explicit = _prompt(data["prompt"])
         from_string = isinstance(data["prompt"], str)
         layout = "trl-implicit" if whole else "trl"

@@ -191,6 +191,6 @@ def _hf_dataset(data: str, on_reject: Callable[[Reject], object], preferences: b
             try:
                 yield parse(record, location=f"{data}[{i}]")
             except RecordError as e:
-                on_reject(Reject(e.reason, file=data, line=i, record_id=e.record_id, record=None))
+                on_reject(Reject(e.reason, file=data, line=i, record_id=e.record_id, record=record))
 
     return RunData(data, rows, None, files=[path] if path.exists() else [])
