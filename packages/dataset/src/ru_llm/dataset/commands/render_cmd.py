@@ -1,12 +1,12 @@
 """`ru-llm dataset render FILE --template NAME`: conversations as a template renders them.
 
 A preference pair (a record with ``chosen``/``rejected``) is shown twice, the prompt followed by the
-chosen reply and then by the rejected one; with ``--prompt``, its prompt once.
+chosen reply and then by the rejected one, with only that final reply trainable as in preference
+training (earlier assistant turns of the prompt are context); with ``--prompt``, its prompt once.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,18 +22,6 @@ def _with_location(obj: Any, *, location: str | None = None) -> tuple[str | None
     if is_preference_record(obj):
         return location, preference_from_dict(obj, location=location)
     return location, Conversation.from_dict(obj, location=location)
-
-
-def _views(record: Conversation | PreferencePair, prompt: bool) -> list[Conversation]:
-    """What to show of a record: a conversation itself; a pair's prompt, or the prompt with each reply."""
-    if not isinstance(record, PreferencePair):
-        return [record]
-    if prompt:
-        return [record.prompt]
-    return [
-        dataclasses.replace(record.chosen_conversation(), id=f"{record.id} (chosen)"),
-        dataclasses.replace(record.rejected_conversation(), id=f"{record.id} (rejected)"),
-    ]
 
 
 def render_command(
@@ -53,7 +41,7 @@ def render_command(
     """Show conversations as a template renders them, trainable text in green (and tokens with labels)."""
     from rich.console import Console
 
-    from ru_llm.dataset.render import show_conversation
+    from ru_llm.dataset.render import show_conversation, show_pair
     from ru_llm.dataset.templates.hf import load_tokenizer, resolve_template
 
     if limit < 0:
@@ -66,7 +54,10 @@ def render_command(
         if limit and shown >= limit:
             break
         try:
-            for conv in _views(record, prompt):
+            if isinstance(record, PreferencePair) and not prompt:
+                show_pair(console, record, chosen, tok, max_length=max_length)
+            else:
+                conv = record.prompt if isinstance(record, PreferencePair) else record
                 show_conversation(console, conv, chosen, tok, max_length=max_length, prompt=prompt)
         except RecordError as e:
             # Template errors know the record but not where it came from.

@@ -36,8 +36,10 @@ class PreferenceTokens:
         return {"prompt_ids": self.prompt_ids, "chosen_ids": self.chosen_ids, "rejected_ids": self.rejected_ids}
 
 
-def _final_reply_only(template: Template, prompt: Conversation, segments: list[Segment]) -> list[Segment]:
+def final_reply_only(template: Template, prompt: Conversation, segments: list[Segment]) -> list[Segment]:
     """The segments with only the last reply trainable (earlier replies in the prompt are context).
+
+    What preference training trains of ``template.render(prompt + reply)``; ``dataset render`` shows it.
 
     The reply starts where the template's generation prompt for ``prompt`` ends; a template whose
     generation prompt is not a prefix of the rendering falls back to the last run of trainable segments.
@@ -71,6 +73,9 @@ def _final_reply_only(template: Template, prompt: Conversation, segments: list[S
     return masked
 
 
+_final_reply_only = final_reply_only  # the old private name
+
+
 def _reply_tokens(
     prompt: Conversation, reply: str, template: Template, tokenizer: Any, add_bos: bool | None
 ) -> tuple[list[int], int, int]:
@@ -78,7 +83,7 @@ def _reply_tokens(
     whole = Conversation(
         prompt.id, (*prompt.messages, Message("assistant", reply)), prompt.source, prompt.lang, prompt.license
     )
-    segments = _final_reply_only(template, prompt, template.render(whole))
+    segments = final_reply_only(template, prompt, template.render(whole))
     ids, labels = tokenize_segments(segments, tokenizer, add_bos=add_bos)
     trained = [i for i, label in enumerate(labels) if label != IGNORE_INDEX]
     if not trained:
