@@ -98,6 +98,8 @@ def test_lora_dpo_raises_the_chosen_log_probability_relative_to_the_rejected(run
     report = json.loads((out / "train_report.json").read_text(encoding="utf-8"))
     assert report["final"]["rewards/margins"] == pytest.approx(metrics[-1]["rewards/margins"])
     assert report["data"]["records"] == PAIRS == report["data"]["used"]
+    # every step trains all pairs (one full batch): tokens seen are exactly four times the data's
+    assert report["tokens_seen"] == 4 * report["data"]["tokens"] == metrics[-1]["tokens_seen"]
 
     # only our adapter is saved (TRL's frozen "ref" copy is not), and it reloads with peft
     with safe_open(str(out / "adapter_model.safetensors"), "pt") as fh:
@@ -182,6 +184,7 @@ def test_bad_pairs_are_rejected_with_reasons_and_the_rest_trains(run_config, cli
     report = json.loads((out / "train_report.json").read_text(encoding="utf-8"))
     assert report["data"]["records"] == 6 == report["data"]["used"] + report["data"]["rejected"]
     assert "eval_loss" in report["final"] and "eval_perplexity" not in report["final"]
+    assert report["tokens_seen"] == report["data"]["tokens"]  # one step on both pairs; validation not counted
 
 
 def test_no_usable_pair_is_one_line_and_writes_no_finished_run(run_config, cli, tmp_path):
@@ -202,6 +205,9 @@ def test_no_usable_pair_is_one_line_and_writes_no_finished_run(run_config, cli, 
         ("dpo.loss=[simpo,sigmoid]", "reference-free"),
         ("dpo.reference=/tmp/ref", None),  # with the simpo case below
         ("dpo.loss=nonsense", "unknown"),
+        ("dpo.simpo_gamma=1.0", "simpo_gamma"),
+        ("dpo.cpo_alpha=0.5", "cpo_alpha"),
+        ("dpo.reference=/no/such/model", "no such directory"),
         ("dpo.beta=0", "beta"),
         ("dpo.method=qlora", "dpo.method"),
         ("packing=true", "packing"),
@@ -234,6 +240,14 @@ def test_reference_free_losses_raise_the_margin_and_save_an_adapter(run_config, 
     tuned = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model("llama")), str(out))
     after = _pair_margins(tuned, config, pairs)
     assert sum(after) > sum(before)
+
+
+@pytest.mark.parametrize(("reference", "expected"), [("gpt2", "embedding rows"), ("mistral", "another tokenizer")])
+def test_a_reference_with_another_vocabulary_is_refused(run_config, cli, tmp_path, tiny_model, reference, expected):
+    line = one_line_error(
+        cli("train", "run", _dpo_config(run_config, tmp_path), f"dpo.reference={tiny_model(reference)}")
+    )
+    assert expected in line
 
 
 def test_loss_names_are_the_installed_trl_ones():
@@ -292,3 +306,75 @@ def test_preview_shows_each_pair_as_chosen_and_rejected_sequences(run_config, cl
     assert result.exit_code == 0, result.output
     assert "good (chosen)" in result.output and "good (rejected)" in result.output
     assert "rejected bad: chosen and rejected are identical" in result.output
+
+
+@pytest.mark.slow
+def test_an_interrupted_dpo_run_resumes_to_the_same_losses_and_tokens(run_config, tmp_path):
+    import os
+    import signal
+
+    from transformers import TrainerCallback
+
+    from ru_llm.train.run import train
+
+    common = {"max_steps": 4, "save_steps": 2, "batch_size": 2, "optimizer": {"lr": 1e-2, "scheduler": "constant"}}
+    straight, _ = resolve_config(
+        _dpo_config(run_config, tmp_path, name="a.yaml", output_dir=str(tmp_path / "a"), **common)
+    )
+    train(straight, progress=False)
+    expected = {m["step"]: m for m in _metrics(tmp_path / "a")}
+
+    class KillAtStep2(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+            if state.global_step == 2:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    config, _ = resolve_config(
+        _dpo_config(run_config, tmp_path, name="b.yaml", output_dir=str(tmp_path / "b"), **common)
+    )
+    first = train(config, progress=False, callbacks=[KillAtStep2()])
+    assert first.interrupted == "SIGTERM" and first.steps == 2
+    assert not (tmp_path / "b" / "README.md").exists()  # TRL's checkpoint card is not written
+    second = train(config, progress=False)
+    assert second.resumed_from is not None and second.resumed_from.endswith("checkpoint-2")
+    resumed = {m["step"]: m for m in _metrics(tmp_path / "b")}
+    assert sorted(resumed) == sorted(expected)
+    for step, logged in expected.items():
+        for key in ("loss", "rewards/margins", "tokens_seen"):
+            assert resumed[step][key] == pytest.approx(logged[key], abs=1e-6), (step, key)
+    assert second.tokens_seen == expected[4]["tokens_seen"]
+
+
+@pytest.mark.slow
+def test_orpo_nll_term_is_on_the_reply_only(run_config, cli, tmp_path, tiny_model):
+    """TRL's ORPO takes its NLL over prompt and reply; ours, like the paper's SFT term, over the reply only."""
+    from transformers import AutoModelForCausalLM
+
+    from ru_llm.dataset.templates.preference import tokenize_preference
+    from ru_llm.train.datasets import resolve_run_template
+
+    pair = _short_pairs(1)
+    config = _dpo_config(
+        run_config, tmp_path, data=str(write_jsonl(tmp_path / "one.jsonl", pair)), max_steps=1, batch_size=1,
+        dpo={"loss": "orpo"},
+    )  # fmt: skip
+    result = cli("train", "run", config)
+    assert result.exit_code == 0, result.output
+    logged = _metrics(tmp_path / "out")[0]["nll_loss"]
+
+    resolved, _ = resolve_config(config)
+    family = model_family_for(load_model_config(resolved))
+    tokenizer = load_run_tokenizer(resolved, family)
+    parsed = preference_from_dict(pair[0])
+    tokens = tokenize_preference(
+        parsed.prompt, parsed.chosen, parsed.rejected, resolve_run_template(resolved, family, tokenizer), tokenizer,
+        max_length=resolved.max_length,
+    )  # fmt: skip
+    ids = torch.tensor([tokens.prompt_ids + tokens.chosen_ids])
+    with torch.no_grad():  # step 1 logs the loss of the untouched model (LoRA B starts at zero)
+        logits = AutoModelForCausalLM.from_pretrained(tiny_model("llama"))(input_ids=ids).logits[0, :-1]
+    per_token = torch.nn.functional.cross_entropy(logits, ids[0, 1:], reduction="none")
+    reply_only = float(per_token[len(tokens.prompt_ids) - 1 :].mean())
+    whole = float(per_token.mean())
+    assert logged == pytest.approx(reply_only, abs=1e-4)
+    assert abs(reply_only - whole) > 1e-4  # the two differ here, so the check can fail

@@ -143,7 +143,7 @@ class DpoSettings:
         default=False,
     )
     max_prompt_length: int | None = _help("refuse pairs whose prompt is longer than this many tokens", default=None)
-    simpo_gamma: float = _help("simpo: the target reward margin gamma (TRL's default)", default=0.5)
+    simpo_gamma: float | None = _help("simpo: the target reward margin gamma (default 0.5, TRL's)", default=None)
     cpo_alpha: float | None = _help(
         "simpo / cpo: weight of the NLL term on the chosen reply (default: 0 for simpo, 1 for cpo)", default=None
     )
@@ -168,6 +168,21 @@ class DpoSettings:
                 raise ConfigError(
                     f"'dpo.loss: {losses[0]}' uses no reference model; drop dpo.reference and dpo.precompute_reference"
                 )
+        # settings the chosen loss does not read: an error, not a silent no-op
+        unused = []
+        if self.loss_weights is not None and self.reference_free:
+            unused.append("loss_weights")
+        if self.simpo_gamma is not None and losses != ["simpo"]:
+            unused.append("simpo_gamma")
+        if self.cpo_alpha is not None and losses not in (["simpo"], ["cpo"]):
+            unused.append("cpo_alpha")
+        if self.label_smoothing and losses == ["orpo"]:
+            unused.append("label_smoothing")
+        if unused:
+            raise ConfigError(
+                f"'dpo.{unused[0]}' has no effect with dpo.loss: {self.loss}",
+                hint="remove it, or pick the loss that uses it (docs/training.md, the dpo.* keys)",
+            )
         if self.loss_weights is not None and len(self.loss_weights) != len(losses):
             raise ConfigError(
                 f"'dpo.loss_weights' has {len(self.loss_weights)} weights for {len(losses)} losses",

@@ -78,7 +78,7 @@ def model_card(
         "base_model": base_model,
         "library_name": "peft" if adapter else "transformers",
         "language": ["ru", "en"],
-        "tags": ["ru-llm", strategy],
+        "tags": ["ru-llm", strategy.split(" ")[0]],  # "dpo (loss: simpo; lora)" is tagged dpo
         "datasets_licenses": licences,
     }
     blocked = [s.name for s in sources if not s.commercial]

@@ -291,7 +291,7 @@ def finish_outputs(
     adapter = (out / "adapter_config.json").is_file()
     card = model_card(
         base_model=config.model,
-        strategy=config.strategy,
+        strategy=_strategy_label(config),
         adapter=adapter,
         sources=sources,
         data=description,
@@ -300,3 +300,10 @@ def finish_outputs(
         template=template_name,
     )
     (out / "README.md").write_text(card, encoding="utf-8")
+
+
+def _strategy_label(config: RunConfig) -> str:
+    """The strategy as the model card names it (a preference run: with its loss and method)."""
+    if config.strategy == "dpo":
+        return f"dpo (loss: {', '.join(config.dpo.losses)}; {config.dpo.method})"
+    return config.strategy

@@ -209,6 +209,21 @@ def _all_tokens(counter: TokenCounter, device: Any) -> int:
     return int(total.item())
 
 
+def _tokens_at(metrics: Path, step: int) -> int:
+    """``tokens_seen`` of the last line of ``metrics.jsonl`` at or before ``step`` (0 for a fresh run)."""
+    if step <= 0 or not metrics.is_file():
+        return 0
+    import json
+
+    seen = 0
+    for line in metrics.read_text(encoding="utf-8").split("\n"):
+        if line.strip():
+            record = json.loads(line)
+            if record.get("step", 0) <= step and "tokens_seen" in record:
+                seen = int(record["tokens_seen"])
+    return seen
+
+
 def _stop_together(stop: Any) -> Any:
     """A callback that makes every rank stop at the same step as the first rank that got a signal.
 
@@ -285,6 +300,23 @@ def run_trainer(
                 logs.setdefault("tokens_seen", _all_tokens(counter, self.args.device))
             super().log(logs, *args, **kwargs)
 
+        def create_model_card(self, *args: Any, **kwargs: Any) -> None:
+            # TRL's trainers write their own README.md at every checkpoint; the run writes the model card
+            # once, last, and its presence is what marks a run finished (a resume must not see one before)
+            return None
+
+        def training_step(self, *args: Any, **kwargs: Any) -> Any:
+            counter.trained()  # this (micro-)batch's tokens
+            return super().training_step(*args, **kwargs)
+
+        def evaluate(self, *args: Any, **kwargs: Any) -> Any:
+            waiting = len(counter.pending)  # the training batch the loader made ahead
+            try:
+                return super().evaluate(*args, **kwargs)
+            finally:
+                while len(counter.pending) > waiting:  # validation batches are not training tokens
+                    counter.pending.pop()
+
         def create_optimizer(self, *args: Any, **kwargs: Any) -> Any:
             # a strategy may give some parameters their own learning rate (Ruadapt's embeddings)
             groups_of = getattr(strategy, "parameter_groups", None)
@@ -309,7 +341,10 @@ def run_trainer(
         callbacks=[c for c in callbacks if c is not None],
         **options,
     )
-    counter.tokens = 0  # a strategy's trainer may have read the data already (DPO's reference precompute)
+    # a strategy's trainer may have read the data already (DPO's reference precompute); a resumed run
+    # goes on counting from the tokens its checkpoint had seen (rank 0 holds them; the count is a sum)
+    counter.tokens = _tokens_at(out / "metrics.jsonl", resume_step) if args.process_index == 0 else 0
+    counter.pending.clear()
     trainer.remove_callback(PrinterCallback)  # it prints every log dict; metrics.jsonl and the bar have them
     stop.install()
     try:
@@ -324,9 +359,7 @@ def run_trainer(
             if done:
                 final["eval_loss"] = float(done[-1]["eval_loss"])
             else:
-                counted = counter.tokens
                 final["eval_loss"] = float(trainer.evaluate()["eval_loss"])
-                counter.tokens = counted  # validation batches are not training tokens
             if perplexity:
                 final["eval_perplexity"] = math.exp(min(final["eval_loss"], 50.0))
         losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,10 +13,25 @@ from ru_llm.train.data.packing import Pack
 
 
 class TokenCounter:
-    """Trained-on tokens seen by the collators (for tokens/s and the model card)."""
+    """Tokens of the batches trained on (for tokens/s, ``tokens_seen`` and the model card).
+
+    Collators report each batch's real (non-padding) tokens when they make it; the trainer counts them
+    when it trains on the batch. The data loader makes a batch ahead of the step that uses it, and
+    validation and DPO's reference pass make batches that are never trained on, so counting at
+    collation would count those too (and a resumed run would count the batch in flight twice).
+    """
 
     def __init__(self) -> None:
         self.tokens = 0
+        self.pending: deque[int] = deque()
+
+    def collated(self, tokens: int) -> None:
+        self.pending.append(tokens)
+
+    def trained(self) -> None:
+        """The oldest collated batch is being trained on."""
+        if self.pending:
+            self.tokens += self.pending.popleft()
 
 
 def _round_up(n: int, multiple: int) -> int:
@@ -42,7 +58,7 @@ class PaddedCollator:
             labels[row, : len(s)] = s.labels
             mask[row, : len(s)] = 1
         if self.counter is not None:
-            self.counter.tokens += int(mask.sum())
+            self.counter.collated(int(mask.sum()))
         return {
             "input_ids": torch.from_numpy(ids),
             "attention_mask": torch.from_numpy(mask),
@@ -75,7 +91,7 @@ class PackedCollator:
             positions[row, :n] = p.position_ids
             positions[row, n:] = np.arange(width - n)
         if self.counter is not None:
-            self.counter.tokens += sum(len(p) for p in batch)
+            self.counter.collated(sum(len(p) for p in batch))
         return {
             "input_ids": torch.from_numpy(ids),
             "labels": torch.from_numpy(labels),

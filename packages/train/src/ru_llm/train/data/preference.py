@@ -77,7 +77,7 @@ def counting_preference_collator(pad_id: int, counter: TokenCounter) -> Callable
 
     def collator(examples: list[dict[str, Any]]) -> Any:
         batch = collate(examples)
-        counter.tokens += int(batch["attention_mask"].sum())
+        counter.collated(int(batch["attention_mask"].sum()))
         return batch
 
     return collator

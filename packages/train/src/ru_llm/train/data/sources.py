@@ -187,7 +187,8 @@ def _hf_dataset(data: str, on_reject: Callable[[Reject], object], preferences: b
     def rows() -> Iterator[Any]:
         for i, row in enumerate(table):
             record = dict(row)
-            record.setdefault("id", f"{path.name or data}-{i}")
+            if record.get("id") is None:  # Arrow gives a missing column as null
+                record["id"] = f"{path.name or data}-{i}"
             try:
                 yield parse(record, location=f"{data}[{i}]")
             except RecordError as e:

@@ -31,6 +31,41 @@ def require_trl(purpose: str = "strategy: dpo") -> Any:
     return require("trl", purpose=purpose, package="ru-llm-train", extra="dpo")
 
 
+def check_reference(config: RunConfig) -> None:
+    """``dpo.reference`` must exist and score the same token ids as the model: same vocabulary."""
+    from pathlib import Path
+
+    from transformers import AutoConfig, AutoTokenizer
+
+    reference = config.dpo.reference
+    assert reference is not None
+    path = Path(reference).expanduser()
+    if reference.startswith(("/", "./", "../", "~")) and not path.exists():
+        raise ConfigError(f"dpo.reference: {reference}: no such directory", hint="give a model directory or hub id")
+
+    def load(loader: Any, name: str) -> Any:
+        try:
+            return loader.from_pretrained(name, trust_remote_code=config.trust_remote_code)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    ours, theirs = load(AutoConfig, config.model), load(AutoConfig, reference)
+    if theirs is None:
+        raise ConfigError(f"dpo.reference: cannot load {reference!r}", hint="offline? give a local model directory")
+    rows = [getattr(c, "vocab_size", None) for c in (ours, theirs)] if ours is not None else [None, None]
+    if None not in rows and rows[0] != rows[1]:
+        raise ConfigError(
+            f"dpo.reference: {reference} has {rows[1]} embedding rows, the model {rows[0]}",
+            hint="the reference must share the model's tokenizer (usually: the SFT model the run starts from)",
+        )
+    our_tokens, their_tokens = load(AutoTokenizer, config.model), load(AutoTokenizer, reference)
+    if our_tokens is not None and their_tokens is not None and our_tokens.get_vocab() != their_tokens.get_vocab():
+        raise ConfigError(
+            f"dpo.reference: {reference} has another tokenizer than the model",
+            hint="the reference must score the same token ids (usually: the SFT model the run starts from)",
+        )
+
+
 class PreferenceTuning(OnLoraOrFull):
     name = "dpo"
     description = "preference tuning on chosen/rejected pairs with TRL's DPOTrainer (dpo.loss, dpo.beta), LoRA or full"
@@ -52,6 +87,8 @@ class PreferenceTuning(OnLoraOrFull):
             )
         if config.train_on != "assistant":
             raise ConfigError("strategy: dpo trains on the replies only; train_on must be assistant")
+        if config.dpo.reference is not None:
+            check_reference(config)
         self._base(config).check(config)
 
     def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:

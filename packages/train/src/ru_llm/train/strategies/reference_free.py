@@ -34,7 +34,7 @@ def reference_free_arguments(config: RunConfig) -> dict[str, Any]:
         values.update(
             loss_type="simpo" if loss == "simpo" else "sigmoid",
             cpo_alpha=dpo.cpo_alpha if dpo.cpo_alpha is not None else (0.0 if loss == "simpo" else 1.0),
-            simpo_gamma=dpo.simpo_gamma,
+            simpo_gamma=dpo.simpo_gamma if dpo.simpo_gamma is not None else 0.5,
             label_smoothing=dpo.label_smoothing,
         )
     return values
@@ -63,10 +63,24 @@ def _counting_collator(pad_id: int, counter: Any) -> Callable[[list[dict[str, An
 
     def collator(examples: list[dict[str, Any]]) -> Any:
         batch = collate(examples)
-        counter.tokens += int(batch["chosen_attention_mask"].sum() + batch["rejected_attention_mask"].sum())
+        counter.collated(int(batch["chosen_attention_mask"].sum() + batch["rejected_attention_mask"].sum()))
         return batch
 
     return collator
+
+
+def reply_nll(chosen_logits: Any, chosen_labels: Any) -> Any:
+    """Mean NLL of the chosen replies' tokens: ``chosen_logits`` [B, T-1, V] predict positions 1..T-1."""
+    import torch
+
+    labels = chosen_labels[:, 1:]
+    width = chosen_logits.shape[1]
+    if labels.shape[1] < width:  # the batch's rejected replies may be longer: pad with "not trained"
+        labels = torch.nn.functional.pad(labels, (0, width - labels.shape[1]), value=IGNORE_INDEX)
+    labels = labels[:, :width].to(chosen_logits.device)
+    return torch.nn.functional.cross_entropy(
+        chosen_logits.reshape(-1, chosen_logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE_INDEX
+    )
 
 
 def reference_free_parts(config: RunConfig, tokenizer: Any, counter: Any) -> TrainerParts:
@@ -95,6 +109,15 @@ def reference_free_parts(config: RunConfig, tokenizer: Any, counter: Any) -> Tra
 
         def tokenize_row(self, feature: Any, model: Any = None) -> dict[str, Any]:
             return {}  # the rows are our template tokens already (see the module docstring)
+
+        if config.dpo.losses[0] == "orpo":
+
+            def concatenated_forward(self, model: Any, batch: dict[str, Any]) -> Any:
+                # TRL's ORPO takes its NLL term over prompt and reply alike; the ORPO paper's SFT term,
+                # and every other path here, trains the reply only: recompute it on chosen_labels
+                out = list(super().concatenated_forward(model, batch))
+                out[4] = reply_nll(out[2], batch["chosen_labels"])
+                return tuple(out)
 
     options = {"processing_class": tokenizer, "data_collator": _counting_collator(tokenizer.pad_token_id, counter)}
     return TrainerParts(trainer_class=ReferenceFreeTrainer, arguments_class=Arguments, options=options)
