@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from kit.dataset_cli import recipe_file, run
 from kit.qa_builder import write_rows
-from typer.testing import CliRunner
 
-from ru_llm.cli.app import build_app
 from ru_llm.core import ConfigError, read_jsonl
 from ru_llm.core.jsonl import Reject
 from ru_llm.dataset import get_dataset_builder
@@ -90,16 +88,6 @@ def flatten(tree_list: list[dict]) -> list[dict]:
     for tree in tree_list:
         walk(tree["prompt"], None, tree["message_tree_id"])
     return rows
-
-
-def run(*args: Any):
-    return CliRunner().invoke(build_app(), [str(a) for a in args], env={"COLUMNS": "200"})
-
-
-def recipe_file(tmp_path: Path, **recipe: Any) -> Path:
-    path = tmp_path / "recipe.yaml"
-    path.write_text(yaml.safe_dump(recipe, allow_unicode=True))
-    return path
 
 
 # -- the real slice ------------------------------------------------------------------------------------

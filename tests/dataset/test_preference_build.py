@@ -11,11 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from kit.dataset_cli import recipe_file, run
 from kit.qa_builder import qa_rows, register_qa, write_rows
-from typer.testing import CliRunner
 
-from ru_llm.cli.app import build_app
 from ru_llm.core import ConfigError, RuLLMError, read_jsonl
 from ru_llm.core.jsonl import Reject
 from ru_llm.dataset import get_dataset_builder
@@ -32,16 +30,6 @@ ULTRAFEEDBACK = DATA / "ultrafeedback_binarized.jsonl"
 @pytest.fixture(autouse=True)
 def qa_plugin(plugin_manager):
     register_qa(plugin_manager)
-
-
-def run(*args: Any):
-    return CliRunner().invoke(build_app(), [str(a) for a in args], env={"COLUMNS": "200"})
-
-
-def recipe_file(tmp_path: Path, **recipe: Any) -> Path:
-    path = tmp_path / "recipe.yaml"
-    path.write_text(yaml.safe_dump(recipe, allow_unicode=True))
-    return path
 
 
 def build(tmp_path: Path, **recipe: Any):

@@ -6,12 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from conftest import REPO
-from typer.testing import CliRunner
-
-from ru_llm.cli.group import RuLLMGroup
-from ru_llm.dataset.commands.render_cmd import render_command
+from kit.dataset_cli import invoke_render as invoke
 
 QWEN = REPO / "tests" / "data" / "tokenizers" / "qwen2.5"
 RECORDS = [
@@ -19,18 +15,6 @@ RECORDS = [
     {"id": "b", "messages": [{"role": "system", "content": "[bold]S[/bold]"}, {"role": "user", "content": "Q"},
                              {"role": "assistant", "content": "A"}]},
 ]  # fmt: skip
-
-
-def invoke(*args: object, env: dict[str, str | None] | None = None):
-    # Mounted as in ru_llm.cli: a group that turns RuLLMError into one line and exit code 1.
-    app = typer.Typer(cls=RuLLMGroup, pretty_exceptions_enable=False)
-
-    @app.callback()
-    def root() -> None:
-        """Test app."""
-
-    app.command("render")(render_command)
-    return CliRunner().invoke(app, ["render", *map(str, args)], env={"COLUMNS": "200", **(env or {})})
 
 
 def write(path: Path, records: list, extra_lines: tuple[str, ...] = ()) -> Path:

@@ -6,12 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from conftest import REPO
-from typer.testing import CliRunner
+from kit.dataset_cli import invoke_render as invoke
 
-from ru_llm.cli.group import RuLLMGroup
-from ru_llm.dataset.commands.render_cmd import render_command
 from ru_llm.dataset.preference import preference_from_dict
 from ru_llm.dataset.registry import get_template
 from ru_llm.dataset.templates.hf import load_tokenizer
@@ -32,17 +29,6 @@ PAIR = {
 }
 COLOR = {"FORCE_COLOR": "1", "TERM": "xterm-256color", "NO_COLOR": None}
 GREEN = "\x1b[1;32m"
-
-
-def invoke(*args: object, env: dict[str, str | None] | None = None):
-    app = typer.Typer(cls=RuLLMGroup, pretty_exceptions_enable=False)
-
-    @app.callback()
-    def root() -> None:
-        """Test app."""
-
-    app.command("render")(render_command)
-    return CliRunner().invoke(app, ["render", *map(str, args)], env={"COLUMNS": "200", **(env or {})})
 
 
 @pytest.fixture
