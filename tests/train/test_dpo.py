@@ -378,3 +378,18 @@ def test_orpo_nll_term_is_on_the_reply_only(run_config, cli, tmp_path, tiny_mode
     whole = float(per_token.mean())
     assert logged == pytest.approx(reply_only, abs=1e-4)
     assert abs(reply_only - whole) > 1e-4  # the two differ here, so the check can fail
+
+
+@pytest.mark.slow
+def test_checkpointing_runs_do_not_warn_about_transformers_renames(run_config, tmp_path):
+    """peft and TRL call the pre-5.0 gradient-checkpointing names; the run does not pass that noise on."""
+    import warnings
+
+    from ru_llm.train.run import train
+
+    config, _ = resolve_config(_dpo_config(run_config, tmp_path, max_steps=1, gradient_checkpointing=True))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        train(config, progress=False)
+    renames = [str(w.message) for w in caught if "gradient_checkpointing" in str(w.message)]
+    assert not renames, renames

@@ -40,6 +40,16 @@ def quiet_bitsandbytes() -> None:
 quiet_bitsandbytes()
 
 
+def quiet_checkpointing_renames() -> None:
+    """transformers 5 renamed gradient checkpointing to activation checkpointing and warns on the old names,
+    which peft and TRL still call on every run that checkpoints; nothing a user can act on."""
+    import warnings
+
+    warnings.filterwarnings(
+        "ignore", message=r"`(is_)?gradient_checkpointing\w*` is deprecated", category=FutureWarning
+    )
+
+
 @dataclass
 class TrainOutcome:
     steps: int
@@ -267,6 +277,7 @@ def run_trainer(
 
     set_seed(config.seed)
     hf_logging.disable_progress_bar()  # the run shows its own progress
+    quiet_checkpointing_renames()
     model = load_model(config, strategy)
     model = strategy.prepare(model, config, family)
     if getattr(model.config, "use_cache", False):

@@ -75,11 +75,7 @@ class PreferenceTuning(OnLoraOrFull):
         return config.dpo.method
 
     def check(self, config: RunConfig) -> None:
-        import warnings
-
         require_trl()
-        # TRL 1.x and peft ask the model for the old name of a transformers 5 property
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.* is deprecated", category=FutureWarning)
         if config.packing:
             raise ConfigError(
                 "packing is not available with strategy: dpo (each pair is two padded sequences)",
