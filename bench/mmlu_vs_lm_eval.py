@@ -40,6 +40,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
+
 DATA = REPO / "tests" / "data" / "mmlu"
 SUBJECTS = ["anatomy", "marketing", "world_religions"]
 SMALL = {"hidden_size": 256, "intermediate_size": 688, "num_hidden_layers": 4, "num_attention_heads": 4}
@@ -62,28 +63,6 @@ def build_model(kind: str, family: str, out: Path) -> Path:
             leftover.unlink()
         model.save_pretrained(out)
     return out
-
-
-def run_lm_eval(model_dir: Path, tasks_dir: Path, names: list[str], shots: int, batch_size: int) -> dict:
-    import lm_eval
-    from lm_eval.models.huggingface import HFLM
-    from lm_eval.tasks import TaskManager
-
-    lm = HFLM(pretrained=str(model_dir), device="cpu", batch_size=batch_size, dtype="float32")
-    out = lm_eval.simple_evaluate(
-        model=lm,
-        tasks=names,
-        num_fewshot=shots,
-        log_samples=True,
-        task_manager=TaskManager(include_path=str(tasks_dir), include_defaults=False),
-        bootstrap_iters=0,
-    )
-    found = {}
-    for name in names:
-        subject = name.removeprefix("ru_llm_mmlu_")
-        for sample in out["samples"][name]:
-            found[f"{subject}/{sample['doc_id']}"] = ([float(r[0]) for r in sample["filtered_resps"]], sample["target"])
-    return found
 
 
 def run_ours(model_dir: Path, shots: int, batch_size: int, out: Path) -> dict:
@@ -120,6 +99,8 @@ def main() -> None:
         work = Path(tmp)
         model_dir = build_model(args.model, args.family, work / "model")
         names = mmlu_task_yamls(DATA, SUBJECTS, work / "tasks")
+        from kit.lm_eval_mmlu import lm_eval_mmlu  # tests/ is on sys.path (above)
+
         times: dict[str, list[float]] = {"lm_eval": [], "ours": []}
         theirs: dict = {}
         ours: dict = {}
@@ -128,7 +109,7 @@ def main() -> None:
             for way in order:
                 start = time.perf_counter()
                 if way == "lm_eval":
-                    theirs = run_lm_eval(model_dir, work / "tasks", names, shots, args.batch_size)
+                    theirs = lm_eval_mmlu(model_dir, work / "tasks", names, shots, batch_size=args.batch_size)
                 else:
                     ours = run_ours(model_dir, shots, args.batch_size, work / f"ours-{repeat}.json")
                 times[way].append(time.perf_counter() - start)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from kit.lm_eval_mmlu import lm_eval_mmlu
 from kit.train_data import one_line_error
 
 MMLU_DATA = Path(__file__).resolve().parent.parent / "data" / "mmlu"
@@ -30,30 +31,6 @@ def cli():  # type: ignore[no-untyped-def]
         return CliRunner().invoke(build_app(), [str(a) for a in args], prog_name="ru-llm", env={"COLUMNS": "200"})
 
     return run
-
-
-def _lm_eval_run(model_dir: Path, tasks_dir: Path, names: list[str], shots: int, add_bos: bool | None) -> dict:
-    """lm-eval's per-question log-likelihoods, ``{"anatomy/0": [ll_A, ll_B, ll_C, ll_D], ...}``."""
-    import lm_eval
-    from lm_eval.models.huggingface import HFLM
-    from lm_eval.tasks import TaskManager
-
-    extra = {} if add_bos is None else {"add_bos_token": add_bos}
-    lm = HFLM(pretrained=str(model_dir), device="cpu", batch_size=8, dtype="float32", **extra)
-    out = lm_eval.simple_evaluate(
-        model=lm,
-        tasks=names,
-        num_fewshot=shots,
-        log_samples=True,
-        task_manager=TaskManager(include_path=str(tasks_dir), include_defaults=False),
-        bootstrap_iters=0,
-    )
-    found = {}
-    for name in names:
-        subject = name.removeprefix("ru_llm_mmlu_")
-        for sample in out["samples"][name]:
-            found[f"{subject}/{sample['doc_id']}"] = [float(r[0]) for r in sample["filtered_resps"]]
-    return found
 
 
 @pytest.mark.slow
@@ -97,7 +74,9 @@ def test_predictions_agree_with_lm_eval_question_by_question(
 
     model_dir = tiny_model(family)
     names = mmlu_task_yamls(MMLU_DATA, SUBJECTS, tmp_path / "tasks")
-    theirs = _lm_eval_run(model_dir, tmp_path / "tasks", names, shots, add_bos)
+    theirs = {
+        k: lls for k, (lls, _) in lm_eval_mmlu(model_dir, tmp_path / "tasks", names, shots, add_bos=add_bos).items()
+    }
 
     model = ModelSettings(str(model_dir), device="cpu", dtype="fp32", batch_size=8, add_bos=add_bos)
     settings = TaskSettings(data=str(MMLU_DATA), subjects=tuple(SUBJECTS), shots=shots)

@@ -88,12 +88,9 @@ def load_model(config: RunConfig, strategy: TrainerStrategy, name: str | None = 
 
 
 def _frozen_base(config: RunConfig, strategy: TrainerStrategy) -> bool:
-    """LoRA, directly or as the base of cpt / dpo: the base weights are not trained."""
-    return (
-        strategy.name == "lora"
-        or (strategy.name == "cpt" and config.cpt.base == "lora")
-        or (strategy.name == "dpo" and config.dpo.method == "lora")
-    )
+    """LoRA, directly or as the base of a strategy built on it (cpt, dpo): the base weights are not trained."""
+    base_name = getattr(strategy, "base_name", None)
+    return strategy.name == "lora" or (callable(base_name) and base_name(config) == "lora")
 
 
 def training_arguments(

@@ -192,15 +192,21 @@ def prompt_name(category: str, turn: int) -> str:
     return base if turn == 1 else base + "-multi-turn"
 
 
+def _reference_fields(reference: tuple[str, ...] | None, turn: int) -> dict[str, str]:
+    """The judge prompt's reference-answer fields (math, reasoning, coding): both turns' for turn 2."""
+    if reference is None:
+        return {}
+    fields = {"ref_answer_1": reference[0]}
+    if turn == 2:
+        fields["ref_answer_2"] = reference[1] if len(reference) > 1 else ""
+    return fields
+
+
 def judge_messages(
     prompt: dict[str, Any], question: Question, answers: list[str], turn: int, reference: tuple[str, ...] | None
 ) -> list[dict[str, str]]:
     """System and user messages as FastChat's ``run_judge_single`` sends them to an OpenAI judge."""
-    kwargs = {}
-    if reference is not None:
-        kwargs["ref_answer_1"] = reference[0]
-        if turn == 2:
-            kwargs["ref_answer_2"] = reference[1] if len(reference) > 1 else ""
+    kwargs = _reference_fields(reference, turn)
     if turn == 2:
         user = prompt["prompt_template"].format(
             question_1=question.turns[0],
@@ -228,11 +234,7 @@ def pair_messages(
     reference: tuple[str, ...] | None,
 ) -> list[dict[str, str]]:
     """System and user messages as FastChat's ``run_judge_pair`` sends them to an OpenAI judge."""
-    kwargs = {}
-    if reference is not None:
-        kwargs["ref_answer_1"] = reference[0]
-        if turn == 2:
-            kwargs["ref_answer_2"] = reference[1] if len(reference) > 1 else ""
+    kwargs = _reference_fields(reference, turn)
     b = list(answers_b) + [""] * (2 - len(answers_b))
     if turn == 2:
         user = prompt["prompt_template"].format(
