@@ -1,4 +1,4 @@
-"""`ru-llm eval compare a.json b.json ... [--markdown report.md] [--html report.html]`."""
+"""`ru-llm eval compare a.json b.json ... [--markdown report.md] [--html report.html]` (see ru_llm.eval.report)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ def compare_command(
     markdown: Annotated[Path | None, typer.Option(help="Also write a Markdown report here.")] = None,
     html: Annotated[Path | None, typer.Option(help="Also write a self-contained HTML report with charts here.")] = None,
 ) -> None:
-    """Show results side by side (base vs adapted vs LEP ...); optionally as Markdown and HTML."""
+    """Show results side by side (base vs adapted vs LEP ...): each mean ± its standard error, and each later run
+    tested against the first over the items both scored (McNemar for 0/1 scores, else a paired bootstrap);
+    optionally as Markdown and as an HTML page with charts."""
     from rich.console import Console
 
     from ru_llm.core.jsonl import atomic_open
