@@ -1,78 +1,31 @@
-"""The openai backend against a recording OpenAI-compatible server on 127.0.0.1, started in the test."""
+"""The openai backend against a recording OpenAI-compatible server on 127.0.0.1 (kit.openai_server)."""
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 
 import pytest
+from kit.openai_server import FakeOpenAI, Reply, Request, chat_reply
 
 from ru_llm.core import ConfigError, RuLLMError
 from ru_llm.translate.backends import RETRY, Decoding, Translation
 from ru_llm.translate.backends.openai_chat import SYSTEM_PROMPT, OpenAIBackend, clean_reply, public_url
 
 SECRET = "sk-test-7f3a9c1e-do-not-leak"
-Reply = tuple[int, dict, dict]  # status, headers, JSON body
 
 
-def chat_reply(content: str, finish_reason: str = "stop") -> Reply:
-    return (
-        200,
-        {},
-        {"choices": [{"message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}]},
-    )
-
-
-def translate_wrapped(body: dict) -> Reply:
+def translate_wrapped(request: Request) -> Reply:
     """The default server: answers with 'RU:' and the text it found between <text> tags."""
-    user = body["messages"][-1]["content"]
+    user = request["body"]["messages"][-1]["content"]
     text = user.split("<text>\n", 1)[1].rsplit("\n</text>", 1)[0]
     return chat_reply(f"RU:{text}")
 
 
-class Server:
-    """Records every request; ``script`` answers them (a list is used up in order, then ``default``)."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.script: list[Reply | Callable[[dict], Reply]] = []
-        self.default: Callable[[dict], Reply] = translate_wrapped
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                with server.lock:
-                    server.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                    step = server.script.pop(0) if server.script else server.default
-                status, headers, payload = step(body) if callable(step) else step
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                for key, value in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def server() -> Iterator[Server]:
-    running = Server()
+def server() -> Iterator[FakeOpenAI]:
+    running = FakeOpenAI()
+    running.default = translate_wrapped
     yield running
     running.close()
 
@@ -146,7 +99,7 @@ def test_503_and_429_are_retried(server, load):
 
 
 def test_persistent_server_errors_give_up_with_a_clear_message(server, load):
-    server.default = lambda body: (500, {}, {"error": {"message": "CUDA out of memory"}})
+    server.default = lambda request: (500, {}, {"error": {"message": "CUDA out of memory"}})
     translator = load(max_retries=2)
     with pytest.raises(RuLLMError) as caught:
         translator.translate(["Hi."], Decoding())
@@ -156,7 +109,7 @@ def test_persistent_server_errors_give_up_with_a_clear_message(server, load):
 
 
 def test_a_refused_key_is_not_echoed(server, load):
-    server.default = lambda body: (401, {}, {"error": {"message": f"Incorrect API key provided: {SECRET}"}})
+    server.default = lambda request: (401, {}, {"error": {"message": f"Incorrect API key provided: {SECRET}"}})
     with pytest.raises(RuLLMError) as caught:
         load().translate(["Hi."], Decoding())
     assert "HTTP 401" in str(caught.value) and SECRET not in str(caught.value) and "***" in str(caught.value)

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ru_llm.core.cache import JsonlCache
 from ru_llm.core.errors import RuLLMError
 from ru_llm.eval.models.hf import HFEvalModel, ModelSettings, model_fingerprint
 from ru_llm.eval.models.remote import RemoteModel, is_remote
@@ -51,28 +52,12 @@ def settings_key(task: str, model: ModelSettings, settings: TaskSettings, data_s
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-class ItemCache:
-    """Per-item records of earlier runs (``OUT.partial.jsonl``)."""
+class ItemCache(JsonlCache):
+    """Per-item records of earlier runs (``OUT.partial.jsonl``): ``{"key": settings key, "record": ...}`` lines,
+    found by ``(settings key, record id)``. A line cut by a kill is skipped (that item is evaluated again)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.records: dict[tuple[str, str], dict[str, Any]] = {}
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").split("\n"):
-                if line.strip():
-                    try:
-                        entry = json.loads(line)
-                        self.records[(entry["key"], entry["record"]["id"])] = entry["record"]
-                    except (ValueError, KeyError, TypeError):
-                        continue  # a line cut by a kill: that item is evaluated again
-
-    def get(self, key: str, item_id: str) -> dict[str, Any] | None:
-        return self.records.get((key, item_id))
-
-    def add(self, key: str, record: dict[str, Any]) -> None:
-        self.records[(key, record["id"])] = record
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"key": key, "record": record}, ensure_ascii=False) + "\n")
+        super().__init__(path, field="record", index=lambda entry: (entry["key"], entry["record"]["id"]))
 
 
 def evaluate(
@@ -165,7 +150,7 @@ def _run_task(
     failed: list[dict[str, Any]] = []
     todo: list[tuple[Item, Any]] = []
     for item in items:
-        cached = cache.get(key, item.id)
+        cached = cache.get((key, item.id))
         if cached is not None:
             records[item.id] = cached
             continue
@@ -190,7 +175,7 @@ def _run_task(
             responses = answer([request for _, request in chunk], advance)
             for (item, request), response in zip(chunk, responses, strict=True):
                 record = task.score(item, request, response)
-                cache.add(key, record)
+                cache.put(key, record)
                 records[item.id] = record
     ordered = [records[item.id] for item in items if item.id in records]
     return ordered, failed, reused

@@ -4,6 +4,8 @@ Each entry is keyed by a digest of the settings that change a translation (backe
 retry, check thresholds) and the segment text. Entries are committed a batch at a time, so a killed
 run loses at most the batch in flight. Several processes on one machine may share a cache file (WAL
 mode, busy timeout); shards on different machines each write their own and ``merge`` folds them.
+The commands' default file is ``translate.sqlite`` under :func:`ru_llm.core.cache.cache_root`
+(``$XDG_CACHE_HOME/ru-llm``, where every ru-llm cache lives).
 """
 
 from __future__ import annotations

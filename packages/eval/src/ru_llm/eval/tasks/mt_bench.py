@@ -26,7 +26,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -36,8 +35,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ru_llm.core.cache import JsonlCache, cache_root
 from ru_llm.core.errors import ConfigError, first_line
-from ru_llm.eval.openai_client import CallFailed, ChatClient, api_key, check_reachable
+from ru_llm.core.openai_http import CallFailed, ChatClient, api_key, check_reachable
 from ru_llm.eval.task import Item, Request, TaskData, TaskSettings
 
 if TYPE_CHECKING:
@@ -302,37 +302,7 @@ def openai_params(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-# -- caches -----------------------------------------------------------------------------------------------
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ru-llm"
-
-
-class JsonlCache:
-    """Append-only ``{"key", "value"}`` lines; a line cut by a kill is skipped (that entry is made again)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self.entries: dict[str, dict[str, Any]] = {}
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").split("\n"):
-                try:
-                    entry = json.loads(line)
-                    self.entries[entry["key"]] = entry["value"]
-                except (ValueError, KeyError, TypeError):
-                    continue
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        return self.entries.get(key)
-
-    def put(self, key: str, value: dict[str, Any]) -> None:
-        with self._lock:
-            self.entries[key] = value
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps({"key": key, "value": value}, ensure_ascii=False) + "\n")
-
-
+# -- caches (ru_llm.core.cache.JsonlCache under cache_root()/mt_bench) -------------------------------------
 def cache_key(**parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
@@ -407,8 +377,8 @@ class LocalAnswerer:
 class RemoteAnswerer:
     """Answers from an OpenAI-compatible server (``--model openai:NAME --base-url URL``), concurrent."""
 
-    def __init__(self, name: str, base_url: str, key: str | None, concurrency: int, timeout: float, backoff: float):
-        self.client = ChatClient(base_url, name, key, what="--base-url", timeout=timeout, backoff=backoff)
+    def __init__(self, name: str, base_url: str, key_env: str, concurrency: int, timeout: float, backoff: float):
+        self.client = ChatClient(base_url, name, key_env=key_env, what="--base-url", timeout=timeout, backoff=backoff)
         self.identity = {"model": "openai:" + name}
         self.concurrency = concurrency
         self.calls = self.client.stats
@@ -493,7 +463,9 @@ class MTBench:
         if not judge_model or not judge_url:
             raise ConfigError(f"{self.name}: needs a judge", hint="pass --judge-model NAME --judge-base-url URL")
         generation_params(opts.get("preset") or "greedy", "general", None)  # an unknown preset fails here
-        api_key(opts.get("judge_api_key_env") or "OPENAI_API_KEY", what="--judge-model", required=True)
+        judge_key_env = opts.get("judge_api_key_env") or "OPENAI_API_KEY"
+        api_key(judge_key_env, what="--judge-model", required=True,
+                hint=f"export {judge_key_env}=..., or name another variable with --judge-api-key-env")  # fmt: skip
         check_reachable(judge_url, what="--judge-base-url")
         if settings.data:
             questions, refs, sha = load_local(Path(settings.data).expanduser())
@@ -530,14 +502,15 @@ class MTBench:
         timeout = float(opts.get("timeout") or 120)
         backoff = float(opts.get("retry_backoff", 1.0))
         concurrency = int(opts.get("concurrency") or 8)
-        cache_dir = Path(opts.get("cache_dir") or default_cache_dir()).expanduser() / "mt_bench"
+        cache_dir = Path(opts.get("cache_dir") or cache_root()).expanduser() / "mt_bench"
         answers_cache = JsonlCache(cache_dir / "answers.jsonl")
         judgments_cache = JsonlCache(cache_dir / "judgments.jsonl")
         key_env = opts.get("judge_api_key_env") or "OPENAI_API_KEY"
         judge = ChatClient(
             opts["judge_base_url"],
             opts["judge_model"],
-            api_key(key_env, what="--judge-model", required=True),
+            key_env=key_env,
+            key_required=True,
             what="--judge-base-url",
             timeout=timeout,
             backoff=backoff,
@@ -548,9 +521,8 @@ class MTBench:
                 raise ConfigError(f"--model {model.settings.model}: needs --base-url URL (an OpenAI-compatible server)")
             check_reachable(base_url, what="--base-url")
             answerer: LocalAnswerer | RemoteAnswerer = RemoteAnswerer(
-                model.name, base_url, api_key(opts.get("api_key_env") or "OPENAI_API_KEY", what="--base-url",
-                                              required=False), concurrency, timeout, backoff
-            )  # fmt: skip
+                model.name, base_url, opts.get("api_key_env") or "OPENAI_API_KEY", concurrency, timeout, backoff
+            )
         else:
             answerer = LocalAnswerer(model)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ru_llm.core import ConfigError, RuLLMError
+from ru_llm.core.cache import cache_root
 from ru_llm.core.options import parse_device
 from ru_llm.translate.backends._common import (
     LOCAL_MODEL_HINT,
@@ -66,10 +67,7 @@ def is_ct2_dir(path: Path) -> bool:
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("RU_LLM_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "ru-llm"
-    )
-    return Path(root) / "ct2"
+    return cache_root() / "ct2"
 
 
 class _FullVocabulary:

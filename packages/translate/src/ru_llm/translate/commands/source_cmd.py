@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ru_llm.core.cache import cache_root
 from ru_llm.core.errors import ConfigError, RuLLMError
 from ru_llm.core.options import parse_device, parse_key_values
 from ru_llm.translate.commands.hub import offline_if_unreachable
@@ -17,9 +18,9 @@ OFFLINE_HINT = "offline? pass --source PATH for the data and --model DIR for a l
 
 
 def default_cache() -> Path:
-    """``$RU_LLM_CACHE_DIR/translate.sqlite`` (default ``~/.cache/ru-llm``): shared by every run."""
-    base = os.environ.get("RU_LLM_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "ru-llm")
-    return Path(base) / "translate.sqlite"
+    """``translate.sqlite`` under :func:`~ru_llm.core.cache.cache_root` (``$XDG_CACHE_HOME/ru-llm``): shared by
+    every run."""
+    return cache_root() / "translate.sqlite"
 
 
 def parse_shard(value: str | None) -> tuple[int, int] | None:
@@ -213,7 +214,7 @@ def make_command(target: typer.Typer, name: str, help: str, needs_input: bool) -
         model: Annotated[str | None, typer.Option(help="Model hub id or local directory.")] = None,
         rejects: Annotated[Path | None, typer.Option(help="Rejects file (default OUT.rejects.jsonl).")] = None,
         cache: Annotated[
-            Path | None, typer.Option(help="SQLite cache (default ~/.cache/ru-llm/translate.sqlite).")
+            Path | None, typer.Option(help="SQLite cache (default $XDG_CACHE_HOME/ru-llm/translate.sqlite).")
         ] = None,
         limit: Annotated[int | None, typer.Option(help="Translate only the first N records.")] = None,
         keep_original: Annotated[bool, typer.Option(help="Also write each English original.")] = False,
