@@ -18,16 +18,19 @@ from kit.train_data import one_line_error
 DATA = Path(__file__).resolve().parent.parent / "data" / "mt_bench"
 SECRET = "sk-test-DO-NOT-WRITE-7f3a9c"
 KEY_ENV = "RU_LLM_TEST_JUDGE_KEY"
+INVALID_JSON = "<<the server answers with bytes that are not JSON>>"
 
 
 class FakeServer:
     """``/v1/chat/completions``: model ``answerer`` echoes the last user turn; model ``judge`` grades turn 1
     ``[[8]]`` and turn 2 ``Rating: [6]``; ``garbage`` and ``garbage_once`` hold substrings of first-turn prompts
     that get an unparsable judgment (always, or on the first call only); ``fail_first`` makes the first N calls 500s;
-    ``delay`` sleeps before answering."""
+    ``delay`` sleeps before answering; ``scripted`` holds ``(substring, turn, reply)``: a judge prompt of that turn
+    holding the substring gets the reply (:data:`INVALID_JSON`: a body that is not JSON)."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.scripted: list[tuple[str, int, str]] = []
         self.garbage: set[str] = set()
         self.garbage_once: set[str] = set()
         self.fail_first = 0
@@ -52,12 +55,14 @@ class FakeServer:
                     server.fail_first -= 1
                     self._send(500, {"error": {"message": "overloaded"}})
                     return
-                self._send(
-                    200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": server.reply(body)}}]}
-                )
+                content = server.reply(body)
+                if content == INVALID_JSON:
+                    self._send(200, None)
+                    return
+                self._send(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
 
-            def _send(self, code: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
+            def _send(self, code: int, payload: dict[str, Any] | None) -> None:
+                data = json.dumps(payload).encode() if payload is not None else b'{"choices": [{"index": 0, "mes'
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -74,6 +79,9 @@ class FakeServer:
         if body["model"] == "answerer":
             return f"Answer #{len(messages) // 2 + 1}: {last[:40]}"
         self.seen[last] = self.seen.get(last, 0) + 1
+        for substring, turn, scripted in self.scripted:
+            if substring in last and ("### User:" in last) == (turn == 2):
+                return scripted
         if "two AI assistants" in messages[0]["content"]:  # pairwise: the answerer's answer wins, 81 says A always
             if "Compose an engaging" in last:
                 return "Both fine. [[A]]"
@@ -151,7 +159,7 @@ def test_judge_prompts_render_as_the_fastchat_prompt_file() -> None:
 
 
 def test_scores_are_parsed_as_fastchat_does() -> None:
-    from ru_llm.eval.tasks.mt_bench import parse_score
+    from ru_llm.eval.judges.verdicts import parse_score
 
     assert parse_score("Good answer.\nRating: [[7]]") == 7
     assert parse_score("Rating: [[8.5]]") == 8.5
@@ -160,6 +168,26 @@ def test_scores_are_parsed_as_fastchat_does() -> None:
     assert parse_score("[2] but [[5]]") == 5  # [[x]] wins over [x]
     assert parse_score("no rating here") is None
     assert parse_score("[[A]]") is None
+
+
+def test_a_judgment_gives_a_score_on_the_prompts_scale_or_a_reason() -> None:
+    from ru_llm.eval.judges.verdicts import read_pair_verdict, read_score
+
+    assert read_score("Rating: [[08]]") == (8.0, None)  # FastChat's ast.literal_eval raises SyntaxError here
+    assert read_score("Rating: [[８]]") == (8.0, None)  # full-width digit, NFKC
+    assert read_score("Rating: ［［７］］") == (7.0, None)  # full-width brackets too
+    assert read_score("Rating: [[10.0]]") == (10.0, None) and read_score("[[1]]") == (1.0, None)
+    assert read_score("Rating: [[11]]") == (None, "the rating [[11]] is outside the prompt's scale 1-10")
+    assert read_score("[[0]]")[1] == "the rating [[0]] is outside the prompt's scale 1-10"
+    assert "outside the prompt's scale" in read_score("[[100000000000000000000]]")[1]
+    assert "outside the prompt's scale" in read_score("[[" + "9" * 400 + "]]")[1]  # inf, not an OverflowError
+    assert read_score("") == (None, "the judgment is empty") and read_score(None) == (None, "the judgment is empty")
+    assert read_score("  \n ") == (None, "the judgment is empty")
+    assert read_score("Rating: eight") == (None, "the judgment has no [[rating]]")
+    assert read_score("[[٨]]") == (None, "the judgment has no [[rating]]")  # Arabic-Indic: NFKC keeps it
+    assert read_pair_verdict("so [[Ａ]]") == ("A", None) and read_pair_verdict("[[C]]") == ("tie", None)
+    assert read_pair_verdict("") == (None, "the judgment is empty")
+    assert read_pair_verdict("[[D]]") == (None, "the judgment has no [[A]], [[B]] or [[C]]")
 
 
 def test_presets() -> None:
@@ -318,6 +346,112 @@ def test_a_judge_that_keeps_failing_is_recorded_per_item_and_asked_again_next_ru
     assert task["metrics"]["overall"] == 7 and task["calls"]["judge"]["made"] == 2
     assert task["calls"]["answers"] == {"made": 0, "cached": 2, "retried": 0, "failed": 0}
     assert SECRET not in _every_file_text(tmp_path)
+
+
+def _evaluate_mt_bench(server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **options: Any):  # type: ignore[no-untyped-def]
+    from ru_llm.eval.models.hf import ModelSettings
+    from ru_llm.eval.run import evaluate
+    from ru_llm.eval.task import TaskSettings
+    from ru_llm.eval.tasks.mt_bench import MT_BENCH
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    bars: dict[str, list[int]] = {}
+
+    def progress(name: str, total: int):  # type: ignore[no-untyped-def]
+        bars[name] = [total, 0]
+        return lambda n: bars[name].__setitem__(1, bars[name][1] + n)
+
+    options = {"judge_model": "judge", "judge_base_url": server.url, "base_url": server.url, "retry_backoff": 0.01,
+               "cache_dir": str(tmp_path / "cache"), **options}  # fmt: skip
+    settings = TaskSettings(data=str(options.pop("data", DATA / "en")), limit=options.pop("limit", None),
+                            options=options)  # fmt: skip
+    out = evaluate([("mt_bench", MT_BENCH)], ModelSettings("openai:answerer"), settings, tmp_path / "r.json",
+                   progress=progress)  # fmt: skip
+    return out["tasks"]["mt_bench"], bars
+
+
+def test_a_misbehaving_judge_gives_per_item_failures_with_reasons_and_the_run_finishes(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.scripted = [
+        ("Compose an engaging travel blog", 1, "Good.\nRating: [[08]]"),  # 8: a leading zero is still 8
+        ("Compose an engaging travel blog", 2, "Good.\nRating: [[８]]"),  # 8: full-width, NFKC
+        ("overtaken the second person", 1, "Rating: [[11]]"),  # outside 1-10
+        ("overtaken the second person", 2, "Rating: [[100000000000000000000]]"),
+        ("The vertices of a triangle", 1, ""),  # empty text
+        ("The vertices of a triangle", 2, INVALID_JSON),  # the server's reply is not JSON
+    ]
+    task, bars = _evaluate_mt_bench(server, tmp_path, monkeypatch)
+    reasons = {f["id"]: f["reason"] for f in task["failures"]}
+    assert sorted(reasons) == ["101/turn1", "101/turn2", "111/turn1", "111/turn2"]  # exactly those, nothing else
+    assert reasons["101/turn1"] == "judge: the rating [[11]] is outside the prompt's scale 1-10 (asked twice)"
+    assert reasons["101/turn2"] == (
+        "judge: the rating [[100000000000000000000]] is outside the prompt's scale 1-10 (asked twice)"
+    )
+    assert reasons["111/turn1"] == "judge: the judgment is empty (asked twice)"
+    assert reasons["111/turn2"].startswith("judge: --judge-base-url") and len(reasons["111/turn2"]) > 30
+    m = task["metrics"]
+    assert m["judge_failures"] == 4 and task["counts"]["failed"] == 4 and task["counts"]["scored"] == 4
+    scores = {i["id"]: i["score"] for i in task["items"]}
+    assert scores == {"81/turn1": 8, "81/turn2": 8, "101/turn1": None, "101/turn2": None, "111/turn1": None,
+                      "111/turn2": None, "121/turn1": 8, "121/turn2": 6}  # fmt: skip
+    assert m["turn1"] == 8 and m["turn2"] == 7 and m["overall"] == 7.5
+    assert m["turn1_stderr"] == 0 and m["turn2_stderr"] == pytest.approx(1.0)  # [8, 6]: sd sqrt(2) / sqrt(2)
+    assert m["overall_stderr"] == pytest.approx(0.5)  # [8, 8, 8, 6]: sd 1 / sqrt(4)
+    assert m["category/writing"] == 8 and m["category/writing_stderr"] == 0 and m["category/coding_stderr"] > 0
+    judged = [r["body"]["messages"][1]["content"] for r in server.requests if r["body"]["model"] == "judge"]
+    assert sum("overtaken the second person" in c and "### User:" not in c for c in judged) == 2  # one retry only
+    assert bars == {"mt_bench: answers, turn 1": [4, 4], "mt_bench: answers, turn 2": [4, 4],
+                    "mt_bench: judgments": [8, 8]}  # fmt: skip
+
+    server.scripted = []  # a rerun: the cached judgments are read again, the failed call is asked again
+    calls = server.calls("judge")
+    rerun, bars = _evaluate_mt_bench(server, tmp_path, monkeypatch)
+    assert server.calls("judge") == calls + 1 and rerun["metrics"]["judge_failures"] == 3
+    assert bars == {"mt_bench: judgments": [8, 8]}  # the answers came from the cache: no bar for them
+
+
+def test_cached_judgments_are_read_again_with_the_current_rules(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task, _ = _evaluate_mt_bench(server, tmp_path, monkeypatch, limit=1)
+    assert task["metrics"]["turn1"] == 8
+    cache = tmp_path / "cache" / "mt_bench" / "judgments.jsonl"
+    entries = [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for entry in entries:  # as an older version would have cached [[11]]: parsed as 11
+        if "[[8]]" in entry["value"]["judgment"]:
+            value = {"judgment": "Rating: [[11]]", "parsed": 11.0}
+            cache.write_text(json.dumps({"key": entry["key"], "value": value}) + "\n", encoding="utf-8")
+    calls = len(server.requests)
+    task, _ = _evaluate_mt_bench(server, tmp_path, monkeypatch, limit=1)
+    assert len(server.requests) == calls + 1  # the turn-2 judgment was no longer cached; turn 1's is
+    assert task["items"][0]["score"] is None and task["metrics"]["judge_failures"] == 1
+    assert task["failures"] == [
+        {"id": "81/turn1", "reason": "judge: the rating [[11]] is outside the prompt's scale 1-10 (asked twice)"}
+    ]
+
+
+def test_pairwise_verdicts_that_cannot_be_read_are_failures_with_reasons(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(DATA / "en", data)
+    (data / "model_answer").mkdir()
+    rows = [{"question_id": q, "choices": [{"turns": [f"base {q} one", f"base {q} two"]}]} for q in (81, 101, 121)]
+    (data / "model_answer" / "base.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    server.scripted = [
+        ("Develop a Python program", 1, "Verdict: [[Ｂ]]"),  # full-width B: read as B
+        ("overtaken the second person", 2, ""),
+    ]
+    task, _ = _evaluate_mt_bench(server, tmp_path, monkeypatch, data=data, baseline="base")
+    reasons = {f["id"]: f["reason"] for f in task["failures"]}
+    assert reasons.pop("101/turn2") == "judge (the model as A): the judgment is empty (asked twice)"
+    assert sorted(reasons) == ["111/turn1", "111/turn2"]  # the baseline did not answer 111
+    assert task["metrics"]["judge_failures"] == 1
+    assert {i["id"]: i["winner"] for i in task["items"]}["121/turn1"] == "tie"  # read as B in both orders
+    assert task["metrics"]["win_rate_adjusted_stderr"] > 0
 
 
 # -- bad input -----------------------------------------------------------------------------------------------

@@ -112,7 +112,8 @@ def evaluate(
         t0 = time.time()
         run_whole = getattr(task, "run_whole", None)
         if run_whole is not None:  # lm_eval:<task>: lm-evaluation-harness runs the items (lm_eval_bridge)
-            entry = run_whole(model, task_settings[name], out.with_name(f"{out.name}.{key}"))
+            bars = {"progress": progress} if getattr(task, "reports_progress", False) else {}  # MT-Bench: its own bars
+            entry = run_whole(model, task_settings[name], out.with_name(f"{out.name}.{key}"), **bars)
             data_info = {"source": task_data.source, "sha256": task_data.sha256}
             results["tasks"][name] = {**entry, "data": data_info, "time_s": round(time.time() - t0, 3)}
             continue

@@ -13,20 +13,20 @@
   temperatures), see :data:`PRESETS`.
 * Judge: FastChat's single-answer grading, prompts ``single-v1`` / ``single-math-v1`` for the first turn and
   their ``-multi-turn`` variants for the second, the math ones (with the reference answer) for
-  :data:`NEED_REF_CATS`; temperature 0, up to 2048 tokens; the score is ``[[x]]``, else ``[x]``. An unparsable
-  judgment is asked for once more, then counted in ``judge_failures`` and left out of the means.
+  :data:`NEED_REF_CATS`; temperature 0, up to 2048 tokens; the score is ``[[x]]``, else ``[x]``, on the prompt's
+  1-10 scale (:mod:`ru_llm.eval.judges.verdicts`). A judgment without one (none, out of scale, empty, a failed
+  call) is asked for once more, then is that item's failure with its reason, counted in ``judge_failures`` and
+  left out of the means; nothing a judge returns stops the run.
 * Metrics: ``turn1``, ``turn2``, ``overall`` (mean of all parsed judgments), ``judge_failures`` and
-  ``category/<name>`` (both turns).
+  ``category/<name>`` (both turns); every mean with its ``_stderr``.
 * Caches (``$XDG_CACHE_HOME/ru-llm/mt_bench`` or ``--cache-dir``): answers per (model, settings, conversation
   so far), judgments per (judge model, prompt, rendered prompt); a rerun with the same settings makes no calls.
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
-import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 from ru_llm.core.cache import JsonlCache, cache_root
 from ru_llm.core.errors import ConfigError, first_line
 from ru_llm.core.openai_http import CallFailed, ChatClient, api_key, check_reachable
+from ru_llm.eval.judges.verdicts import Reading, read_pair_verdict, read_score
+from ru_llm.eval.stats import mean_stderr
 from ru_llm.eval.task import Item, Request, TaskData, TaskSettings
 
 if TYPE_CHECKING:
@@ -71,8 +73,6 @@ PRESETS: dict[str, dict[str, Any]] = {
     "fastchat": {"max_new_tokens": 1024},  # temperature per category, see generation_params
 }
 JUDGE_PARAMS = {"temperature": 0, "max_tokens": 2048}  # FastChat's chat_completion_openai for the judge
-_SCORE = re.compile(r"\[\[(\d+\.?\d*)\]\]")
-_SCORE_BACKUP = re.compile(r"\[(\d+\.?\d*)\]")
 
 
 # -- data ------------------------------------------------------------------------------------------------
@@ -248,14 +248,6 @@ def pair_messages(
     return [{"role": "system", "content": prompt["system_prompt"]}, {"role": "user", "content": user}]
 
 
-def parse_verdict(judgment: str) -> str | None:
-    """FastChat's ``[[A]]`` parsing: ``"A"``, ``"B"``, ``"tie"`` (``[[C]]``), checked in that order; else ``None``."""
-    for mark, verdict in (("[[A]]", "A"), ("[[B]]", "B"), ("[[C]]", "tie")):
-        if mark in judgment:
-            return verdict
-    return None
-
-
 def pair_outcome(first: str | None, swapped: str | None) -> dict[str, Any]:
     """The model (A in ``first``, B in ``swapped``) against the baseline, as FastChat's ``show_result`` counts
     it: a win or loss when both orders agree, else a tie; ``score`` 1, 0.5 or 0 (``None`` on a failure)."""
@@ -265,12 +257,6 @@ def pair_outcome(first: str | None, swapped: str | None) -> dict[str, Any]:
     g2 = {"A": "baseline", "B": "model"}.get(swapped, swapped)
     winner = g1 if g1 == g2 else "tie"
     return {"winner": winner, "score": {"model": 1.0, "tie": 0.5, "baseline": 0.0}[winner]}
-
-
-def parse_score(judgment: str) -> float | None:
-    """FastChat's ``[[rating]]`` parsing: ``[[x]]``, else ``[x]``; ``None`` when neither is there."""
-    match = _SCORE.search(judgment) or _SCORE_BACKUP.search(judgment)
-    return float(ast.literal_eval(match.group(1))) if match else None
 
 
 # -- generation settings ----------------------------------------------------------------------------------
@@ -309,6 +295,7 @@ def cache_key(**parts: Any) -> str:
 
 # -- answering --------------------------------------------------------------------------------------------
 Conversation = list[dict[str, str]]
+Advance = Callable[[int], None]  # a progress bar's advance(n)
 
 
 class LocalAnswerer:
@@ -391,44 +378,67 @@ class RemoteAnswerer:
         _concurrently(one, range(len(jobs)), self.concurrency)
 
 
-def _judge_all(
+def judge_all(
     calls: list[tuple[str, list[dict[str, str]]]],
-    parse: Callable[[str], Any],
+    parse: Callable[[str], Reading],
     judge: ChatClient,
     cache: JsonlCache,
     judge_model: str,
     concurrency: int,
+    *,
+    params: dict[str, Any] | None = None,
+    advance: Callable[[int], None] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Each ``(prompt name, messages)`` judged (from the cache when it was before), ``parsed`` by ``parse``;
-    an unparsable judgment is asked for once more. Returns the values in order and how many were cached."""
+    """Each ``(prompt name, messages)`` judged (from the cache when it was before) and read by ``parse`` (a
+    :mod:`ru_llm.eval.judges.verdicts` reader). A judgment without a usable value is asked for once more; what
+    is left is the item's ``problem``. Nothing the judge returns raises: a call that keeps failing, or a 4xx
+    once the judge has answered others (a prompt over its context), is that item's ``error``; only a 4xx
+    before any answer (a wrong key or model name) stops the run. Returns the values in order and how many
+    came from the cache; ``advance(1)`` after each."""
     values: list[dict[str, Any]] = [{} for _ in calls]
     reused = 0
+    answered = False
     lock = threading.Lock()
+    params = JUDGE_PARAMS if params is None else params
 
     def one(i: int) -> None:
-        nonlocal reused
+        nonlocal reused, answered
         name, messages = calls[i]
         key = cache_key(kind="judgment", judge=judge_model, prompt=name, messages=messages)
         hit = cache.get(key)
-        if hit is not None:
+        if hit is not None:  # read again: what the readers accept may have changed since it was cached
             judge.stats.add(cached=1)
-            values[i] = hit
+            parsed, problem = parse(hit.get("judgment"))
+            values[i] = {**hit, "parsed": parsed, "problem": problem}
             with lock:
                 reused += 1
             return
         try:
-            text = judge.chat(messages, **JUDGE_PARAMS)
-            parsed, attempts = parse(text), 1
-            if parsed is None:  # once more; then it counts as a judge failure
-                text = judge.chat(messages, **JUDGE_PARAMS)
-                parsed, attempts = parse(text), 2
+            text = judge.chat(messages, **params)
+            answered = True
+            (parsed, problem), attempts = parse(text), 1
+            if problem is not None:  # once more; then it is a judge failure with this reason
+                text = judge.chat(messages, **params)
+                (parsed, problem), attempts = parse(text), 2
         except CallFailed as e:  # not cached: a rerun asks again
             values[i] = {"judgment": None, "parsed": None, "error": e.message}
             return
-        values[i] = {"judgment": text, "parsed": parsed, "attempts": attempts}
+        except ConfigError as e:
+            if not answered:
+                raise
+            values[i] = {"judgment": None, "parsed": None, "error": e.message}
+            return
+        values[i] = {"judgment": text, "parsed": parsed, "problem": problem, "attempts": attempts}
         cache.put(key, values[i])
 
-    _concurrently(one, range(len(calls)), concurrency)
+    def counted(i: int) -> None:
+        try:
+            one(i)
+        finally:
+            if advance is not None:
+                advance(1)
+
+    _concurrently(counted, range(len(calls)), concurrency)
     return values, reused
 
 
@@ -447,6 +457,7 @@ class MTBench:
     """A judged two-turn benchmark; runs whole (answers, then judgments) rather than item by item."""
 
     remote_answers = True  # --model openai:NAME is accepted
+    reports_progress = True  # run_whole takes evaluate's progress (bars for answering and judging)
 
     def __init__(self, name: str, hub_id: str, description: str) -> None:
         self.name = name
@@ -489,7 +500,14 @@ class MTBench:
         raise NotImplementedError("MT-Bench runs whole (run_whole)")
 
     # -- the run ---------------------------------------------------------------------------------------
-    def run_whole(self, model: Any, settings: TaskSettings, cache: Path | None = None) -> dict[str, Any]:
+    def run_whole(
+        self,
+        model: Any,
+        settings: TaskSettings,
+        cache: Path | None = None,
+        progress: Callable[[str, int], Callable[[int], None]] | None = None,
+    ) -> dict[str, Any]:
+        """Answers, then judgments; ``progress(description, total)`` gives the ``advance`` of a progress bar."""
         from rich.console import Console
         from rich.table import Table
 
@@ -553,10 +571,16 @@ class MTBench:
                 jobs.append((conversation, params))
                 keys.append((q, key))
 
-            def done(i: int, text: str, keys: list[tuple[Question, str]] = keys) -> None:
+            advance = progress(f"{self.name}: answers, turn {turn}", len(jobs)) if progress and jobs else None
+
+            def done(
+                i: int, text: str, keys: list[tuple[Question, str]] = keys, advance: Advance | None = advance
+            ) -> None:
                 q, key = keys[i]
                 answers_cache.put(key, {"answer": text})
                 answers[q.id].append(text)  # one job per question and turn: no two threads share a list
+                if advance is not None:
+                    advance(1)
 
             if jobs:
                 try:
@@ -602,8 +626,11 @@ class MTBench:
                 theirs = list(baseline[1][q.id])
                 for a, b in ((answers[q.id], theirs), (theirs, answers[q.id])):
                     calls_to_make.append((name, pair_messages(prompts[name], q, a, b, turn, reference)))
-        parse = parse_score if baseline is None else parse_verdict
-        values, reused = _judge_all(calls_to_make, parse, judge, judgments_cache, opts["judge_model"], concurrency)
+        parse = read_score if baseline is None else read_pair_verdict
+        advance = progress(f"{self.name}: judgments", len(calls_to_make)) if progress and calls_to_make else None
+        values, reused = judge_all(
+            calls_to_make, parse, judge, judgments_cache, opts["judge_model"], concurrency, advance=advance
+        )
 
         items: list[dict[str, Any]] = []
         judge_failures = 0
@@ -619,7 +646,7 @@ class MTBench:
             if baseline is None:
                 value = values[n]
                 record |= {"judge_prompt": calls_to_make[n][0], "judgment": value["judgment"], "score": value["parsed"]}
-                problems = [value] if value["parsed"] is None else []
+                problems = [("", value)] if value["parsed"] is None else []
             else:
                 g1, g2 = values[2 * n], values[2 * n + 1]
                 record |= {
@@ -629,13 +656,14 @@ class MTBench:
                     "judgment_swapped": g2["judgment"],
                     **pair_outcome(g1["parsed"], g2["parsed"]),
                 }
-                problems = [v for v in (g1, g2) if v["parsed"] is None]
+                orders = (" (the model as A)", " (the model as B)")
+                problems = [(order, v) for order, v in zip(orders, (g1, g2), strict=True) if v["parsed"] is None]
             items.append(record)
             if problems:
                 judge_failures += 1
-                what = "[[rating]]" if baseline is None else "[[A]], [[B]] or [[C]]"
-                reason = problems[0].get("error") or f"the judgment has no {what} (asked twice)"
-                failures.append({"id": record["id"], "reason": f"judge: {reason}"})
+                order, value = problems[0]
+                reason = value.get("error") or f"{value.get('problem') or 'no verdict'} (asked twice)"
+                failures.append({"id": record["id"], "reason": f"judge{order}: {reason}"})
         if baseline is not None:
             metrics = aggregate_pairwise(items, judge_failures)
             reused //= 2
@@ -674,26 +702,24 @@ class MTBench:
         return aggregate(records, sum(1 for r in records if r.get("score") is None))
 
 
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+def _with_stderr(metrics: dict[str, Any], name: str, values: list[float]) -> None:
+    """``metrics[name]``, the mean of ``values`` (``None`` for none), and ``metrics[name + "_stderr"]``, its
+    sample standard error as lm-eval computes it (``None`` below two values)."""
+    metrics[name] = sum(values) / len(values) if values else None
+    stderr = mean_stderr(values)
+    metrics[f"{name}_stderr"] = None if stderr != stderr else stderr  # nan below two values: JSON has no nan
 
 
 def aggregate_pairwise(records: list[dict[str, Any]], judge_failures: int) -> dict[str, Any]:
     """Against the baseline, as FastChat's ``show_result --mode pairwise-baseline``: ``win_rate`` (wins over
-    all judged), ``win_rate_adjusted`` (ties count half), per turn and category, and the counts."""
+    all judged), ``win_rate_adjusted`` (ties count half), per turn and category, and the counts; each rate
+    with its ``_stderr`` (a rate is the mean of a per-item 1/0, or 1/0.5/0, value)."""
     judged = [r for r in records if r.get("winner") is not None]
-
-    def rates(rows: list[dict[str, Any]]) -> tuple[float | None, float | None]:
-        if not rows:
-            return None, None
-        wins = sum(r["winner"] == "model" for r in rows)
-        ties = sum(r["winner"] == "tie" for r in rows)
-        return wins / len(rows), (wins + 0.5 * ties) / len(rows)
-
     metrics: dict[str, Any] = {}
-    metrics["win_rate"], metrics["win_rate_adjusted"] = rates(judged)
+    _with_stderr(metrics, "win_rate", [float(r["winner"] == "model") for r in judged])
+    _with_stderr(metrics, "win_rate_adjusted", [r["score"] for r in judged])
     for turn in (1, 2):
-        metrics[f"turn{turn}_win_rate_adjusted"] = rates([r for r in judged if r["turn"] == turn])[1]
+        _with_stderr(metrics, f"turn{turn}_win_rate_adjusted", [r["score"] for r in judged if r["turn"] == turn])
     metrics |= {
         "wins": sum(r["winner"] == "model" for r in judged),
         "losses": sum(r["winner"] == "baseline" for r in judged),
@@ -701,21 +727,21 @@ def aggregate_pairwise(records: list[dict[str, Any]], judge_failures: int) -> di
         "judge_failures": judge_failures,
     }
     for category in sorted({r["category"] for r in judged}):
-        metrics[f"category/{category}"] = rates([r for r in judged if r["category"] == category])[1]
+        _with_stderr(metrics, f"category/{category}", [r["score"] for r in judged if r["category"] == category])
     return metrics
 
 
 def aggregate(records: list[dict[str, Any]], judge_failures: int) -> dict[str, Any]:
-    """``turn1``, ``turn2``, ``overall`` (mean of all parsed judgments), ``judge_failures``, ``category/*``."""
+    """``turn1``, ``turn2``, ``overall`` (mean of all parsed judgments), ``judge_failures``, ``category/*``; each
+    mean with its ``_stderr``."""
     scored = [r for r in records if r.get("score") is not None]
-    metrics: dict[str, Any] = {
-        "turn1": _mean([r["score"] for r in scored if r["turn"] == 1]),
-        "turn2": _mean([r["score"] for r in scored if r["turn"] == 2]),
-        "overall": _mean([r["score"] for r in scored]),
-        "judge_failures": judge_failures,
-    }
+    metrics: dict[str, Any] = {}
+    _with_stderr(metrics, "turn1", [r["score"] for r in scored if r["turn"] == 1])
+    _with_stderr(metrics, "turn2", [r["score"] for r in scored if r["turn"] == 2])
+    _with_stderr(metrics, "overall", [r["score"] for r in scored])
+    metrics["judge_failures"] = judge_failures
     for category in sorted({r["category"] for r in scored}):
-        metrics[f"category/{category}"] = _mean([r["score"] for r in scored if r["category"] == category])
+        _with_stderr(metrics, f"category/{category}", [r["score"] for r in scored if r["category"] == category])
     return metrics
 
 
