@@ -426,6 +426,7 @@ def test_cached_judgments_are_read_again_with_the_current_rules(
     task, _ = _evaluate_mt_bench(server, tmp_path, monkeypatch, limit=1)
     assert len(server.requests) == calls + 1  # the turn-2 judgment was no longer cached; turn 1's is
     assert task["items"][0]["score"] is None and task["metrics"]["judge_failures"] == 1
+    assert task["metrics"]["overall"] == 6 and "overall_stderr" not in task["metrics"]  # one score: no error bar
     assert task["failures"] == [
         {"id": "81/turn1", "reason": "judge: the rating [[11]] is outside the prompt's scale 1-10 (asked twice)"}
     ]

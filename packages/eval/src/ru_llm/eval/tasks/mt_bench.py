@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -704,10 +705,11 @@ class MTBench:
 
 def _with_stderr(metrics: dict[str, Any], name: str, values: list[float]) -> None:
     """``metrics[name]``, the mean of ``values`` (``None`` for none), and ``metrics[name + "_stderr"]``, its
-    sample standard error as lm-eval computes it (``None`` below two values)."""
+    sample standard error as lm-eval computes it; below two values there is none and no key (JSON has no NaN)."""
     metrics[name] = sum(values) / len(values) if values else None
     stderr = mean_stderr(values)
-    metrics[f"{name}_stderr"] = None if stderr != stderr else stderr  # nan below two values: JSON has no nan
+    if not math.isnan(stderr):
+        metrics[f"{name}_stderr"] = stderr
 
 
 def aggregate_pairwise(records: list[dict[str, Any]], judge_failures: int) -> dict[str, Any]:
