@@ -90,7 +90,7 @@ def test_build_writes_splits_rejects_card_and_accounts_for_everything(tmp_path: 
     assert 0 < len(validation) < 20
     assert report.records_in == 43 == report.kept + report.rejected == 40 + len(rejects)
     reasons = {r["reason"] for r in rejects}
-    assert "structure: empty assistant message" in reasons
+    assert "empty assistant message (message 1)" in reasons
     assert all(r["source"] == "qa" for r in rejects)
     card = (out / "README.md").read_text()
     assert "All sources are cleared for commercial use" in card and "CC0-1.0" in card

@@ -231,7 +231,7 @@ def test_ru_sharegpt_cleaned_merges_consecutive_bot_turns() -> None:
         "ru_sharegpt_cleaned", DATA / "saiga" / "ru_sharegpt_cleaned.jsonl", non_alternating="reject"
     )
     assert len(strict) == 1
-    assert [r.reason for r in rejects] == ["messages 1 and 2 are both assistant turns (non-alternating)"]
+    assert [r.reason for r in rejects] == ["two assistant turns in a row (messages 1 and 2)"]
 
 
 def test_oasst1_ru_main_branch_trims_a_trailing_user_turn() -> None:

@@ -51,7 +51,7 @@ GOOD = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "c
         ({"prompt": "x", "completion": "y"}, "unknown layout (keys: 'completion', 'prompt'); expected 'messages'"),
         ({}, "unknown layout (keys: none)"),
         ({"messages": "Hi"}, "'messages' must be a list of messages, got string"),
-        ({"messages": []}, "no user or assistant turns"),
+        ({"messages": []}, "no user or assistant turn"),
         ({"messages": ["Hi"]}, "message 0 must be an object, got string"),
         (
             {"messages": [{"role": "user", "text": "Hi"}]},
@@ -61,18 +61,18 @@ GOOD = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "c
             {"messages": [{"role": "user", "content": 5}, GOOD["messages"][1]]},
             "message 0 (user) content must be a string, got number",
         ),
-        ({"messages": [{"role": "user", "content": "  "}, GOOD["messages"][1]]}, "message 0 (user) is empty"),
+        ({"messages": [{"role": "user", "content": "  "}, GOOD["messages"][1]]}, "empty user message (message 0)"),
         ({"messages": [GOOD["messages"][0], {"role": "tool", "content": "{}"}]}, "message 1 has unknown role 'tool'"),
         ({"messages": [{"role": None, "content": "x"}]}, "message 0 has unknown role None"),
         (
             {"messages": [*GOOD["messages"], {"role": "system", "content": "Be nice"}]},
-            "message 2 is a system message after the conversation started",
+            "system message after the conversation started (message 2)",
         ),
         (
             {"messages": [GOOD["messages"][1], GOOD["messages"][0]]},
-            "the first turn is the assistant's; a conversation starts with the user",
+            "the first turn is the assistant's (message 0)",
         ),
-        ({"messages": [GOOD["messages"][0]]}, "no assistant turn"),
+        ({"messages": [GOOD["messages"][0]]}, "does not end with an assistant reply"),
         (
             {"messages": [GOOD["messages"][0], {"role": "assistant", "content": [{"type": "image_url"}]}]},
             "message 1 has a content part of type 'image_url'",
@@ -97,7 +97,7 @@ def test_non_alternating_turns_merge_by_default_or_reject(tmp_path: Path) -> Non
     (merged,), rejects, _ = load("file", write_lines(tmp_path / "a.jsonl", [record]))
     assert rejects == [] and merged.messages[0].content == "Part one.\n\nPart two." and merged.meta["merged_turns"] == 1
     reason = reason_of("file", record, tmp_path, non_alternating="reject")
-    assert reason == "messages 0 and 1 are both user turns (non-alternating)"
+    assert reason == "two user turns in a row (messages 0 and 1)"
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_non_alternating_turns_merge_by_default_or_reject(tmp_path: Path) -> Non
         ("chip2", {"text": None}, "field 'text' must be a string, got null"),
         ("chip2", 12, "expected a string or an object with 'text', got number"),
         ("chip2", "Intro\nUser: Hi\n\nChip2: Hello", "text before the first turn marker: 'Intro'"),
-        ("chip2", "User: Hi\n\nChip2: ", "message 1 (assistant) is empty"),
+        ("chip2", "User: Hi\n\nChip2: ", "empty assistant message (message 1)"),
         ("chip2", "Chip2: Hello<|endoftext|>", "the first turn is the assistant's"),
         ("ru_turbo_alpaca", {"instruction": "Q", "input": "", "output": None}, "missing field 'output'"),
         ("ru_turbo_saiga", {"seed": "x"}, "missing field 'messages' (keys: seed)"),
@@ -141,7 +141,7 @@ def test_non_alternating_turns_merge_by_default_or_reject(tmp_path: Path) -> Non
         (
             "gpt_roleplay_realm",
             {"name": "X", "context": "Y", "dialogues": [{"chat": [{"role": "user", "content": ""}]}]},
-            "dialogue 0: message 0 (user) is empty",
+            "dialogue 0: empty user message (message 0)",
         ),
         (
             "gpt_roleplay_realm",

@@ -58,14 +58,16 @@ def reason(record: Any, **kwargs: Any) -> str:
 
 # -- the pair ---------------------------------------------------------------------------------------
 def test_common_schema_round_trips() -> None:
-    record = common()
+    record = common(commercial=True)
     pair = preference_from_dict(record)
     assert pair.id == "pref-1"
     assert pair.prompt.messages == (Message("user", Q),)
     assert (pair.chosen, pair.rejected) == (GOOD, BAD)
-    assert (pair.source, pair.lang, pair.license) == ("hand", "ru", "CC0-1.0")
+    assert (pair.source, pair.lang, pair.license, pair.commercial) == ("hand", "ru", "CC0-1.0", True)
     assert pair.to_dict() == record
     assert tuple(pair.to_dict()) == FIELDS
+    unstamped = preference_from_dict(common())  # a file from before licence stamps: read, written back as it was
+    assert unstamped.commercial is None and unstamped.to_dict() == common()
     assert preference_from_dict(pair.to_dict()) == pair
 
 
@@ -216,10 +218,15 @@ def test_is_preference_record() -> None:
         ({"rejected": None}, "missing 'rejected'"),
         ({"messages": [user(Q), bot(GOOD)]}, "prompt ends on an assistant turn"),
         ({"messages": []}, "the prompt is empty"),
-        ({"messages": [user("  ")]}, "prompt message 0 (user) is empty"),
-        ({"messages": [bot("Hi"), user(Q)]}, "the prompt starts with an assistant turn"),
-        ({"messages": [user("a"), user(Q)]}, "the prompt has two user turns in a row"),
+        ({"messages": [user("  ")]}, "empty user message (message 0)"),
+        ({"messages": [bot("Hi"), user(Q)]}, "the first turn is the assistant's (message 0)"),
+        ({"messages": [user("a"), user(Q)]}, "two user turns in a row (messages 0 and 1)"),
         ({"messages": [user(Q), {"role": "system", "content": "x"}, user(Q)]}, "system message after"),
+        ({"id": [1]}, "'id' must be a non-empty string or an integer"),
+        ({"id": " "}, "'id' must be a non-empty string or an integer"),
+        ({"chosen": {**bot(GOOD), "name": "gpt"}}, "'chosen' message 0 has unknown key 'name'"),
+        ({"messages": [{**user(Q), "weight": 1}]}, "message 0 has unknown key 'weight'"),
+        ({"commercial": "yes"}, "'commercial' must be true, false or null, got string"),
         ({"messages": "Привет"}, "'messages' must be a list of messages, got string"),
         ({"messages": [{"role": "narrator", "content": Q}]}, "unknown role 'narrator'"),
         ({"messages": [{"role": "user", "content": 5}]}, "content must be a string, got number"),

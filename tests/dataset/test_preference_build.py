@@ -275,8 +275,9 @@ def test_build_cli_exports_parquet_with_reply_columns(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "records in 12 = kept 11 + rejected 1" in result.stderr
     table = pq.read_table(out / "train.parquet")
-    assert table.column_names == ["id", "messages", "chosen", "rejected", "source", "lang", "license", "meta"]
-    assert table.num_rows == 11
+    assert table.column_names == ["id", "messages", "chosen", "rejected", "source", "lang", "license", "commercial",
+                                  "meta"]  # fmt: skip
+    assert table.num_rows == 11 and table.column("commercial").to_pylist() == [False] * 11  # the builder's default
 
 
 # -- load, stats, render ----------------------------------------------------------------------------

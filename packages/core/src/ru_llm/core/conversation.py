@@ -4,10 +4,15 @@ One conversation per JSONL line::
 
     {"id": "dolly-00042", "messages": [{"role": "user", "content": "…"},
      {"role": "assistant", "content": "…"}], "source": "dolly", "lang": "ru",
-     "license": "CC-BY-SA-3.0", "meta": {"category": "open_qa"}}
+     "license": "CC-BY-SA-3.0", "commercial": true, "meta": {"category": "open_qa"}}
 
 Role aliases are accepted on input and written canonically. Structural problems raise
-:class:`RecordError` naming the record id and, when known, the ``file:line`` it came from.
+:class:`RecordError` naming the record id and, when known, the ``file:line`` it came from (the turn
+rules themselves, shared by every stage, are :mod:`ru_llm.core.validate`'s).
+
+``commercial`` is the licence stamp: ``true`` when the dataset builder that made the record knew its
+source to be cleared for commercial use, ``false`` when it knew it is not. A record without the key
+(a file written before stamps existed, or by hand) is unstamped (``None``) and written without it.
 """
 
 from __future__ import annotations
@@ -27,9 +32,12 @@ ROLE_ALIASES = {
     "prompter": "user",
 }
 _ROLE_HINT = f"use one of {', '.join(ROLES)} (aliases: {', '.join(sorted(ROLE_ALIASES))})"
-_FIELDS = frozenset(("id", "messages", "source", "lang", "license", "meta"))
+_FIELDS = frozenset(("id", "messages", "source", "lang", "license", "commercial", "meta"))
 _CANONICAL = frozenset(ROLES)
 _OPTIONAL_TEXT_FIELDS = ("source", "lang", "license")
+COMMERCIAL_TYPE = "'commercial' must be true, false or null"
+ID_TYPE = "'id' must be a non-empty string or an integer"
+ID_HINT = "give every record a unique id"
 
 
 def canonical_role(role: object) -> str | None:
@@ -66,7 +74,7 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
-    """A dialogue with its provenance: where it came from, its language and licence."""
+    """A dialogue with its provenance: where it came from, its language, licence and licence stamp."""
 
     id: str
     messages: tuple[Message, ...]
@@ -74,6 +82,8 @@ class Conversation:
     lang: str | None = None
     license: str | None = None
     meta: dict[str, Any] = field(default_factory=dict, hash=False)
+    #: cleared for commercial use (``True``), known not to be (``False``), or unstamped (``None``)
+    commercial: bool | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
@@ -85,6 +95,8 @@ class Conversation:
         if not all(isinstance(m, Message) for m in self.messages):
             bad = next(i for i, m in enumerate(self.messages) if not isinstance(m, Message))
             raise RecordError(f"message {bad} is not a Message", record_id=self.id)
+        if self.commercial is not None and type(self.commercial) is not bool:
+            raise RecordError(f"{COMMERCIAL_TYPE}, got {self.commercial!r}", record_id=self.id)
 
     @classmethod
     def from_dict(cls, data: object, *, location: str | None = None) -> Conversation:
@@ -103,7 +115,7 @@ class Conversation:
             return RecordError(reason, record_id=record_id, location=location, hint=hint)
 
         if not record_id:
-            raise fail("'id' must be a non-empty string or an integer", "give every record a unique id")
+            raise fail(ID_TYPE, ID_HINT)
         unknown = [key for key in data if key not in _FIELDS] if data.keys() - _FIELDS else []
         if unknown:
             raise fail(f"unknown key {unknown[0]!r}", "put extra fields under 'meta'")
@@ -114,22 +126,17 @@ class Conversation:
             raise fail("'messages' is empty")
         parsed = []
         for i, message in enumerate(messages):
-            if not isinstance(message, Mapping):
-                raise fail(f"message {i} must be an object, got {_json_type(message)}")
-            extra = [key for key in message if key not in ("role", "content")] if len(message) > 2 else []
-            if extra:
-                raise fail(f"message {i} has unknown key {extra[0]!r}", "a message has only role and content")
-            role = canonical_role(message.get("role"))
-            if role is None:
-                raise fail(f"message {i} has unknown role {message.get('role')!r}", _ROLE_HINT)
-            content = message.get("content")
-            if not isinstance(content, str):
-                raise fail(f"message {i} content must be a string, got {_json_type(content)}")
-            parsed.append(Message(role, content))
+            try:
+                parsed.append(message_from_dict(message, f"message {i}"))
+            except RecordError as e:
+                raise fail(e.reason, e.hint) from None
         for key in _OPTIONAL_TEXT_FIELDS:
             value = data.get(key)
             if value is not None and not isinstance(value, str):
                 raise fail(f"{key!r} must be a string or null, got {_json_type(value)}")
+        commercial = data.get("commercial")
+        if commercial is not None and type(commercial) is not bool:
+            raise fail(f"{COMMERCIAL_TYPE}, got {_json_type(commercial)}")
         meta = data.get("meta")
         if meta is None:
             meta = {}
@@ -142,23 +149,46 @@ class Conversation:
             lang=data.get("lang"),
             license=data.get("license"),
             meta=dict(meta),
+            commercial=commercial,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The canonical JSON-ready form (every key present, roles canonical)."""
-        return {
+        """The canonical JSON-ready form (roles canonical; every key present but an unstamped ``commercial``)."""
+        data: dict[str, Any] = {
             "id": self.id,
             "messages": [m.to_dict() for m in self.messages],
             "source": self.source,
             "lang": self.lang,
             "license": self.license,
-            "meta": dict(self.meta),
         }
+        if self.commercial is not None:
+            data["commercial"] = self.commercial
+        data["meta"] = dict(self.meta)
+        return data
 
     def turns(self, role: str) -> list[Message]:
         """The messages of one role (``user``, ``assistant``, ``system`` or an alias such as ``bot``)."""
         canonical = canonical_role(role)
         return [m for m in self.messages if m.role == canonical]
+
+
+def message_from_dict(value: object, where: str) -> Message:
+    """One ``{"role", "content"}`` object, read strictly (no other key; a known role; string content).
+
+    :param where: how the reason names the message (``"message 2"``, ``"'chosen' message 0"``).
+    :raises RecordError: with the reason (and a hint), without record id or location.
+    """
+    if not isinstance(value, Mapping):
+        raise RecordError(f"{where} must be an object, got {_json_type(value)}")
+    if len(value) > 2 and (extra := [key for key in value if key not in ("role", "content")]):
+        raise RecordError(f"{where} has unknown key {extra[0]!r}", hint="a message has only role and content")
+    role = canonical_role(value.get("role"))
+    if role is None:
+        raise RecordError(f"{where} has unknown role {value.get('role')!r}", hint=_ROLE_HINT)
+    content = value.get("content")
+    if not isinstance(content, str):
+        raise RecordError(f"{where} content must be a string, got {_json_type(content)}")
+    return Message(role, content)
 
 
 def conversation(id: str, turns: Iterable[tuple[str, str]], **fields: Any) -> Conversation:

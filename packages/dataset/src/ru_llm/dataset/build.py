@@ -65,6 +65,13 @@ class SourceReport:
     validation: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     languages: Counter[str] = field(default_factory=Counter)
+    #: kept records whose licence stamp is not ``commercial: true`` (a file stamped false by an earlier stage)
+    uncleared: int = 0
+
+    @property
+    def cleared(self) -> bool:
+        """Whether every record this source wrote is stamped ``commercial: true``."""
+        return self.commercial and not self.uncleared
 
 
 @dataclass
@@ -96,7 +103,7 @@ class BuildReport:
 
     @property
     def commercial(self) -> bool:
-        return all(s.commercial for s in self.sources)
+        return all(s.cleared for s in self.sources)
 
     @property
     def kind(self) -> str:
@@ -152,10 +159,13 @@ def _resolve(spec: SourceSpec) -> _Source:
 
 
 def check_commercial(sources: Iterable[SourceReport]) -> None:
-    """Refuse, naming every source that is not cleared for commercial use."""
-    blocked = [s for s in sources if not s.commercial]
+    """Refuse, naming every source that is not cleared for commercial use (or wrote a record stamped so)."""
+    blocked = [s for s in sources if not s.cleared]
     if blocked:
-        names = ", ".join(f"{s.label} ({s.license})" for s in blocked)
+        names = ", ".join(
+            f"{s.label} ({s.license}" + (f"; {s.uncleared} records stamped commercial: false)" if s.commercial else ")")
+            for s in blocked
+        )
         raise ConfigError(
             f"--commercial: not cleared for commercial use: {names}",
             hint="drop these sources, or, for your own files, declare options: {commercial: true, license: ...}",
@@ -317,6 +327,8 @@ def build_dataset(
         with RejectsWriter(work / "rejects.jsonl") as rejects:
             run = _Builder(recipe, work, rejects, progress, preference=report.kind == "preference")
             _write_splits(run, sources, work)
+        if commercial or recipe.commercial:  # a record an earlier stage stamped false, in a cleared source
+            check_commercial(report.sources)
         (work / "README.md").write_text(dataset_card(report), encoding="utf-8")
         (work / "stats.json").write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")
     return report
@@ -335,6 +347,7 @@ def _write_splits(run: _Builder, sources: list[_Source], work: Path) -> None:
                     continue
                 kept, n = unique
                 source.report.kept += 1
+                source.report.uncleared += kept.commercial is not True
                 source.report.languages[kept.lang or "unknown"] += 1
                 # The group comes from the conversation as loaded: a clash renaming its id does not move it.
                 for split, key, copy in run.written(source, kept, n, split_key(conv)):

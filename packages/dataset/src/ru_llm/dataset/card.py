@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ru_llm.dataset.build import BuildReport
+    from ru_llm.dataset.build import BuildReport, SourceReport
 
 
 def _table(header: list[str], rows: list[list[object]]) -> str:
@@ -21,7 +21,7 @@ def dataset_card(report: BuildReport) -> str:
     licences = sorted({s.license for s in report.sources})
     languages = sorted({lang for s in report.sources for lang in s.languages if lang != "unknown"})
     header = yaml.safe_dump({"license": licences, "language": languages}, allow_unicode=True, sort_keys=False)
-    blocked = [s.label for s in report.sources if not s.commercial]
+    blocked = [s.label for s in report.sources if not s.cleared]
     status = (
         "All sources are cleared for commercial use."
         if not blocked
@@ -30,7 +30,7 @@ def dataset_card(report: BuildReport) -> str:
     sources = _table(
         ["source", "builder", "origin", "licence", "commercial", "loaded", "kept", "train", "validation"],
         [
-            [s.label, s.builder, s.source or s.hub_id or "-", s.license, "yes" if s.commercial else "no",
+            [s.label, s.builder, s.source or s.hub_id or "-", s.license, _status(s),
              s.loaded, s.kept, s.train, s.validation]
             for s in report.sources
         ],
@@ -61,7 +61,9 @@ Records in: {report.records_in} = kept {report.kept} + rejected {report.rejected
 
 ## Licences
 
-{status} Licences: {", ".join(licences)}. Each {record} keeps its source's licence in its `license` field.
+{status} Licences: {", ".join(licences)}. Each {record} keeps its source's licence in its `license` field
+and its licence stamp in `commercial` (`true` only where the source is cleared for commercial use); training
+with `--commercial` trusts that stamp and nothing else.
 
 ## Sources
 
@@ -80,6 +82,14 @@ Records in: {report.records_in} = kept {report.kept} + rejected {report.rejected
 ```yaml
 {recipe}```
 """
+
+
+def _status(source: SourceReport) -> str:
+    if source.cleared:
+        return "yes"
+    if source.commercial:  # declared cleared, but some records came stamped false
+        return f"no ({source.uncleared} of {source.kept} records stamped false)"
+    return "no"
 
 
 def _recipe_dict(report: BuildReport) -> dict[str, object]:

@@ -1,10 +1,11 @@
 """Optional exports of a built dataset: Parquet files, ``save_to_disk``, ``push_to_hub``.
 
 The columns are fixed: ``id``, ``messages`` (a list of ``{role, content}``), ``source``, ``lang``,
-``license`` and ``meta``. ``meta`` is a JSON column (Parquet's JSON logical type, Arrow's
-``arrow.json``), one JSON object per row, because its values differ in type from record to record
-(``"qa"`` in one, ``3`` or a list in the next): letting Arrow infer a struct for it would turn such
-values into JSON strings (``"qa"`` into ``"\"qa\""``) and add every key of every record to every row.
+``license``, ``commercial`` (the licence stamp, a boolean; null for a record without one) and ``meta``.
+``meta`` is a JSON column (Parquet's JSON logical type, Arrow's ``arrow.json``), one JSON object per
+row, because its values differ in type from record to record (``"qa"`` in one, ``3`` or a list in the
+next): letting Arrow infer a struct for it would turn such values into JSON strings (``"qa"`` into
+``"\"qa\""``) and add every key of every record to every row.
 Our reader (``ru_llm.dataset.rows``, hence ``--source x.parquet``) and ``datasets`` decode it back
 into the same objects. A preference dataset (pairs, see :mod:`ru_llm.dataset.preference`) has two more
 string columns after ``messages``: ``chosen`` and ``rejected``.
@@ -46,6 +47,7 @@ def parquet_schema(*, preference: bool = False) -> Any:
             pa.field("source", pa.string()),
             pa.field("lang", pa.string()),
             pa.field("license", pa.string()),
+            pa.field("commercial", pa.bool_()),
             pa.field("meta", json_type, nullable=False, metadata=JSON_FIELD_METADATA),
         ]
     )

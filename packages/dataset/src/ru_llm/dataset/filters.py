@@ -5,26 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ru_llm.core.conversation import Conversation
+from ru_llm.core.validate import turn_problem
 from ru_llm.dataset.recipe import FilterSpec
 
 Check = Callable[[Conversation], "str | None"]
 
 
 def turn_structure(conv: Conversation) -> str | None:
-    """Optional system first, then user/assistant alternating from a user turn to an assistant reply."""
-    messages = list(conv.messages)
-    if messages and messages[0].role == "system":
-        messages = messages[1:]
-    if not messages:
-        return "structure: no user or assistant message"
-    for i, message in enumerate(messages):
-        if message.role != ("user" if i % 2 == 0 else "assistant"):
-            return "structure: turns do not alternate user/assistant (after an optional first system message)"
-        if not message.content.strip():
-            return f"structure: empty {message.role} message"
-    if messages[-1].role != "assistant":
-        return "structure: does not end with an assistant reply"
-    return None
+    """The turn rules every stage applies (:func:`ru_llm.core.validate.turn_problem`), with its reasons."""
+    return turn_problem(conv.messages)
 
 
 def spec_checks(spec: FilterSpec) -> list[Check]:

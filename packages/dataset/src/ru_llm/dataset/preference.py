@@ -4,7 +4,7 @@ The common schema (one pair per JSONL line) is the conversation record plus two 
 
     {"id": "pref-0001", "messages": [{"role": "user", "content": "Как сварить гречку?"}],
      "chosen": "Промойте крупу, залейте водой 1:2 ...", "rejected": "Гречку не варят.",
-     "source": "file", "lang": "ru", "license": "CC-BY-4.0", "meta": {}}
+     "source": "file", "lang": "ru", "license": "CC-BY-4.0", "commercial": true, "meta": {}}
 
 :func:`preference_from_dict` also reads the layouts preference sets are published in:
 
@@ -17,16 +17,20 @@ The common schema (one pair per JSONL line) is the conversation record plus two 
   A ``prompt`` string there must be the conversations' first user turn (UltraFeedback carries one),
   and a ``messages`` field that repeats the chosen conversation (UltraFeedback again) is dropped.
 
-Role aliases (``human``, ``gpt``, ...) are accepted and written canonically. Other top-level keys
+Role aliases (``human``, ``gpt``, ...) are accepted and written canonically; a message object holds
+``role`` and ``content`` only, and the prompt keeps the turn rules of every conversation
+(:func:`ru_llm.core.validate.turn_problem`, ending on the user), with the same reasons as the
+conversation reader. ``commercial`` is the licence stamp, as in a conversation. Other top-level keys
 (``prompt_id``, ``score_chosen``, ...) go to ``meta``; ``meta["layout"]`` names a layout other than the
 common one. A null optional key (``prompt``, ``messages``, ``id``, ``meta``, an extra key...) counts as
 absent, as Arrow-backed readers (Parquet, ``datasets``) fill a column a row lacks with null; a null
 ``chosen`` or ``rejected`` is still a missing reply. A record that cannot be a pair raises
 :class:`RecordError` with a short reason: a missing ``chosen`` or ``rejected``, an empty prompt or
-reply, a prompt that ends on an assistant turn, replies that are identical, wrong types.
+reply, a prompt that breaks the turn rules, replies that are identical, wrong types.
 
-Ids: the record's ``id``, else its ``prompt_id``, else the caller's ``default_id``, else a content
-hash ``pref-<16 hex>`` of the prompt and both replies (stable across runs and machines).
+Ids: the record's ``id`` (a non-empty string or an integer, as for a conversation; anything else is a
+reject), else its ``prompt_id``, else the caller's ``default_id``, else a content hash ``pref-<16 hex>``
+of the prompt and both replies (stable across runs and machines).
 
 In the ``dataset build`` pipeline, which moves :class:`Conversation` records between stages, a pair
 travels as its prompt conversation with the replies under ``meta["preference"]``
@@ -36,53 +40,42 @@ back in the common schema.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import itertools
 import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ru_llm.core.conversation import Conversation, Message, canonical_role
+from ru_llm.core.conversation import COMMERCIAL_TYPE, ID_HINT, ID_TYPE, Conversation, Message, message_from_dict
 from ru_llm.core.errors import RecordError
 from ru_llm.core.jsonl import JsonlReader, Reject, read_jsonl
+from ru_llm.core.validate import TURN_HINT, turn_problem
 from ru_llm.dataset.builders.common import json_type, own_id
 
 #: the keys of the common preference schema, in the order they are written
-FIELDS = ("id", "messages", "chosen", "rejected", "source", "lang", "license", "meta")
+FIELDS = ("id", "messages", "chosen", "rejected", "source", "lang", "license", "commercial", "meta")
 #: where a pair's replies travel inside a carrier conversation (see :meth:`PreferencePair.to_conversation`)
 PREFERENCE_KEY = "preference"
 _REPLY_KEYS = ("chosen", "rejected")
 # Keys that are the pair itself or its provenance; everything else goes to meta.
-_OWN_KEYS = frozenset(("id", "messages", "prompt", "chosen", "rejected", "source", "lang", "license", "meta"))
-_ROLE_HINT = "use system, user or assistant (aliases: bot, gpt, model, human, prompter)"
+_PROMPT_HINT = f"{TURN_HINT}; a pair's prompt ends on the user's turn"
+_OWN_KEYS = frozenset(
+    ("id", "messages", "prompt", "chosen", "rejected", "source", "lang", "license", "commercial", "meta")
+)
 
 
 def prompt_problem(messages: tuple[Message, ...] | list[Message]) -> str | None:
     """Why ``messages`` cannot be the prompt of a pair, or ``None`` when they can.
 
-    A prompt is an optional system message, then user and assistant turns alternating, starting and
-    ending with the user; no turn is empty.
+    A prompt keeps the turn rules of a conversation (:func:`~ru_llm.core.validate.turn_problem`, with the
+    same reasons) up to its final user turn: an optional system message, then user and assistant turns
+    alternating, starting and ending with the user; no turn is empty.
     """
     if not messages:
         return "the prompt is empty"
-    for i, message in enumerate(messages):
-        if not message.content.strip():
-            return f"prompt message {i} ({message.role}) is empty"
-        if message.role == "system" and i > 0:
-            return f"prompt message {i} is a system message after the conversation started"
-    dialogue = [m for m in messages if m.role != "system"]
-    if not dialogue:
-        return "the prompt has no user turn"
-    if dialogue[0].role != "user":
-        return "the prompt starts with an assistant turn"
-    for prev, this in itertools.pairwise(dialogue):
-        if prev.role == this.role:
-            return f"the prompt has two {this.role} turns in a row"
-    if dialogue[-1].role != "user":
-        return "prompt ends on an assistant turn"
-    return None
+    return turn_problem(messages, final="user")
 
 
 @dataclass(frozen=True)
@@ -103,7 +96,7 @@ class PreferencePair:
             raise RecordError(f"the prompt must be a Conversation, not {type(self.prompt).__name__}")
         problem = prompt_problem(self.prompt.messages)
         if problem is not None:
-            raise RecordError(problem, record_id=record_id, hint="the prompt's messages end on the user's turn")
+            raise RecordError(problem, record_id=record_id, hint=_PROMPT_HINT)
         for key in _REPLY_KEYS:
             value = getattr(self, key)
             if not isinstance(value, str):
@@ -137,22 +130,18 @@ class PreferencePair:
         return self.prompt.license
 
     @property
+    def commercial(self) -> bool | None:
+        """The licence stamp (see :class:`~ru_llm.core.conversation.Conversation`)."""
+        return self.prompt.commercial
+
+    @property
     def meta(self) -> dict[str, Any]:
         return self.prompt.meta
 
     # -- conversions -----------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """The common preference schema (every key present; replies as strings)."""
-        return {
-            "id": self.prompt.id,
-            "messages": [m.to_dict() for m in self.prompt.messages],
-            "chosen": self.chosen,
-            "rejected": self.rejected,
-            "source": self.prompt.source,
-            "lang": self.prompt.lang,
-            "license": self.prompt.license,
-            "meta": dict(self.prompt.meta),
-        }
+        """The common preference schema (replies as strings; every key present but an unstamped ``commercial``)."""
+        return _pair_dict(self.prompt, self.chosen, self.rejected, self.prompt.meta)
 
     def chosen_conversation(self) -> Conversation:
         """The prompt followed by the chosen reply (for SFT on the chosen side, rendering, stats)."""
@@ -165,14 +154,7 @@ class PreferencePair:
     def to_conversation(self) -> Conversation:
         """A carrier for pipelines of conversations: the prompt, with the replies in ``meta["preference"]``."""
         meta = {**self.prompt.meta, PREFERENCE_KEY: {"chosen": self.chosen, "rejected": self.rejected}}
-        return Conversation(
-            id=self.prompt.id,
-            messages=self.prompt.messages,
-            source=self.prompt.source,
-            lang=self.prompt.lang,
-            license=self.prompt.license,
-            meta=meta,
-        )
+        return dataclasses.replace(self.prompt, meta=meta)
 
     @classmethod
     def from_conversation(cls, conv: Conversation) -> PreferencePair:
@@ -181,10 +163,7 @@ class PreferencePair:
         if not isinstance(replies, Mapping):
             raise RecordError(f"meta[{PREFERENCE_KEY!r}] is missing: not a preference pair", record_id=conv.id)
         meta = {key: value for key, value in conv.meta.items() if key != PREFERENCE_KEY}
-        prompt = Conversation(
-            id=conv.id, messages=conv.messages, source=conv.source, lang=conv.lang, license=conv.license, meta=meta
-        )
-        return cls(prompt, replies.get("chosen"), replies.get("rejected"))  # type: ignore[arg-type]
+        return cls(dataclasses.replace(conv, meta=meta), replies.get("chosen"), replies.get("rejected"))  # type: ignore[arg-type]
 
 
 def is_carrier(conv: Conversation) -> bool:
@@ -200,16 +179,24 @@ def carrier_to_dict(conv: Conversation) -> dict[str, Any]:
     replies = conv.meta.get(PREFERENCE_KEY)
     if not isinstance(replies, Mapping):
         return conv.to_dict()
-    return {
-        "id": conv.id,
-        "messages": [m.to_dict() for m in conv.messages],
-        "chosen": replies.get("chosen"),
-        "rejected": replies.get("rejected"),
-        "source": conv.source,
-        "lang": conv.lang,
-        "license": conv.license,
-        "meta": {key: value for key, value in conv.meta.items() if key != PREFERENCE_KEY},
+    meta = {key: value for key, value in conv.meta.items() if key != PREFERENCE_KEY}
+    return _pair_dict(conv, replies.get("chosen"), replies.get("rejected"), meta)
+
+
+def _pair_dict(prompt: Conversation, chosen: object, rejected: object, meta: Mapping[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": prompt.id,
+        "messages": [m.to_dict() for m in prompt.messages],
+        "chosen": chosen,
+        "rejected": rejected,
+        "source": prompt.source,
+        "lang": prompt.lang,
+        "license": prompt.license,
     }
+    if prompt.commercial is not None:
+        data["commercial"] = prompt.commercial
+    data["meta"] = dict(meta)
+    return data
 
 
 def carrier_problem(conv: Conversation) -> str | None:
@@ -217,7 +204,7 @@ def carrier_problem(conv: Conversation) -> str | None:
     try:
         PreferencePair.from_conversation(conv)
     except RecordError as e:
-        return f"structure: {e.reason}"
+        return e.reason
     return None
 
 
@@ -230,10 +217,7 @@ def filter_view(conv: Conversation) -> Conversation:
         return conv
     texts = [replies.get(key) for key in _REPLY_KEYS]
     extra = tuple(Message("assistant", text) for text in texts if isinstance(text, str))
-    return Conversation(
-        id=conv.id, messages=(*conv.messages, *extra), source=conv.source, lang=conv.lang, license=conv.license,
-        meta=conv.meta,
-    )  # fmt: skip
+    return dataclasses.replace(conv, messages=(*conv.messages, *extra))
 
 
 def prompt_key(messages: tuple[Message, ...] | list[Message]) -> str:
@@ -243,14 +227,7 @@ def prompt_key(messages: tuple[Message, ...] | list[Message]) -> str:
 
 
 def _with_reply(prompt: Conversation, reply: str) -> Conversation:
-    return Conversation(
-        id=prompt.id,
-        messages=(*prompt.messages, Message("assistant", reply)),
-        source=prompt.source,
-        lang=prompt.lang,
-        license=prompt.license,
-        meta=dict(prompt.meta),
-    )
+    return dataclasses.replace(prompt, messages=(*prompt.messages, Message("assistant", reply)), meta=dict(prompt.meta))
 
 
 def is_preference_record(data: object) -> bool:
@@ -271,20 +248,6 @@ def is_preference_file(path: str | os.PathLike[str]) -> bool:
 
 
 # -- reading the layouts ------------------------------------------------------------------------
-def _message(value: object, where: str) -> Message:
-    if not isinstance(value, Mapping):
-        raise RecordError(f"{where} must be a message object, got {json_type(value)}")
-    if "role" not in value or "content" not in value:
-        raise RecordError(f"{where} needs 'role' and 'content', got keys {sorted(map(str, value))}")
-    role = canonical_role(value["role"])
-    if role is None:
-        raise RecordError(f"{where} has unknown role {value['role']!r}")
-    content = value["content"]
-    if not isinstance(content, str):
-        raise RecordError(f"{where} content must be a string, got {json_type(content)}")
-    return Message(role, content)
-
-
 def _columns(value: Mapping[str, Any]) -> list[Any] | None:
     """Messages stored the way ``datasets`` returns a sequence of structs: ``{"role": [...], "content": [...]}``."""
     roles, contents = value.get("role"), value.get("content")
@@ -298,7 +261,9 @@ def _messages(value: object, key: str) -> list[Message]:
         value = columns
     if not isinstance(value, list):
         raise RecordError(f"{key!r} must be a list of messages, got {json_type(value)}")
-    return [_message(item, f"{key!r} message {i}") for i, item in enumerate(value)]
+    # `messages` is named as the conversation reader names it, so one bad message has one reason
+    where = "message {}" if key == "messages" else f"{key!r} message {{}}"
+    return [message_from_dict(item, where.format(i)) for i, item in enumerate(value)]
 
 
 def _side(record: Mapping[str, Any], key: str) -> str | list[Message]:
@@ -383,6 +348,8 @@ def preference_from_dict(
     # Arrow (Parquet, ``datasets``) fills a column a row lacks with null: a null optional key is absent.
     # A null reply stays, and is rejected as missing.
     data = {key: value for key, value in data.items() if value is not None or key in _REPLY_KEYS}
+    if "id" in data and own_id(data, "id") is None:  # as the conversation reader: a wrong id is no id
+        raise RecordError(ID_TYPE, location=location, hint=ID_HINT)
     record_id = own_id(data, "id") or own_id(data, "prompt_id") or default_id
     try:
         return _from_dict(data, record_id, source=source, lang=lang, license=license)
@@ -447,15 +414,19 @@ def _from_dict(
         meta.setdefault(key, value)
     if layout != "common":
         meta.setdefault("layout", layout)
+    commercial = data.get("commercial")
+    if commercial is not None and type(commercial) is not bool:
+        raise RecordError(f"{COMMERCIAL_TYPE}, got {json_type(commercial)}")
     fields = {
         "source": _text(data, "source", source),
         "lang": _text(data, "lang", lang),
         "license": _text(data, "license", license),
+        "commercial": commercial,
     }
     chosen, rejected = replies["chosen"], replies["rejected"]
     problem = prompt_problem(prompt)
     if problem is not None:
-        raise RecordError(problem, hint="a preference prompt ends on the user's turn")
+        raise RecordError(problem, hint=_PROMPT_HINT)
     final_id = record_id or content_id(prompt, chosen, rejected)
     conv = Conversation(id=final_id, messages=tuple(prompt), meta=meta, **fields)
     try:

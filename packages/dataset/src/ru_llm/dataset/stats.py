@@ -3,6 +3,10 @@
 A file whose first record is a preference pair (see :func:`~ru_llm.dataset.preference.is_preference_file`)
 is read as pairs: ``kind`` is ``"preference"``, ``pairs`` counts them, the turn and user-length figures
 describe the prompts, and ``chosen_chars_mean`` / ``rejected_chars_mean`` the replies.
+
+Records are read as training reads them (the turn rules of :mod:`ru_llm.core.validate`), so ``invalid``
+counts, with the same reasons, the records a run would reject. ``commercial`` counts the licence stamps:
+``true``, ``false`` and ``unstamped`` (records without the key, which ``--commercial`` refuses).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ru_llm.core.conversation import Conversation
-from ru_llm.core.jsonl import Reject, read_conversations
+from ru_llm.core.jsonl import Reject
+from ru_llm.core.validate import read_checked_conversations
 from ru_llm.dataset.preference import is_preference_file, read_preferences
 
 
@@ -25,6 +30,7 @@ class FileStats:
     sources: Counter[str] = field(default_factory=Counter)
     languages: Counter[str] = field(default_factory=Counter)
     licenses: Counter[str] = field(default_factory=Counter)
+    commercial: Counter[str] = field(default_factory=Counter)  # "true", "false", "unstamped"
     with_system: int = 0
     turns: int = 0  # user turns
     max_turns: int = 0
@@ -62,6 +68,7 @@ class FileStats:
             "sources": dict(self.sources.most_common()),
             "languages": dict(self.languages.most_common()),
             "licenses": dict(self.licenses.most_common()),
+            "commercial": {key: self.commercial[key] for key in ("true", "false", "unstamped") if self.commercial[key]},
             "with_system": self.with_system,
         }
 
@@ -80,7 +87,7 @@ def file_stats(path: str | Path) -> FileStats:
             stats.chosen_chars += len(pair.chosen)
             stats.rejected_chars += len(pair.rejected)
         return stats
-    for conv in read_conversations(path, strict=False, on_reject=invalid):
+    for conv in read_checked_conversations(path, strict=False, on_reject=invalid):
         _count(stats, conv)
     return stats
 
@@ -90,6 +97,7 @@ def _count(stats: FileStats, conv: Conversation) -> None:
     stats.sources[conv.source or "unknown"] += 1
     stats.languages[conv.lang or "unknown"] += 1
     stats.licenses[conv.license or "unknown"] += 1
+    stats.commercial["unstamped" if conv.commercial is None else str(conv.commercial).lower()] += 1
     users = conv.turns("user")
     stats.with_system += any(m.role == "system" for m in conv.messages)
     stats.turns += len(users)

@@ -5,6 +5,13 @@ licence and whether commercial use is allowed, its language, and how one raw row
 :class:`Conversation` records. A row that cannot be converted raises :class:`RecordError`; the
 loader sends it to the rejects file with its reason and carries on, so nothing is lost silently.
 
+Licence stamps: :meth:`DatasetBuilder.load` stamps every record it yields with ``source`` (the builder's
+name unless the converter set one), ``license`` (the converter's, else the builder's or the options')
+and the boolean ``commercial``: the builder's ``commercial`` attribute, or the source's ``commercial``
+option where the builder has one. A record that already carries ``commercial: false`` (a file an earlier
+stage stamped) stays false: a stamp can be lowered by what a later stage knows, never raised by it.
+Training's ``--commercial`` trusts these stamps and nothing else.
+
 A preference builder sets ``produces = "preference"`` and yields
 :class:`~ru_llm.dataset.preference.PreferencePair` records (or their carrier conversations);
 :meth:`DatasetBuilder.load` streams every pair as its carrier (``PreferencePair.to_conversation``),
@@ -52,6 +59,23 @@ class LoadStats:
     def reject(self, reason: str) -> None:
         self.rejected += 1
         self.reasons[reason] = self.reasons.get(reason, 0) + 1
+
+
+@dataclass(frozen=True)
+class _Stamp:
+    """What a builder knows about its records' provenance, written onto each one."""
+
+    source: str
+    license: str
+    commercial: bool
+
+    def __call__(self, conv: Conversation) -> Conversation:
+        commercial = self.commercial and conv.commercial is not False
+        if conv.commercial is commercial and conv.source is not None and conv.license is not None:
+            return conv
+        return dataclasses.replace(
+            conv, commercial=commercial, source=conv.source or self.source, license=conv.license or self.license
+        )
 
 
 class DatasetBuilder:
@@ -162,6 +186,8 @@ class DatasetBuilder:
             path = Path(source)
             if not path.exists():
                 raise RuLLMError(f"{path}: no such file or directory", hint="check --source")
+        info = self.info(options)
+        stamp = _Stamp(self.name, info["license"], bool(info["commercial"]))
         for row in self.rows(path, parsed, reject_unread):
             stats.rows += 1
             try:
@@ -169,9 +195,9 @@ class DatasetBuilder:
             except RecordError as e:
                 reject(Reject(e.reason, file=row.file, line=row.line, record_id=e.record_id, record=row.record))
                 continue
-            for conversation in produced:
+            for record in produced:
                 stats.conversations += 1
-                yield conversation.to_conversation() if isinstance(conversation, PreferencePair) else conversation
+                yield stamp(record.to_conversation() if isinstance(record, PreferencePair) else record)
 
     def info(self, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Metadata for listings and dataset cards.

@@ -1,19 +1,20 @@
 """Helpers shared by the built-in converters: field checks, turn normalisation, option checks.
 
-Turn rules (every multi-turn builder applies them, so every produced conversation has one shape:
-an optional system message, then user/assistant turns alternating, starting with the user and
-ending with the assistant):
+Turn rules: every conversation a builder produces keeps :func:`ru_llm.core.validate.turn_problem`'s
+rules (an optional system message, then user/assistant turns alternating, starting with the user and
+ending with the assistant, none empty), and a record that breaks one is rejected with that function's
+reason, the one training and the preference reader give too. Converting another layout
+(:func:`normalize_turns`) first reads the roles and may repair two things, as docs/datasets.md says:
 
-* a role outside ``system``/``user``/``assistant`` and their aliases is a rejection naming it;
-* an empty (or whitespace-only) message is a rejection naming its index;
-* a system message anywhere but first is a rejection;
+* a role outside ``system``/``user``/``assistant``, their aliases and the source's own names is a
+  rejection naming it, and so is content that is not a string;
 * consecutive turns of one role (non-alternating) are merged with a blank line between them, and
   ``meta["merged_turns"]`` counts the merges; with the option ``non_alternating: reject`` they are
   a rejection instead. Merging keeps the text (ShareGPT exports often split one reply in two);
-* a conversation whose first turn is the assistant's is a rejection (most chat templates cannot
-  render it);
 * trailing user turns (a question nobody answered) are removed, and ``meta["trimmed_trailing_user"]``
-  says how many; a conversation with no assistant turn at all is a rejection.
+  says how many; a conversation with no assistant reply left is a rejection.
+
+The reasons name the positions of the messages as they came in, before any merge.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 from ru_llm.core.conversation import Message, canonical_role
 from ru_llm.core.errors import RecordError
+from ru_llm.core.validate import NO_FINAL_REPLY, TURN_HINT, turn_problem
 from ru_llm.dataset.rows import Row
 
 NON_ALTERNATING = ("merge", "reject")
@@ -126,8 +128,7 @@ def normalize_turns(
     :param roles: extra role names of this source (lower case) mapped to canonical roles.
     :returns: the messages and notes for ``meta`` (``merged_turns``, ``trimmed_trailing_user``).
     """
-    notes: dict[str, int] = {}
-    messages: list[Message] = []
+    read: list[Message] = []
     for i, (raw_role, content) in enumerate(turns):
         role = canonical_role(raw_role)
         if role is None and isinstance(raw_role, str) and roles:
@@ -136,28 +137,25 @@ def normalize_turns(
             raise RecordError(f"message {i} has unknown role {raw_role!r}")
         if not isinstance(content, str):
             raise RecordError(f"message {i} ({role}) content must be a string, got {json_type(content)}")
-        if not content.strip():
-            raise RecordError(f"message {i} ({role}) is empty")
-        if role == "system" and messages and messages[-1].role != "system":
-            raise RecordError(f"message {i} is a system message after the conversation started")
-        if messages and messages[-1].role == role:
-            if non_alternating == "reject":
-                raise RecordError(f"messages {i - 1} and {i} are both {role} turns (non-alternating)")
-            messages[-1] = Message(role, messages[-1].content + "\n\n" + content)
+        read.append(Message(role, content))
+    merge = non_alternating == "merge"
+    problem = turn_problem(read, final=None, runs=merge)  # the two repairs below settle the rest
+    if problem is not None:
+        raise RecordError(problem, hint=TURN_HINT)
+    notes: dict[str, int] = {}
+    messages: list[Message] = []
+    for message in read:
+        if merge and messages and messages[-1].role == message.role:
+            messages[-1] = Message(message.role, messages[-1].content + "\n\n" + message.content)
             notes["merged_turns"] = notes.get("merged_turns", 0) + 1
-            continue
-        messages.append(Message(role, content))
-    dialogue = [m for m in messages if m.role != "system"]
-    if not dialogue:
-        raise RecordError("no user or assistant turns")
-    if dialogue[0].role == "assistant":
-        raise RecordError("the first turn is the assistant's; a conversation starts with the user")
+        else:
+            messages.append(message)
     trimmed = 0
     while messages and messages[-1].role == "user":
         messages.pop()
         trimmed += 1
     if not any(m.role == "assistant" for m in messages):
-        raise RecordError("no assistant turn")
+        raise RecordError(NO_FINAL_REPLY, hint=TURN_HINT)
     if trimmed:
         notes["trimmed_trailing_user"] = trimmed
     return messages, notes

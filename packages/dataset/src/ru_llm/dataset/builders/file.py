@@ -6,11 +6,18 @@
 * ShareGPT: ``{"conversations": [{"from": "human"|"gpt"|"system", "value": ...}, ...]}``;
 * Alpaca: ``{"instruction", "input", "output"}`` (``input`` optional, joined after a blank line).
 
+A record already in the common schema (a non-null ``id`` and no key outside the schema) is read as
+training reads it (:func:`ru_llm.core.validate.checked_conversation`): checked, never repaired, so it
+gets the same verdict and reason in ``dataset load``, ``dataset build`` and a training run. Records in
+the other layouts are converted, merging turns of one role in a row and trimming a trailing user turn
+(:func:`~ru_llm.dataset.builders.common.normalize_turns`).
+
 Licence, commercial use and language come from the options, because a local file declares none;
 a record's own ``license``/``lang``/``source`` (our schema) win over them, so a translated Dolly file
-keeps its CC-BY-SA-3.0 lineage. Ids are the record's own id, else ``file-<row index>``. Other
-top-level keys go to ``meta``. A preference record (with ``chosen`` or ``rejected``) is rejected with a
-hint to use the ``preference`` builder, rather than read as a conversation without its replies.
+keeps its CC-BY-SA-3.0 lineage, and a record's own ``commercial: false`` stamp stays false whatever the
+options say (see :meth:`DatasetBuilder.load`). Ids are the record's own id, else ``file-<row index>``.
+Other top-level keys go to ``meta``. A preference record (with ``chosen`` or ``rejected``) is rejected
+with a hint to use the ``preference`` builder, rather than read as a conversation without its replies.
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ru_llm.core.conversation import Conversation
+from ru_llm.core.conversation import COMMERCIAL_TYPE, Conversation
 from ru_llm.core.errors import RecordError, RuLLMError
+from ru_llm.core.validate import checked_conversation
 from ru_llm.dataset.builders.base import DatasetBuilder
 from ru_llm.dataset.builders.common import (
     NON_ALTERNATING,
@@ -36,12 +44,11 @@ from ru_llm.dataset.builders.common import (
     own_id,
     text_field,
 )
-from ru_llm.dataset.filters import turn_structure
 from ru_llm.dataset.preference import is_preference_record
 from ru_llm.dataset.rows import Row
 
 SHAREGPT_ROLES = {"chatgpt": "assistant", "bing": "assistant", "bard": "assistant", "user": "user"}
-_OURS = ("id", "messages", "source", "lang", "license", "meta")
+_OURS = ("id", "messages", "source", "lang", "license", "commercial", "meta")
 _OURS_SET = frozenset(_OURS)
 
 
@@ -78,20 +85,9 @@ def _content(value: object, i: int) -> object:
     return "".join(texts)
 
 
-def _ready_conversation(record: Mapping[str, Any], row: Row) -> Conversation | None:
-    """``record`` as a Conversation if it is already in our schema and well formed, else ``None``.
-
-    A fast path: the general path below would give the same conversation, several times slower.
-    """
-    if "id" not in record or record.keys() - _OURS_SET:
-        return None
-    try:
-        conv = Conversation.from_dict(record, location=row.location)
-    except RecordError:
-        return None  # the general path explains what is wrong, with this builder's rules
-    if turn_structure(conv) is not None:  # the general path merges or rejects, with its reasons
-        return None
-    return conv
+def _in_common_schema(record: Mapping[str, Any]) -> bool:
+    """Whether ``record`` is written in our schema: an id, and only the schema's keys."""
+    return record.get("id") is not None and not record.keys() - _OURS_SET
 
 
 class FileBuilder(DatasetBuilder):
@@ -113,8 +109,8 @@ class FileBuilder(DatasetBuilder):
                 "a preference record (it has 'chosen'/'rejected'), not a conversation",
                 hint="read preference files with the 'preference' builder",
             )
-        ready = _ready_conversation(record, row)
-        if ready is not None:  # files written by ru-llm: nothing to normalise, only defaults to fill
+        if _in_common_schema(record):  # checked as training checks it; nothing to normalise, defaults to fill
+            ready = checked_conversation(record)
             fields = {"source": ready.source or self.name, "lang": ready.lang or options.lang,
                       "license": ready.license or options.license}  # fmt: skip
             changed = any(getattr(ready, key) != value for key, value in fields.items())
@@ -156,10 +152,14 @@ class FileBuilder(DatasetBuilder):
             if value is not None and not isinstance(value, str):
                 raise RecordError(f"{key!r} must be a string or null, got {json_type(value)}")
             fields[key] = value or default
+        commercial = record.get("commercial") if layout == "openai" else None
+        if commercial is not None and type(commercial) is not bool:
+            raise RecordError(f"{COMMERCIAL_TYPE}, got {json_type(commercial)}")
         yield Conversation(
             id=own_id(record) or index_id(self.name, row),
             messages=tuple(messages),
             meta=meta,
+            commercial=commercial,
             **fields,
         )
 

@@ -1,4 +1,8 @@
-"""`ru-llm dataset load NAME --out FILE`: one source as conversations (or preference pairs) in the common format."""
+"""`ru-llm dataset load NAME --out FILE`: one source as conversations (or preference pairs) in the common format.
+
+Every record written carries its licence stamp (``source``, ``license``, ``commercial``; see
+:meth:`ru_llm.dataset.builders.base.DatasetBuilder.load`), which a ``--commercial`` training run trusts.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +49,11 @@ def load_command(
     console.print(
         f"{name}: {stats.rows} rows in, {writer.count} {records} out, {stats.rejected} rejected "
         f"-> {out} (rejects: {rejects})"
+    )
+    info = builder.info(options)
+    console.print(
+        f"  every record is stamped source, license ({info['license']} unless it carries its own) and "
+        f"commercial: {'true' if info['commercial'] else 'false'} (a record stamped false stays false)"
     )
     for reason, count in sorted(stats.reasons.items(), key=lambda kv: -kv[1]):
         console.print(f"  rejected {count}: {reason}")
