@@ -64,7 +64,7 @@ def test_missing_malformed_and_empty_data(run_config, cli, tmp_path: Path) -> No
 
     only_users = write_jsonl(tmp_path / "users.jsonl", [{"id": "u", "messages": [{"role": "user", "content": "hi"}]}])
     line = one_line_error(cli("train", "run", run_config("llama", data=str(only_users))))
-    assert "no usable training conversation" in line and "no trainable token" in line
+    assert "no usable training conversation" in line and "does not end with an assistant reply" in line
     rejects = tmp_path / "out" / "rejects.jsonl"
     assert not rejects.exists()  # nothing at all is written when the run cannot start
 
@@ -129,5 +129,5 @@ def test_commercial_refuses_sources_that_are_not_cleared(run_config, cli, tmp_pa
     convs[0] = {**convs[0], "source": "alpaca", "license": "CC-BY-NC-4.0"}
     data = write_jsonl(tmp_path / "d.jsonl", convs)
     line = one_line_error(cli("train", "run", run_config("llama", data=str(data)), "--commercial"))
-    assert "not cleared for commercial use: alpaca (CC-BY-NC-4.0)" in line
+    assert "not cleared for commercial use: alpaca (CC-BY-NC-4.0; all records without a commercial stamp)" in line
     assert not (tmp_path / "out").exists()

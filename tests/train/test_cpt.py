@@ -56,8 +56,10 @@ def test_a_cpt_run_trains_on_the_mixture(run_config, cli, tmp_path: Path) -> Non
         data=None,
         max_length=64,
         max_steps=4,
-        cpt={"base": "lora", "corpora": [{"path": str(ru), "weight": 0.8, "license": "CC-BY-SA-4.0"},
-                                          {"path": str(en), "weight": 0.2, "license": "Apache-2.0"}]},
+        cpt={"base": "lora", "corpora": [
+            {"path": str(ru), "weight": 0.8, "license": "CC-BY-SA-4.0", "commercial": True},
+            {"path": str(en), "weight": 0.2, "license": "Apache-2.0", "commercial": True},
+        ]},
     )  # fmt: skip
     result = cli("train", "run", config)
     assert result.exit_code == 0, result.output

@@ -96,7 +96,11 @@ class CorpusConfig:
     weight: float = _help("share of the mixture (normalised over corpora)", default=1.0)
     column: str = _help("the text column of JSONL/Parquet/HF rows", default="text")
     name: str | None = _help("label for logs and the model card (default: the file name)", default=None)
-    license: str | None = _help("the corpus's licence, for the model card and --commercial", default=None)
+    license: str | None = _help("the corpus's licence, for the model card", default=None)
+    commercial: bool | None = _help(
+        "true only if you know the corpus is cleared for commercial use; --commercial trains only on such corpora",
+        default=None,
+    )
 
     def __post_init__(self) -> None:
         if self.weight <= 0:

@@ -14,7 +14,7 @@ from ru_llm.core.jsonl import Reject
 from ru_llm.train.config import RunConfig
 from ru_llm.train.data.encode import ConversationEncoder, EncodeStats, Sample, encode_all, reason_key
 from ru_llm.train.data.packing import Pack, pack_samples
-from ru_llm.train.data.sources import DataSource, SourceCounter, license_allows_commercial, open_data
+from ru_llm.train.data.sources import DataSource, SourceCounter, open_data
 from ru_llm.train.strategy import TrainerStrategy
 
 
@@ -92,8 +92,7 @@ def prepare_datasets(
     samples = _encode_with_progress(
         seen.watch(data.train()), encoder, on_reject, stats, config.max_samples, console, "encoding training data"
     )
-    if not data.sources:  # no dataset card: the records' own source and licence fields
-        data.sources = seen.sources()
+    data.sources = seen.sources()  # the records' own stamps: source, licence, commercial
     if not samples:
         reasons = ", ".join(f"{r} ({n})" for r, n in stats.rejected.most_common(3)) or "the data is empty"
         raise ConfigError(
@@ -147,8 +146,7 @@ def _prepare_preferences(
             seen.watch(data.train()), template, tokenizer, on_reject=on_reject, stats=stats,
             limit=config.max_samples, progress=advance, **options,
         )  # fmt: skip
-    if not data.sources:
-        data.sources = seen.sources()
+    data.sources = seen.sources()  # the records' own stamps: source, licence, commercial
     if not rows:
         reasons = ", ".join(f"{r} ({n})" for r, n in stats.rejected.most_common(3)) or "the data is empty"
         raise ConfigError(
@@ -224,6 +222,17 @@ def _print_summary(console: Any, stats: EncodeStats, description: str, unit: str
     console.print(table)
 
 
+def _corpus_source(corpus: Any, documents: int) -> DataSource:
+    """A cpt corpus as a source: raw text carries no stamp, so the corpus config's ``commercial`` is it."""
+    from ru_llm.train.data.text import corpus_name
+
+    stamp = corpus.commercial
+    return DataSource(
+        corpus_name(corpus), corpus.license or "unknown", stamp is True, documents,
+        unstamped=documents if stamp is None else 0, not_cleared=documents if stamp is False else 0, corpus=True,
+    )  # fmt: skip
+
+
 def _prepare_text(config: RunConfig, tokenizer: Any, console: Any) -> PreparedData:
     from ru_llm.train.data.text import check_corpus, corpus_name, mixed_documents, text_blocks
 
@@ -241,10 +250,7 @@ def _prepare_text(config: RunConfig, tokenizer: Any, console: Any) -> PreparedDa
         )
     stats = EncodeStats(records=sum(counts.values()), used=sum(counts.values()))
     stats.tokens = stats.trained_tokens = len(blocks) * config.max_length
-    sources = [
-        DataSource(corpus_name(c), c.license or "unknown", license_allows_commercial(c.license), counts[corpus_name(c)])
-        for c in config.cpt.corpora
-    ]
+    sources = [_corpus_source(c, counts[corpus_name(c)]) for c in config.cpt.corpora]
     if console is not None:
         shares = ", ".join(f"{name} {n}" for name, n in counts.items())
         console.print(

@@ -59,6 +59,26 @@ def final_losses(metrics: list[dict[str, Any]]) -> dict[str, float]:
     return result
 
 
+def _licence_status(sources: list[DataSource]) -> str:
+    """The card's licence sentence: "cleared" only when every record (or corpus) was stamped cleared."""
+    if sources and all(s.commercial for s in sources):
+        return (
+            "All data sources are cleared for commercial use: every record was stamped `commercial: true` by the "
+            "dataset builder that made it (for raw-text corpora, the run config marks each one)."
+        )
+    refused = [s.name for s in sources if s.status == "no"]
+    unknown = [s.name for s in sources if s.status == "unknown"]
+    reasons = [f"not cleared: {', '.join(refused)}"] if refused else []
+    if unknown:
+        reasons.append(f"unknown, no licence stamp: {', '.join(unknown)}")
+    return "**Not cleared for commercial use** (" + ("; ".join(reasons) or "no source recorded") + ")."
+
+
+def _commercial_cell(source: DataSource) -> str:
+    why = source.why_not()
+    return f"{source.status} ({why})" if why else source.status
+
+
 def model_card(
     *,
     base_model: str,
@@ -81,14 +101,9 @@ def model_card(
         "tags": ["ru-llm", strategy.split(" ")[0]],  # "dpo (loss: simpo; lora)" is tagged dpo
         "datasets_licenses": licences,
     }
-    blocked = [s.name for s in sources if not s.commercial]
-    status = (
-        "All data sources are cleared for commercial use."
-        if sources and not blocked
-        else "**Not cleared for commercial use** because of: " + ", ".join(blocked or ["unknown sources"]) + "."
-    )
+    status = _licence_status(sources)
     rows = (
-        "\n".join(f"| {s.name} | {s.license} | {'yes' if s.commercial else 'no'} | {s.records} |" for s in sources)
+        "\n".join(f"| {s.name} | {s.license} | {_commercial_cell(s)} | {s.records} |" for s in sources)
         or "| (none recorded) | | | |"
     )
     losses = ", ".join(f"{k.replace('_', ' ')} {v:.4f}" for k, v in report.get("final", {}).items()) or "not logged"
@@ -113,7 +128,7 @@ Base model: `{base_model}`; strategy `{strategy}`; chat template `{template}` (s
 
 From `{data}`. {status}
 
-| source | licence | commercial use | records read |
+| source | licence | commercial use (licence stamp) | records read |
 |---|---|---|---|
 {rows}
 

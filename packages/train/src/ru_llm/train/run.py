@@ -214,14 +214,10 @@ def train(
     from ru_llm.train.datasets import prepare_datasets
 
     prepared = prepare_datasets(config, strategy, family, tokenizer, rejects.append, console=console)
-    if config.commercial:
-        blocked = [s for s in prepared.sources if not s.commercial]
-        if blocked:
-            raise RuLLMError(
-                "--commercial: not cleared for commercial use: "
-                + ", ".join(f"{s.name} ({s.license})" for s in blocked),
-                hint="drop those sources from the dataset recipe, or train without --commercial",
-            )
+    if config.commercial:  # only records stamped commercial: true (cpt: corpora marked so); see data.sources
+        from ru_llm.train.data.sources import check_commercial
+
+        check_commercial(prepared.sources)
     model_dir = Path(config.model).expanduser()
     inputs = [p for p in [*prepared.files, model_dir] if p.exists()]
     # Only the main process checks and changes the directory (another rank reading it meanwhile would

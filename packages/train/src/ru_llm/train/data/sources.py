@@ -1,37 +1,90 @@
 """Where a run's conversations come from, and what the data says about its licences.
 
 ``data`` is a ``ru-llm dataset build`` directory (train/validation JSONL plus its card and stats), a
-conversation JSONL, a local Parquet/Arrow file or directory, or a Hugging Face dataset id. Bad records
-go to ``on_reject`` with their reason; nothing is dropped silently.
+conversation JSONL, a local Parquet/Arrow file or directory, or a Hugging Face dataset id. Every
+conversation is read with :func:`ru_llm.core.validate.checked_conversation` (the turn rules ``dataset
+build`` applies, with the same reasons) and every pair with the preference reader; bad records go to
+``on_reject`` with their reason, nothing is dropped silently.
+
+Licences come from the records' own stamps (``source``, ``license``, ``commercial``, written by every
+dataset builder), counted as the records stream past (:class:`SourceCounter`), never guessed from a
+licence string and never taken from a build's ``stats.json``: a build's ``train.jsonl`` handed over
+alone is judged exactly as its directory. ``--commercial`` accepts only ``commercial: true``.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ru_llm.core.conversation import Conversation
 from ru_llm.core.errors import ConfigError, RecordError
-from ru_llm.core.jsonl import Reject, read_conversations
+from ru_llm.core.jsonl import Reject
+from ru_llm.core.validate import checked_conversation, read_checked_conversations
+
+if TYPE_CHECKING:
+    from ru_llm.core.conversation import Conversation
 
 T = TypeVar("T")
-
-# Licences whose terms forbid commercial use (SPDX ids and the spellings dataset cards use).
-_NON_COMMERCIAL_MARKS = ("-nc", "nc-", "noncommercial", "non-commercial", "research-only", "openrail-nc")
 
 
 @dataclass
 class DataSource:
-    """One licence-bearing source as the model card reports it."""
+    """One licence-bearing source as the model card reports it, with the stamps its records carried.
+
+    ``commercial`` is true only when every record read was stamped ``commercial: true`` (for a cpt
+    corpus: when the corpus config says ``commercial: true``).
+    """
 
     name: str
     license: str
     commercial: bool
     records: int = 0
+    unstamped: int = 0  # records without a ``commercial`` stamp (a corpus not marked either way)
+    not_cleared: int = 0  # records stamped ``commercial: false`` (a corpus marked false)
+    corpus: bool = False  # a cpt corpus, whose stamp is its config's ``commercial``
+
+    @property
+    def status(self) -> str:
+        """``yes``, ``no`` or ``unknown`` (nothing says either way): the model card's column."""
+        if self.commercial:
+            return "yes"
+        return "no" if self.not_cleared else "unknown"
+
+    def why_not(self) -> str:
+        """What keeps the source from being cleared, in a few words ("" when it is cleared)."""
+        if self.commercial:
+            return ""
+        if self.corpus:
+            return "corpus marked commercial: false" if self.not_cleared else "corpus not marked commercial: true"
+        parts = []
+        stamps = ((self.not_cleared, "stamped commercial: false"), (self.unstamped, "without a commercial stamp"))
+        for n, what in stamps:
+            if n:
+                parts.append(f"{'all' if n == self.records else f'{n} of {self.records}'} records {what}")
+        return "; ".join(parts) or "no records read"
+
+
+def check_commercial(sources: list[DataSource]) -> None:
+    """Refuse with one line naming every source that is not cleared for commercial use."""
+    blocked = [s for s in sources if not s.commercial]
+    if not sources:
+        raise ConfigError("--commercial: the data names no source, so nothing is cleared for commercial use")
+    if not blocked:
+        return
+    hints = []
+    if any(not s.corpus and s.unstamped for s in blocked):
+        hints.append("rebuild unstamped data with `ru-llm dataset build` or `ru-llm dataset load` (they stamp it)")
+    if any(s.corpus for s in blocked):
+        hints.append("mark a corpus you have cleared with `commercial: true` under cpt.corpora")
+    hints.append("or drop these sources")
+    raise ConfigError(
+        "--commercial: not cleared for commercial use: "
+        + ", ".join(f"{s.name} ({s.license}; {s.why_not()})" for s in blocked),
+        hint="--commercial trains only on data stamped commercial: true; " + ", ".join(hints),
+    )
 
 
 @dataclass
@@ -43,14 +96,6 @@ class RunData:
     validation: Callable[[], Iterator[Conversation]] | None
     sources: list[DataSource] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)  # local inputs (the output directory must not hold them)
-
-
-def license_allows_commercial(license: str | None) -> bool:
-    """Whether a licence string permits commercial use (unknown or missing: no)."""
-    if not license or license.strip().lower() in {"unknown", "other", "none"}:
-        return False
-    lowered = license.strip().lower()
-    return not any(mark in lowered for mark in _NON_COMMERCIAL_MARKS)
 
 
 def open_data(
@@ -96,7 +141,7 @@ Reader = Callable[[Path, Callable[[Reject], object]], Iterator[Any]]
 
 
 def _read_conversations(path: Path, on_reject: Callable[[Reject], object]) -> Iterator[Conversation]:
-    return iter(read_conversations(path, strict=False, on_reject=on_reject))
+    return iter(read_checked_conversations(path, strict=False, on_reject=on_reject))
 
 
 def _read_pairs(path: Path, on_reject: Callable[[Reject], object]) -> Iterator[Any]:
@@ -108,46 +153,38 @@ def _read_pairs(path: Path, on_reject: Callable[[Reject], object]) -> Iterator[A
 def _build_directory(path: Path, on_reject: Callable[[Reject], object], read: Reader) -> RunData:
     validation = path / "validation.jsonl"
     has_validation = validation.is_file() and validation.stat().st_size > 0
-    sources: list[DataSource] = []
-    stats = path / "stats.json"
-    if stats.is_file():
-        try:
-            report = json.loads(stats.read_text(encoding="utf-8"))
-            for s in report.get("sources", []):
-                sources.append(
-                    DataSource(
-                        name=str(s.get("label") or s.get("builder") or "?"),
-                        license=str(s.get("license") or "unknown"),
-                        commercial=bool(s.get("commercial")),
-                        records=int(s.get("train") or s.get("kept") or 0),
-                    )
-                )
-        except (OSError, ValueError, TypeError, AttributeError) as e:
-            raise ConfigError(f"{stats}: cannot read the dataset's statistics: {e}") from None
     return RunData(
         f"{path} (ru-llm dataset)",
         lambda: read(path / "train.jsonl", on_reject),
         (lambda: read(validation, on_reject)) if has_validation else None,
-        sources,
         files=[path],
     )
 
 
 class SourceCounter:
-    """Counts conversations per (source, licence) as they stream past: the sources of data without a card."""
+    """Counts records per (source, licence) and licence stamp as they stream past: a run's sources."""
 
     def __init__(self) -> None:
-        self.counts: Counter[tuple[str, str]] = Counter()
+        self.counts: Counter[tuple[str, str, bool | None]] = Counter()
 
     def watch(self, records: Iterator[T]) -> Iterator[T]:
-        for record in records:  # a Conversation or a PreferencePair (both carry source and license)
-            self.counts[(record.source or "unknown", record.license or "unknown")] += 1  # type: ignore[attr-defined]
+        for record in records:  # a Conversation or a PreferencePair (both carry source, license, commercial)
+            key = (record.source or "unknown", record.license or "unknown", record.commercial)  # type: ignore[attr-defined]
+            self.counts[key] += 1
             yield record
 
     def sources(self) -> list[DataSource]:
-        return [
-            DataSource(name, lic, license_allows_commercial(lic), n) for (name, lic), n in sorted(self.counts.items())
-        ]
+        by_source: dict[tuple[str, str], DataSource] = {}
+        for (name, lic, stamp), n in self.counts.items():
+            source = by_source.setdefault((name, lic), DataSource(name, lic, False))
+            source.records += n
+            if stamp is None:
+                source.unstamped += n
+            elif stamp is False:
+                source.not_cleared += n
+        for source in by_source.values():
+            source.commercial = source.records > 0 and not source.unstamped and not source.not_cleared
+        return [by_source[key] for key in sorted(by_source)]
 
 
 def _hf_dataset(data: str, on_reject: Callable[[Reject], object], preferences: bool = False) -> RunData:
@@ -182,7 +219,7 @@ def _hf_dataset(data: str, on_reject: Callable[[Reject], object], preferences: b
 
         parse: Callable[..., Any] = preference_from_dict
     else:
-        parse = Conversation.from_dict
+        parse = checked_conversation
 
     def rows() -> Iterator[Any]:
         for i, row in enumerate(table):
