@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from kit.prepared_data import prepare
 from kit.train_data import dolly_conversations, one_line_error, write_jsonl
 
 from ru_llm.train.data.sources import DataSource, SourceCounter
@@ -75,6 +76,9 @@ def test_one_uncleared_record_names_only_its_source(run_config, cli, tmp_path: P
     data = write_jsonl(tmp_path / "mixed.jsonl", records)
     line = _refused(cli, run_config("llama", data=str(data)), tmp_path)
     assert line.split(" (hint:")[0].endswith(NOT_CLEARED + "mine (CC0-1.0; all records stamped commercial: false)")
+    # with max_samples the record after the last one trained is neither read nor judged
+    prepared, _ = prepare(run_config, data=str(data), max_samples=len(records) - 1)
+    assert [(s.name, s.records, s.status) for s in prepared.sources] == [("dolly", len(records) - 1, "yes")]
 
 
 def test_records_all_stamped_cleared_train_and_the_card_says_so(run_config, cli, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +90,8 @@ def prepare_datasets(
     unreadable = _CountUnreadable(stats, on_reject)
     data = open_data(config.data, on_reject=unreadable, validation_data=config.validation_data)
     seen = SourceCounter()
-    samples = _encode_with_progress(
-        seen.watch(data.train()), encoder, on_reject, stats, config.max_samples, console, "encoding training data"
-    )
+    convs = seen.watch(islice(data.train(), config.max_samples))  # only what is trained counts for the card
+    samples = _encode_with_progress(convs, encoder, on_reject, stats, None, console, "encoding training data")
     data.sources = seen.sources()  # the records' own stamps: source, licence, commercial
     if not samples:
         reasons = ", ".join(f"{r} ({n})" for r, n in stats.rejected.most_common(3)) or "the data is empty"
@@ -143,8 +143,8 @@ def _prepare_preferences(
     options = {"max_length": config.max_length, "max_prompt_length": config.dpo.max_prompt_length}
     with _spinner(console, "encoding preference pairs") as advance:
         rows = encode_pairs(
-            seen.watch(data.train()), template, tokenizer, on_reject=on_reject, stats=stats,
-            limit=config.max_samples, progress=advance, **options,
+            seen.watch(islice(data.train(), config.max_samples)), template, tokenizer, on_reject=on_reject,
+            stats=stats, progress=advance, **options,
         )  # fmt: skip
     data.sources = seen.sources()  # the records' own stamps: source, licence, commercial
     if not rows:
