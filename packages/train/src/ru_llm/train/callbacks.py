@@ -19,14 +19,15 @@ class MetricsLog(TrainerCallback):
     """Every logged step as one JSON line (main process only); a resumed run drops the lines it redoes."""
 
     def __init__(self, path: Path, *, resume_step: int = 0) -> None:
+        from ru_llm.core.jsonl import atomic_open
+        from ru_llm.train.outputs import read_metrics
+
         self.path = path
         if resume_step and path.is_file():
-            kept = [
-                line
-                for line in path.read_text(encoding="utf-8").split("\n")
-                if line.strip() and json.loads(line).get("step", 0) <= resume_step
-            ]
-            path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+            # the steps up to the checkpoint stay; later ones (and a line a kill cut short) are redone
+            kept = [r for r in read_metrics(path) if r.get("step", 0) <= resume_step]
+            with atomic_open(path) as fh:
+                fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
         elif path.exists():
             path.unlink()
 

@@ -35,6 +35,16 @@ class OptimizerConfig:
             raise ConfigError(f"'optimizer.betas' must be two numbers in [0, 1), got {list(self.betas)}")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"'optimizer.warmup_ratio' must be in [0, 1), got {self.warmup_ratio}")
+        if self.warmup_steps < 0:
+            raise ConfigError(f"'optimizer.warmup_steps' must be 0 or more, got {self.warmup_steps}")
+        if self.max_grad_norm < 0:
+            raise ConfigError(
+                f"'optimizer.max_grad_norm' must be 0 or more, got {self.max_grad_norm}", hint="0 turns clipping off"
+            )
+        if self.weight_decay < 0:
+            raise ConfigError(f"'optimizer.weight_decay' must be 0 or more, got {self.weight_decay}")
+        if self.eps <= 0:
+            raise ConfigError(f"'optimizer.eps' must be positive, got {self.eps}")
 
 
 @dataclass
@@ -279,6 +289,11 @@ class RunConfig:
             raise ConfigError(f"'epochs' must be positive, got {self.epochs}")
         if self.max_samples is not None and self.max_samples < 1:
             raise ConfigError(f"'max_samples' must be at least 1, got {self.max_samples}")
+        if self.save_total_limit is not None and self.save_total_limit < 1:
+            raise ConfigError(
+                f"'save_total_limit' must be at least 1, got {self.save_total_limit}",
+                hint="leave it unset (null) to keep every checkpoint",
+            )
         bad = [r for r in self.report_to if r not in ("none", "tensorboard", "wandb")]
         if bad:
             raise ConfigError(f"'report_to' must list tensorboard, wandb or none, got {bad[0]!r}")

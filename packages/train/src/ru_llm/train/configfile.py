@@ -41,6 +41,19 @@ def _read_yaml(text: str, where: str) -> dict[str, Any]:
     return data
 
 
+def _read_text(file: Path) -> str:
+    """A config file's text; one line naming the file and the first bad byte when it is not UTF-8."""
+    raw = file.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise ConfigError(
+            f"{file}:{line}: not UTF-8 text (byte 0x{raw[e.start]:02x} at offset {e.start})",
+            hint="save the config as UTF-8 (e.g. `iconv -f cp1251 -t utf-8`)",
+        ) from None
+
+
 def presets() -> dict[str, Preset]:
     """The presets shipped with the package, by name (the file name without ``.yaml``)."""
     found = {}
@@ -82,7 +95,7 @@ def resolve_config(
         file = Path(path)
         if not file.is_file():
             raise ConfigError(f"{file}: no such config file", hint="see `ru-llm train presets` for examples")
-        data = deep_merge(data, _read_yaml(file.read_text(encoding="utf-8"), where))
+        data = deep_merge(data, _read_yaml(_read_text(file), where))
     for key, value in parse_key_values(overrides, "override").items():
         set_dotted(data, key, value, where=f"override {key}={value!r}")
     preset = data.get("preset")

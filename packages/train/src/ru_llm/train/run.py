@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,20 @@ from typing import Any
 from ru_llm.core.atomic import check_output_dir, refuse_inputs_inside, write_marker
 from ru_llm.core.errors import ConfigError, RuLLMError, first_line
 from ru_llm.core.jsonl import Reject, RejectsWriter, atomic_open
+from ru_llm.train.checkpoints import (
+    clear_staging,
+    final_staging,
+    finished_problem,
+    is_finished,
+    publish_final,
+    remove_incomplete,
+    scan_checkpoints,
+)
 from ru_llm.train.config import RunConfig
 from ru_llm.train.configfile import dump_yaml, resolved_tree
 from ru_llm.train.data.sources import DataSource
 
 CONFIG_FILE = "config.resolved.yaml"
-_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 # Control tokens written literally by chat templates; each must be one token of the tokenizer, or the
 # model would learn to spell them. (<s>, </s> and [INST] are left out: LLaMA-2, Mistral v0.1 and the
 # paper's human_assistant format write them as plain text where the tokenizer has no such token.)
@@ -137,44 +146,93 @@ def check_template_tokens(template: Any, tokenizer: Any) -> None:
 
 # -- output directory --------------------------------------------------------------------------------
 def last_checkpoint(out: Path) -> Path | None:
-    found = [(int(m.group(1)), p) for p in out.glob("checkpoint-*") if (m := _CHECKPOINT.match(p.name)) and p.is_dir()]
-    return max(found)[1] if found else None
+    """The newest complete checkpoint of ``out`` (see ``ru_llm.train.checkpoints``)."""
+    complete, _ = scan_checkpoints(out)
+    return complete[-1] if complete else None
 
 
-def prepare_output_dir(out: Path, tree: dict[str, Any], *, overwrite: bool, inputs: list[Path]) -> Path | None:
-    """Decide between a fresh run and a resume; return the checkpoint to resume from."""
+def prepare_output_dir(
+    out: Path,
+    tree: dict[str, Any],
+    *,
+    overwrite: bool,
+    inputs: list[Path],
+    say: Callable[[str], object] = lambda _: None,
+) -> Path | None:
+    """Decide between a fresh run and a resume; return the checkpoint to resume from.
+
+    Incomplete checkpoints (a save cut short) are skipped, named through ``say`` and removed. A folder
+    that holds no progress yet (the earlier attempt stopped before its first checkpoint) starts again,
+    whatever config it was made with.
+    """
     refuse_inputs_inside(out, inputs, flag="output_dir")
     if overwrite:
         check_output_dir(out, overwrite=True, flag="output_dir")  # only a directory the toolkit made
-        if out.is_dir():
-            shutil.rmtree(out)
+        empty_directory(out)
         return None
     if not out.is_dir() or not any(out.iterdir()):
         return None
     previous = out / CONFIG_FILE
     if not previous.is_file():
         check_output_dir(out, overwrite=False, inputs=inputs, flag="output_dir")  # raises: not ours
+    old = _previous_tree(previous)
+    complete, skipped = scan_checkpoints(out)
+    if is_finished(out):
+        if _comparable(old) != _comparable(tree):
+            raise _different_config(out, old, tree)
+        problem = finished_problem(out)
+        raise RuLLMError(
+            f"{out}: this run has finished already" + (f", but {problem}" if problem else ""),
+            hint="pass --overwrite to train again",
+        )
+    for item in skipped:
+        say(f"skipping the incomplete checkpoint {item.path.name} ({item.reason}); removing it")
+    remove_incomplete(skipped)
+    clear_staging(out)
+    if not complete:
+        if old is not None and _comparable(old) != _comparable(tree):
+            say(f"{out}: the earlier attempt stopped before its first checkpoint; starting again with this config")
+            empty_directory(out)
+        return None
+    if _comparable(old) != _comparable(tree):
+        raise _different_config(out, old, tree)
+    if tree.get("resume") == "auto":
+        return complete[-1]
+    raise RuLLMError(f"{out}: holds checkpoints and resume is 'never'", hint="pass --overwrite or resume=auto")
+
+
+def _previous_tree(path: Path) -> dict[str, Any] | None:
     import yaml
 
-    old = yaml.safe_load(previous.read_text(encoding="utf-8")) or {}
-    if _comparable(old) != _comparable(tree):
-        changed = sorted(k for k in set(old) | set(tree) if old.get(k) != tree.get(k) and k != "resume")
-        raise RuLLMError(
-            f"{out}: holds a run of a different config (differs in {', '.join(changed[:5])})",
-            hint="pass --overwrite to start again there, or choose another output_dir",
-        )
-    if (out / "README.md").is_file():
-        raise RuLLMError(f"{out}: this run has finished already", hint="pass --overwrite to train again")
-    checkpoint = last_checkpoint(out)
-    if checkpoint is not None and tree.get("resume") == "auto":
-        return checkpoint
-    if checkpoint is not None:
-        raise RuLLMError(f"{out}: holds checkpoints and resume is 'never'", hint="pass --overwrite or resume=auto")
-    return None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None  # cut short or damaged: nothing to compare with
 
 
-def _comparable(tree: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in tree.items() if k != "resume"}
+def _different_config(out: Path, old: dict[str, Any] | None, tree: dict[str, Any]) -> RuLLMError:
+    old = old or {}
+    changed = sorted(k for k in set(old) | set(tree) if old.get(k) != tree.get(k) and k != "resume")
+    return RuLLMError(
+        f"{out}: holds a run of a different config (differs in {', '.join(changed[:5]) or 'its saved config'})",
+        hint="pass --overwrite to start again there, or choose another output_dir",
+    )
+
+
+def empty_directory(out: Path) -> None:
+    """Remove everything in ``out`` (a directory the toolkit made) but keep ``out`` itself, which may be
+    a symbolic link to a directory on another disk."""
+    if not out.is_dir():
+        return
+    for child in out.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def _comparable(tree: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if tree is None else {k: v for k, v in tree.items() if k != "resume"}
 
 
 # -- the run -----------------------------------------------------------------------------------------
@@ -210,6 +268,9 @@ def train(
 
         check_packing_support(config, model_config)
 
+    from ru_llm.train.preflight import check_strategy_on_skeleton, check_trainer_arguments
+
+    check_strategy_on_skeleton(config, strategy, family, model_config)
     rejects: list[Reject] = []
     from ru_llm.train.datasets import prepare_datasets
 
@@ -219,10 +280,13 @@ def train(
 
         check_commercial(prepared.sources)
     model_dir = Path(config.model).expanduser()
+    check_trainer_arguments(config, strategy, out, prepared.validation is not None)
     inputs = [p for p in [*prepared.files, model_dir] if p.exists()]
     # Only the main process checks and changes the directory (another rank reading it meanwhile would
     # race with the writes below); the trainer hands its resume decision to the other ranks.
-    resume_from = prepare_output_dir(out, tree, overwrite=overwrite, inputs=inputs) if is_main else None
+    resume_from = (
+        prepare_output_dir(out, tree, overwrite=overwrite, inputs=inputs, say=console.print) if is_main else None
+    )
     if is_main:
         out.mkdir(parents=True, exist_ok=True)
         write_marker(out, "train run")
@@ -258,7 +322,7 @@ def train(
         return result
     if is_main:
         finish_outputs(config, prepared.sources, prepared.description, prepared.template_name, tree, result)
-        result.files = sorted(p.name for p in out.iterdir())
+        result.files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     return result
 
 
@@ -270,12 +334,14 @@ def finish_outputs(
     tree: dict[str, Any],
     result: TrainResult,
 ) -> None:
-    """Loss curve, training report and model card (the card last: it marks the run finished)."""
+    """Loss curve, training report and model card beside the staged weights, then all of it published
+    into the output directory (the card last, then the record that marks the run finished)."""
     from ru_llm.train.outputs import model_card, plot_losses, read_metrics
 
     out = result.output_dir
+    staged = final_staging(out)
     metrics = read_metrics(out / "metrics.jsonl")
-    plot_losses(metrics, out / "loss.png")
+    plot_losses(metrics, staged / "loss.png")
     report = {
         "steps": result.steps,
         "tokens_seen": result.tokens_seen,
@@ -283,8 +349,8 @@ def finish_outputs(
         "final": result.final,
         "resumed_from": result.resumed_from,
     }
-    (out / "train_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    adapter = (out / "adapter_config.json").is_file()
+    (staged / "train_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    adapter = (staged / "adapter_config.json").is_file()
     card = model_card(
         base_model=config.model,
         strategy=_strategy_label(config),
@@ -295,7 +361,8 @@ def finish_outputs(
         report=report,
         template=template_name,
     )
-    (out / "README.md").write_text(card, encoding="utf-8")
+    (staged / "README.md").write_text(card, encoding="utf-8")
+    publish_final(staged, out, steps=result.steps)
 
 
 def _strategy_label(config: RunConfig) -> str:

@@ -8,6 +8,7 @@ layer that re-tokenizes or re-packs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 
 from ru_llm.core.errors import ConfigError, first_line
 from ru_llm.core.families import ModelFamily
+from ru_llm.train.checkpoints import final_staging, publish_checkpoint, rotate, staging_root
 from ru_llm.train.config import RunConfig
 from ru_llm.train.data.collate import PackedCollator, PaddedCollator, TokenCounter
 from ru_llm.train.strategy import TrainerStrategy
@@ -99,14 +101,30 @@ def training_arguments(
     """The trainer's arguments: the run's, then the strategy's (``arguments_class``: e.g. TRL's DPOConfig)."""
     from transformers import TrainingArguments
 
-    from ru_llm.train.run import use_bf16
-
     arguments_class = arguments_class or TrainingArguments
+    values = run_argument_values(config, out, has_validation)
+    values.update(strategy.trainer_arguments(config, out))
+    if arguments_class is not TrainingArguments:
+        # TRL's configs turn gradient checkpointing on by default, under its old name; say it both ways
+        values["gradient_checkpointing"] = config.gradient_checkpointing
+    if values.get("deepspeed"):
+        from ru_llm.train.deepspeed import single_process_env
+
+        single_process_env()  # a run without a launcher: a one-process group instead of MPI discovery
+    try:
+        return arguments_class(**values)
+    except (ValueError, ImportError) as e:
+        raise ConfigError(f"the trainer refused the settings: {first_line(e)}") from None
+
+
+def run_argument_values(config: RunConfig, out: Path, has_validation: bool) -> dict[str, Any]:
+    """The ``TrainingArguments`` values the run config gives (before the strategy adds its own)."""
+    from ru_llm.train.run import use_bf16
 
     opt = config.optimizer
     warmup: float = opt.warmup_steps if opt.warmup_steps > 0 else opt.warmup_ratio
     evaluating = has_validation and config.eval_steps > 0
-    values: dict[str, Any] = {
+    return {
         "output_dir": str(out),
         "per_device_train_batch_size": config.batch_size,
         "per_device_eval_batch_size": config.batch_size,
@@ -140,18 +158,6 @@ def training_arguments(
         "dataloader_num_workers": 0,
         "label_names": ["labels"],
     }
-    values.update(strategy.trainer_arguments(config, out))
-    if arguments_class is not TrainingArguments:
-        # TRL's configs turn gradient checkpointing on by default, under its old name; say it both ways
-        values["gradient_checkpointing"] = config.gradient_checkpointing
-    if values.get("deepspeed"):
-        from ru_llm.train.deepspeed import single_process_env
-
-        single_process_env()  # a run without a launcher: a one-process group instead of MPI discovery
-    try:
-        return arguments_class(**values)
-    except (ValueError, ImportError) as e:
-        raise ConfigError(f"the trainer refused the settings: {first_line(e)}") from None
 
 
 def _use_cpu(config: RunConfig) -> bool:
@@ -218,16 +224,14 @@ def _all_tokens(counter: TokenCounter, device: Any) -> int:
 
 def _tokens_at(metrics: Path, step: int) -> int:
     """``tokens_seen`` of the last line of ``metrics.jsonl`` at or before ``step`` (0 for a fresh run)."""
-    if step <= 0 or not metrics.is_file():
+    if step <= 0:
         return 0
-    import json
+    from ru_llm.train.outputs import read_metrics
 
     seen = 0
-    for line in metrics.read_text(encoding="utf-8").split("\n"):
-        if line.strip():
-            record = json.loads(line)
-            if record.get("step", 0) <= step and "tokens_seen" in record:
-                seen = int(record["tokens_seen"])
+    for record in read_metrics(metrics):
+        if record.get("step", 0) <= step and "tokens_seen" in record:
+            seen = int(record["tokens_seen"])
     return seen
 
 
@@ -308,6 +312,27 @@ def run_trainer(
                 logs.setdefault("tokens_seen", _all_tokens(counter, self.args.device))
             super().log(logs, *args, **kwargs)
 
+        def _get_output_dir(self, trial: Any) -> str:
+            # while a checkpoint is saved: the staging area, so that no rank ever writes into a
+            # folder named checkpoint-N (see ru_llm.train.checkpoints)
+            return str(self._staging) if self._staging is not None else super()._get_output_dir(trial)
+
+        def _save_checkpoint(self, model: Any, trial: Any) -> None:
+            self._staging = staging_root(out)
+            try:
+                super()._save_checkpoint(model, trial)
+            finally:
+                self._staging = None
+            publish_staged_checkpoint(self, out, config.save_total_limit)
+
+        def _run_epoch(self, *args: Any, **kwargs: Any) -> Any:
+            if 0 < self.state.max_steps <= self.state.global_step:
+                # resumed from the checkpoint of the last step (a kill during the final save): nothing is
+                # left to train, but transformers would take one step more before it checks
+                self.control.should_training_stop = True
+                return None
+            return super()._run_epoch(*args, **kwargs)
+
         def create_model_card(self, *args: Any, **kwargs: Any) -> None:
             # TRL's trainers write their own README.md at every checkpoint; the run writes the model card
             # once, last, and its presence is what marks a run finished (a resume must not see one before)
@@ -340,6 +365,7 @@ def run_trainer(
             )  # fmt: skip
             return self.optimizer
 
+    RunTrainer._staging = None
     trainer = RunTrainer(
         model=model,
         args=args,
@@ -378,12 +404,43 @@ def run_trainer(
             if logged:
                 final[key] = float(logged[-1])
         tokens = _all_tokens(counter, args.device)
-        strategy.save(trainer, out)  # on every rank: ZeRO-3 gathers the shards, rank 0 writes
+        # the final model goes to a staging folder that the run publishes whole (ru_llm.train.checkpoints)
+        staged = final_staging(out)
+        staged.mkdir(parents=True, exist_ok=True)
+        strategy.save(trainer, staged)  # on every rank: ZeRO-3 gathers the shards, rank 0 writes
         if trainer.is_world_process_zero():
-            save_tokenizer(tokenizer, prepared.template_name, family, out)
+            save_tokenizer(tokenizer, prepared.template_name, family, staged)
         return TrainOutcome(trainer.state.global_step, tokens, final)
     finally:
         stop.uninstall()
+
+
+def publish_staged_checkpoint(trainer: Any, out: Path, limit: int | None) -> None:
+    """Make the checkpoint every rank just wrote into the staging area visible under its real name.
+
+    All ranks must have finished writing their shards first; then the saving process (rank 0, or each
+    node's first with ``save_on_each_node``) seals and renames it and drops checkpoints beyond ``limit``.
+    """
+    from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+
+    if _distributed():
+        import torch.distributed as dist
+
+        dist.barrier()
+    staged = staging_root(out) / f"{PREFIX_CHECKPOINT_DIR}-{trainer.state.global_step}"
+    if trainer.args.should_save:
+        if not staged.is_dir():
+            if (out / staged.name).is_dir():
+                return  # another node on a shared disk published it already (save_on_each_node)
+            raise RuntimeError(f"{staged}: the trainer saved its checkpoint elsewhere (transformers changed?)")
+        publish_checkpoint(staged, out, step=trainer.state.global_step)
+        rotate(out, limit)
+        with contextlib.suppress(OSError):
+            staging_root(out).rmdir()  # only when empty: nothing else is being written
+    if _distributed():
+        import torch.distributed as dist
+
+        dist.barrier()  # no rank goes on (or stops) before the checkpoint is published
 
 
 def save_tokenizer(tokenizer: Any, template_name: str, family: ModelFamily, out: Path) -> None:
