@@ -14,6 +14,7 @@ Metrics, over the texts:
   subsequence of characters: the ratio ``difflib.SequenceMatcher`` reports, computed exactly (see
   :func:`similarity`). One wrong, missing or extra character in 200 keeps it at 0.995 or above.
 - ``exact_match``: the share of outputs equal to the text (both stripped of surrounding whitespace).
+- ``{metric}_stderr`` beside each of these four means: its sample standard error, as lm-eval reports one.
 - ``hit_token_limit``: how many outputs used all ``max_new_tokens`` (probably cut short).
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ru_llm.core.errors import ConfigError
+from ru_llm.eval.stats import add_mean, mean_stderr
 from ru_llm.eval.task import GenerateRequest, Item, Request, TaskData, TaskSettings
 
 PROMPTS = {
@@ -153,11 +155,13 @@ class Copy:
     def aggregate(self, records: list[dict[str, Any]]) -> dict[str, float]:
         if not records:
             return {}
-        n = len(records)
-        return {
-            "length_ratio": sum(r["length_ratio"] for r in records) / n,
-            "copy_rate": sum(r["score"] for r in records) / n,
-            "similarity": sum(r["similarity"] for r in records) / n,
-            "exact_match": sum(1 for r in records if r["exact"]) / n,
-            "hit_token_limit": float(sum(1 for r in records if r["hit_token_limit"])),
-        }
+        metrics: dict[str, float] = {}
+        for name, values in (
+            ("length_ratio", [r["length_ratio"] for r in records]),
+            ("copy_rate", [r["score"] for r in records]),
+            ("similarity", [r["similarity"] for r in records]),
+            ("exact_match", [float(r["exact"]) for r in records]),
+        ):  # means over the texts, each with lm-eval's sample standard error
+            add_mean(metrics, name, sum(values) / len(values), mean_stderr(values))
+        metrics["hit_token_limit"] = float(sum(1 for r in records if r["hit_token_limit"]))
+        return metrics
