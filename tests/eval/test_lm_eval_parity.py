@@ -18,6 +18,7 @@ from kit.lm_eval_mmlu import lm_eval_mmlu
 from kit.train_data import one_line_error
 
 MMLU_DATA = Path(__file__).resolve().parent.parent / "data" / "mmlu"
+MULTILINE = MMLU_DATA / "multiline"  # real rows with line breaks inside quoted fields
 SUBJECTS = ["anatomy", "marketing", "world_religions"]
 
 
@@ -75,7 +76,7 @@ def test_predictions_agree_with_lm_eval_question_by_question(
     model_dir = tiny_model(family)
     names = mmlu_task_yamls(MMLU_DATA, SUBJECTS, tmp_path / "tasks")
     theirs = {
-        k: lls for k, (lls, _) in lm_eval_mmlu(model_dir, tmp_path / "tasks", names, shots, add_bos=add_bos).items()
+        k: a.logprobs for k, a in lm_eval_mmlu(model_dir, tmp_path / "tasks", names, shots, add_bos=add_bos).items()
     }
 
     model = ModelSettings(str(model_dir), device="cpu", dtype="fp32", batch_size=8, add_bos=add_bos)
@@ -92,6 +93,61 @@ def test_predictions_agree_with_lm_eval_question_by_question(
     assert not disagree, f"{len(disagree)} of {len(items)} predictions differ, first: {disagree[:5]}"
     for item in items:
         assert item["logprobs"] == pytest.approx(theirs[item["id"]], abs=2e-5), item["id"]  # noise: ~1e-6
+
+
+@pytest.mark.slow
+def test_prompts_and_loglikelihoods_agree_with_lm_eval_on_rows_with_line_breaks(tiny_model, tmp_path: Path) -> None:
+    """Real MMLU rows whose quoted fields span lines (college computer science, econometrics: code,
+    tables, "I. … II. …" lists, in the questions and in the 5 dev shots): lm-eval reads them with pandas
+    through HF datasets, ru-llm with its CSV reader; every prompt must be the same text, character for
+    character, and every letter's log-likelihood the same up to float noise."""
+    from ru_llm.eval.lm_eval_bridge import mmlu_task_yamls
+    from ru_llm.eval.models.hf import HFEvalModel, ModelSettings
+    from ru_llm.eval.run import evaluate
+    from ru_llm.eval.task import TaskSettings
+    from ru_llm.eval.tasks.mmlu import MMLU
+
+    subjects, limit, shots = ["college_computer_science", "econometrics"], 6, 5
+    model_dir = _with_context(tiny_model("llama"), tmp_path / "model", 4096)  # 5 such shots: ~1-2k tokens
+    names = mmlu_task_yamls(MULTILINE, subjects, tmp_path / "tasks")
+    theirs = lm_eval_mmlu(model_dir, tmp_path / "tasks", names, shots, limit=limit)
+
+    model = HFEvalModel(ModelSettings(str(model_dir), device="cpu", dtype="fp32", batch_size=8))
+    prompts: list[str] = []
+    answer = model.choice_logprobs
+
+    def recording(requests, progress):  # type: ignore[no-untyped-def]
+        prompts.extend(r.context for r in requests)
+        return answer(requests, progress)
+
+    model.choice_logprobs = recording  # type: ignore[method-assign]
+    settings = TaskSettings(data=str(MULTILINE), subjects=tuple(subjects), shots=shots, limit=limit)
+    results = evaluate([("mmlu", MMLU)], model.settings, settings, tmp_path / "r.json", model=model)
+    items = results["tasks"]["mmlu"]["items"]
+
+    assert sorted(i["id"] for i in items) == sorted(theirs) and len(items) == 2 * limit
+    assert all(i["shots"] == shots for i in items)  # nothing cut: both prompts are whole
+    assert set(prompts) == {a.prompt for a in theirs.values()}
+    # without line breaks inside fields a 5-shot prompt has 2 + 5 * 7 + 5 of them: the shots have more,
+    # and question 2 more than question 0 (same shots)
+    lines = {k: a.prompt.count("\n") for k, a in theirs.items()}
+    assert min(lines.values()) > 42
+    assert lines["college_computer_science/2"] > lines["college_computer_science/0"]
+    for item in items:
+        assert item["logprobs"] == pytest.approx(theirs[item["id"]].logprobs, abs=2e-5), item["id"]
+        their_letter = "ABCD"[max(range(4), key=lambda c: theirs[item["id"]].logprobs[c])]
+        assert item["prediction"] == their_letter
+
+
+def _with_context(model_dir: Path, out: Path, positions: int) -> Path:
+    """A copy of a tiny model directory whose config allows ``positions`` tokens (RoPE: same weights)."""
+    import shutil
+
+    shutil.copytree(model_dir, out)
+    config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    config["max_position_embeddings"] = positions
+    (out / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    return out
 
 
 @pytest.mark.slow
@@ -154,6 +210,28 @@ def test_without_lm_eval_installed_the_error_names_the_extra(cli, tmp_path: Path
     monkeypatch.setitem(sys.modules, "lm_eval", None)  # `import lm_eval` now raises ImportError
     line = one_line_error(cli("eval", "run", "lm_eval:hellaswag", "--model", tmp_path, "--out", tmp_path / "r.json"))
     assert 'pip install "ru-llm-eval[lm-eval]"' in line
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_a_bare_lm_eval_task_name_says_to_write_lm_eval_prefix(cli, tmp_path: Path, monkeypatch) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("lm_eval") is None:
+        pytest.skip("lm-eval is not installed")
+    run = ("--model", tmp_path, "--out", tmp_path / "r.json")
+    line = one_line_error(cli("eval", "run", "mmlu,hellaswag", *run))
+    assert "unknown task 'hellaswag': an lm-evaluation-harness task; run it as lm_eval:hellaswag" in line
+    line = one_line_error(cli("eval", "run", "hellaswagg", *run))  # a typo of lm-eval's name
+    assert "Known: copy," in line and "lm-evaluation-harness has 'hellaswag': lm_eval:hellaswag" in line
+    line = one_line_error(cli("eval", "run", "mmlu_r", *run))  # a typo of ours: only ours is suggested
+    assert "did you mean 'mmlu_ru'?" in line and "lm_eval:" not in line
+    line = one_line_error(cli("eval", "run", "no_such_benchmark_anywhere", *run))
+    assert "unknown task 'no_such_benchmark_anywhere'. Known:" in line and "lm_eval:" not in line
+
+    monkeypatch.setitem(sys.modules, "lm_eval", None)  # not installed: it might know the name, so say how
+    line = one_line_error(cli("eval", "run", "hellaswag", *run))
+    assert "unknown task 'hellaswag'. Known:" in line
+    assert 'written lm_eval:hellaswag and needs pip install "ru-llm-eval[lm-eval]"' in line
     assert not (tmp_path / "r.json").exists()
 
 

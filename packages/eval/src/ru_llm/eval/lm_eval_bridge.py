@@ -25,9 +25,11 @@ find the task in, besides lm-eval's own. Model answers are cached by lm-eval nex
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import logging
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +50,43 @@ def lm_eval_module() -> ModuleType:
     from ru_llm.core.deps import require
 
     return require("lm_eval", purpose="lm_eval: tasks", package="ru-llm-eval", extra="lm-eval")
+
+
+def lm_eval_task_names() -> frozenset[str] | None:
+    """The task, group and tag names lm-evaluation-harness ships, read from its task YAML files without
+    importing it (about a second; only an unknown task name asks); ``None`` when it is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("lm_eval")
+    if spec is None or spec.origin is None:
+        return None
+    return _shipped_names(Path(spec.origin).parent / "tasks")
+
+
+@functools.cache
+def _shipped_names(root: Path) -> frozenset[str]:
+    names: set[str] = set()
+    for path in root.rglob("*"):  # task YAMLs, and the templates they include (`_default_template_yaml`)
+        if not (path.name.endswith("yaml") or "." not in path.name) or not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for match in _NAME_KEY.finditer(text):
+            value, items = match.group(1), match.group(2)
+            names.update([value] if value else _LIST_ITEM.findall(items or ""))
+    cleaned = (n.strip().strip("'\"").strip() for n in names)
+    return frozenset(n for n in cleaned if _TASK_NAME.fullmatch(n) and n != "null")
+
+
+# `task: name`, `"task": "name"`, or a key followed by a block list (`tag:` then `  - name` lines)
+_NAME_KEY = re.compile(
+    r"""^["']?(?:task|group|tag)["']?[ \t]*:[ \t]*(?:([^\s#\[{][^#\n]*?)[ \t]*$|\n((?:[ \t]*-[^\n]*\n?)+))""",
+    re.MULTILINE,
+)
+_TASK_NAME = re.compile(r"[\w.+-]+")
+_LIST_ITEM = re.compile(r"^[ \t]*-[ \t]*([^\s#][^#\n]*?)[ \t]*$", re.MULTILINE)
 
 
 class LMEvalTask:
@@ -178,7 +217,7 @@ def _numbers(values: dict[str, Any]) -> dict[str, float]:
     return found
 
 
-def _arguments(sample: dict[str, Any]) -> list[tuple[Any, ...]]:
+def sample_arguments(sample: dict[str, Any]) -> list[tuple[Any, ...]]:
     """The request arguments of a logged sample: a list of tuples, as lm-eval logs them in any 0.4.x."""
     args = sample.get("arguments")
     if isinstance(args, dict):  # {"gen_args_0": {"arg_0": ..., "arg_1": ...}, ...}
@@ -193,7 +232,7 @@ def _record(task: str, sample: dict[str, Any], *, several_filters: bool) -> dict
     if several_filters:
         record["filter"] = flt
     responses = sample.get("filtered_resps") or []
-    args = _arguments(sample)
+    args = sample_arguments(sample)
     target = sample.get("target")
     loglikelihoods = [r[0] if isinstance(r, (list, tuple)) else r for r in responses]
     if len(responses) > 1 and all(isinstance(x, (int, float)) for x in loglikelihoods):  # multiple choice
@@ -293,7 +332,8 @@ def mmlu_task_yamls(data: Path, subjects: list[str], folder: Path, *, prefix: st
     """Write one lm-eval task YAML per subject into ``folder`` for MMLU CSVs with a
     ``question,choice0,choice1,choice2,choice3,answer`` header (``data/{dev,test}/{subject}_{split}.csv``):
     lm-eval's own ``mmlu`` template (first-n dev shots, its description, its ``doc_to_text`` with
-    ``choices[i]`` read from the ``choice<i>`` columns). Returns the task names (``prefix + subject``)."""
+    ``choices[i]`` read from the ``choice<i>`` columns; every cell read as text, as in ``cais/mmlu``).
+    Returns the task names (``prefix + subject``)."""
     import json
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -310,7 +350,10 @@ def mmlu_task_yamls(data: Path, subjects: list[str], folder: Path, *, prefix: st
                 "data_files": {
                     "test": str(Path(data, "test", f"{subject}_test.csv").resolve()),
                     "dev": str(Path(data, "dev", f"{subject}_dev.csv").resolve()),
-                }
+                },
+                # pandas would read a choice "None" or "NA" as a missing value (and lm-eval print "nan");
+                # cais/mmlu, which lm-eval's own mmlu reads, keeps it as text
+                "keep_default_na": False,
             },
             "test_split": "test",
             "fewshot_split": "dev",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+
+from ru_llm.core.errors import ConfigError, UnknownNameError
 from ru_llm.core.plugins import registry
 from ru_llm.core.registry import Registry
 from ru_llm.eval.task import EvalTask
@@ -18,5 +21,26 @@ def metrics() -> Registry[EvalTask]:
 
 
 def get_task(name: str) -> EvalTask:
-    """The task registered under ``name``; an unknown name lists the known ones."""
-    return metrics().get(name)
+    """The task registered under ``name``; an unknown name lists the known ones, or, when it is an
+    lm-evaluation-harness task (``hellaswag``), says to write ``lm_eval:hellaswag``."""
+    try:
+        return metrics().get(name)
+    except UnknownNameError as error:
+        from ru_llm.eval.lm_eval_bridge import PREFIX, lm_eval_task_names
+
+        known = lm_eval_task_names()
+        if known is not None and name in known:
+            raise ConfigError(
+                f"unknown task {name!r}: an lm-evaluation-harness task; run it as {PREFIX}{name}",
+                hint="`ru-llm eval tasks` lists ru-llm's own tasks",
+            ) from None
+        if known is not None and error.suggestion is None:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+            if close:
+                error.hint = f"lm-evaluation-harness has {close[0]!r}: {PREFIX}{close[0]}; {error.hint}"
+        elif error.suggestion is None:  # lm-eval is not installed, so nothing says it does not know the name
+            error.hint = (
+                f"{error.hint}; an lm-evaluation-harness task is written {PREFIX}{name} "
+                'and needs pip install "ru-llm-eval[lm-eval]"'
+            )
+        raise

@@ -99,6 +99,7 @@ def evaluate(
             "adapter_sha256": model_fingerprint(model_settings.adapter) if model_settings.adapter else None,
             "device": model.device,
             "dtype": None if remote else str(next(model.model.parameters()).dtype).replace("torch.", ""),
+            "max_length": getattr(model, "max_length", None),  # the context prompts had to fit
             "add_bos": model_settings.add_bos,
             "chat_template": model_settings.chat_template,
         },

@@ -79,7 +79,7 @@ class TaskSettings:
     limit: int | None = None
     shots: int | None = None
     subjects: tuple[str, ...] = ()
-    max_length: int = 2048
+    max_length: int | None = None  # None: the model's context (``HFEvalModel.max_length``)
     chat_template: bool = False
     max_new_tokens: int | None = None
     options: dict[str, Any] = field(default_factory=dict)

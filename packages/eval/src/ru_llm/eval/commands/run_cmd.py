@@ -36,7 +36,14 @@ def run_command(
     shots: Annotated[int | None, typer.Option(min=0, help="Few-shot examples (MMLU default 5).")] = None,
     subjects: Annotated[str | None, typer.Option(help="MMLU subjects, comma-separated (default: all).")] = None,
     batch_size: Annotated[str, typer.Option(help="auto, or sequences per batch.")] = "auto",
-    max_length: Annotated[int, typer.Option(min=16, help="Context length in tokens.")] = 2048,
+    max_length: Annotated[
+        int | None,
+        typer.Option(
+            min=16,
+            help="Context length in tokens (default: the model's, from its config or tokenizer, as lm-eval; "
+            "2048 when neither says).",
+        ),
+    ] = None,
     chat_template: Annotated[bool, typer.Option(help="Wrap prompts in the tokenizer's chat template.")] = False,
     add_bos: Annotated[
         bool | None,
@@ -102,6 +109,7 @@ def run_command(
         raise ConfigError(f"--dtype {dtype!r}: expected auto, bf16, fp16 or fp32")
     if out.exists() and out.is_dir():
         raise ConfigError(f"--out {out}: is a directory", hint="give a file name such as results.json")
+    check_model_paths(model, adapter)
     model_settings = ModelSettings(
         model=model,
         adapter=adapter,
@@ -152,11 +160,37 @@ def run_command(
 
         results = evaluate(resolved, model_settings, settings, out, progress=progress, data=per_task)
     console.print(terminal_table([(out.stem, results)]))
-    for name, task_result in results["tasks"].items():
-        counts = task_result["counts"]
-        if counts["failed"]:
-            console.print(f"[yellow]{name}: {counts['failed']} items failed[/] (reasons under 'failures' in {out})")
+    for line in run_warnings(results, out):
+        console.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
     console.print(f"results: {out}")
+
+
+def run_warnings(results: dict[str, Any], out: Path) -> list[str]:
+    """One line per task whose numbers are not what the benchmark defines: questions that lost
+    few-shot examples to fit the context (records whose ``shots`` < ``max_shots``) and items that failed,
+    with how many of how many and the first reason."""
+    context = results.get("model", {}).get("max_length")
+    lines = []
+    for name, entry in results["tasks"].items():
+        items = entry.get("items", [])
+        parts = []
+        cut = [r for r in items if isinstance(r.get("shots"), int) and r["shots"] < r.get("max_shots", 0)]
+        if cut:
+            kept = sum(r["shots"] for r in cut) / len(cut)
+            fit = f"{context} tokens" if context else "the context"
+            parts.append(
+                f"{len(cut)} of {len(items)} questions lost shots to fit {fit} "
+                f"({kept:.1f} of {cut[0]['max_shots']} kept on average)"
+            )
+        failures = entry.get("failures", [])
+        if failures:
+            first = " ".join(str(failures[0].get("reason", "")).split())
+            first = first if len(first) <= 300 else first[:297] + "..."  # a judge's reason may quote its text
+            failed = f"{len(failures)} item{'s' if len(failures) > 1 else ''} failed"
+            parts.append(f"{failed}, first {failures[0].get('id')}: {first} (all under 'failures' in {out})")
+        if parts:
+            lines.append(f"warning: {name}: " + "; ".join(parts))
+    return lines
 
 
 def _judged_options(
@@ -189,3 +223,25 @@ def _judged_options(
     if baseline:
         options["baseline"] = baseline
     return options
+
+
+def check_model_paths(model: str, adapter: str | None) -> None:
+    """``--model`` and ``--adapter`` checked on disk before torch or transformers is imported."""
+    from pathlib import Path
+
+    from ru_llm.core.errors import ConfigError
+    from ru_llm.core.hf import check_model_source
+
+    if model.startswith("openai:"):
+        return
+    check_model_source(model, what="--model")
+    if adapter is not None:
+        path = Path(adapter).expanduser()
+        if not path.is_dir():
+            hint = "give the directory `ru-llm train run` wrote"
+            raise ConfigError(f"--adapter {adapter}: no such directory", hint=hint)
+        if not (path / "adapter_config.json").is_file():
+            raise ConfigError(
+                f"--adapter {adapter}: no adapter_config.json, so not a peft adapter",
+                hint="a merged or full model is passed as --model instead",
+            )

@@ -4,7 +4,9 @@ Requests are sorted by length and batched so padding stays small; contexts and c
 tokenized the way lm-evaluation-harness (0.4.10 and later) does, so predictions agree with lm-eval's:
 the continuation's tokens are those the whole text adds after the context's, a context's trailing
 whitespace moves to the continuation, and special tokens (a BOS) are added as the tokenizer itself adds
-them unless ``add_bos`` says otherwise (tests/eval/test_lm_eval_parity.py holds both to this).
+them unless ``add_bos`` says otherwise (tests/eval/test_lm_eval_parity.py holds both to this). The
+context is the model's own (:func:`context_length`, where lm-eval finds it) unless the settings ask
+for less.
 """
 
 from __future__ import annotations
@@ -26,13 +28,32 @@ class ModelSettings:
     device: str = "auto"
     dtype: str = "auto"
     batch_size: int | None = None  # None: auto (by tokens per batch)
-    max_length: int = 2048
+    max_length: int | None = None  # None: the model's (context_length), as lm-eval
     add_bos: bool | None = None  # None: as the tokenizer does (LLaMA, Gemma: a BOS; Qwen: none), as lm-eval
     chat_template: bool = False
     trust_remote_code: bool = False
 
 
 _DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+DEFAULT_CONTEXT = 2048  # lm-eval's when neither the config nor the tokenizer gives a length
+# transformers' "no limit" model_max_length is int(1e30); a tokenizer saying more than this means none
+_SANE_TOKENIZER_LIMIT = 10**7
+
+
+def context_length(config: Any, tokenizer: Any = None) -> int | None:
+    """The model's context in tokens, found where lm-eval's ``resolve_max_length`` finds it: the text
+    model's config (``text_config`` first, for composite models) ``n_positions``,
+    ``max_position_embeddings`` or ``n_ctx``; else the tokenizer's ``model_max_length`` when it states
+    one; else ``None`` (lm-eval then takes 2048, :data:`DEFAULT_CONTEXT`)."""
+    cfg = getattr(config, "text_config", None) or config
+    for attr in ("n_positions", "max_position_embeddings", "n_ctx"):
+        value = getattr(cfg, attr, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    stated = getattr(tokenizer, "model_max_length", None)
+    if isinstance(stated, int) and 0 < stated < _SANE_TOKENIZER_LIMIT:
+        return stated
+    return None
 
 
 class HFEvalModel:
@@ -42,6 +63,7 @@ class HFEvalModel:
 
         self.settings = settings
         self._warm = False
+        self._keeps_logits = True  # until the model's forward refuses logits_to_keep
         self._stops: dict[tuple[str, ...], Any] = {}
         path = Path(settings.model).expanduser()
         if path.exists() and not (path / "config.json").is_file():
@@ -70,8 +92,11 @@ class HFEvalModel:
         if settings.adapter:
             model = _with_adapter(model, settings.adapter)
         self.model = model.to(self.device).eval()
-        limit = getattr(model.config, "max_position_embeddings", None) or getattr(model.config, "n_positions", None)
-        self.max_length = min(settings.max_length, limit) if limit else settings.max_length
+        own = context_length(model.config, self.tokenizer)
+        if settings.max_length and own:  # asked beyond the model's positions: cut to them (GPT-2's end there)
+            self.max_length = min(settings.max_length, own)
+        else:
+            self.max_length = settings.max_length or own or DEFAULT_CONTEXT
         self.pad_id = (
             self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         )
@@ -145,18 +170,19 @@ class HFEvalModel:
         # one pass per distinct context: the next-token distribution gives every single-token candidate
         contexts = sorted(single.items(), key=lambda kv: -len(kv[0][1]))
         for batch in self._batches([list(key[1]) for key, _ in contexts]):
+            lasts = sorted({len(contexts[i][0][1]) - 1 for i in batch})
             with torch.no_grad():
-                logits = self._forward([list(contexts[i][0][1]) for i in batch])
+                logits, column = self._forward([list(contexts[i][0][1]) for i in batch], keep=lasts)
             for row, i in enumerate(batch):
                 (r, ctx), candidates = contexts[i]
-                last = torch.log_softmax(logits[row, len(ctx) - 1].float(), dim=-1)
+                last = torch.log_softmax(logits[row, column[len(ctx) - 1]].float(), dim=-1)
                 for c, token in candidates:
                     results[r][c] = float(last[token])
                 progress(1)
         multi.sort(key=lambda job: -(len(job[2]) + len(job[3])))
         for batch in self._batches([job[2] + job[3] for job in multi]):
             with torch.no_grad():
-                logits = self._forward([multi[i][2] + multi[i][3] for i in batch])
+                logits, _ = self._forward([multi[i][2] + multi[i][3] for i in batch])
             for row, i in enumerate(batch):
                 r, c, ctx, cont = multi[i]
                 logp = torch.log_softmax(logits[row].float(), dim=-1)
@@ -181,7 +207,7 @@ class HFEvalModel:
                 prefix = [bos] if start == 0 else ids[start - 1 : start]
                 inputs = prefix + chunk
                 with torch.no_grad():
-                    logits = self._forward([inputs])
+                    logits, _ = self._forward([inputs])
                 logp = torch.log_softmax(logits[0].float(), dim=-1)
                 total += sum(float(logp[k, token]) for k, token in enumerate(chunk))
                 count += len(chunk)
@@ -270,16 +296,39 @@ class HFEvalModel:
             batches.append(current)
         return batches
 
-    def _forward(self, sequences: list[list[int]]) -> Any:
+    def _forward(self, sequences: list[list[int]], keep: list[int] | None = None) -> tuple[Any, dict[int, int]]:
+        """Logits of right-padded sequences, and where position ``p`` is along their second axis.
+
+        No attention mask, as lm-eval calls the model: with right padding a real token attends only to
+        real tokens before it, and without a mask attention takes its fast causal path. ``keep``: the
+        positions whose logits are needed; the model projects only those onto the vocabulary
+        (``logits_to_keep``), which on long prompts is most of the work for a small model and most of the
+        memory for a large vocabulary. A model whose ``forward`` has no ``logits_to_keep`` gets them all.
+        """
         import torch
 
         width = max(len(s) for s in sequences)
         ids = torch.full((len(sequences), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(sequences), width), dtype=torch.long)
         for row, seq in enumerate(sequences):  # right padding: positions of real tokens are unchanged
             ids[row, : len(seq)] = torch.tensor(seq)
-            mask[row, : len(seq)] = 1
-        return self.model(input_ids=ids.to(self.device), attention_mask=mask.to(self.device)).logits
+        ids = ids.to(self.device)
+        if keep is not None and self._keeps_logits:
+            try:
+                logits = self.model(input_ids=ids, logits_to_keep=torch.tensor(keep, device=self.device)).logits
+                return logits, {p: k for k, p in enumerate(keep)}
+            except TypeError:  # an older model class: this run computes every position's logits
+                self._keeps_logits = False
+        return self.model(input_ids=ids).logits, _EVERY_POSITION
+
+
+class _Identity(dict):
+    """``column[p] == p``: logits for every position."""
+
+    def __missing__(self, key: int) -> int:
+        return key
+
+
+_EVERY_POSITION: dict[int, int] = _Identity()
 
 
 def _with_adapter(model: Any, adapter: str) -> Any:

@@ -7,20 +7,25 @@ the lettered choices and ``Answer:``; the candidates are the continuations ``" A
 ``"▁A"`` are treated alike). A prompt longer than the context drops shots from the end until it fits;
 ``truncated_shots`` counts the questions that needed it. MMLU-RU is the same task on NLPCoreTeam's
 translation, with a Russian header and ``Ответ:``.
+
+Local files are read as lm-eval reads them (:func:`csv_rows`, :func:`jsonl_rows`): CSV record by
+record, quoted fields keeping their line breaks; an item's row is its record's number, not its line's;
+a row that cannot be used is a failure whose reason starts with its ``file:line``.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import json
+import io
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ru_llm.core.errors import ConfigError, first_line
+from ru_llm.eval.stats import add_mean, mean_stderr, pooled_stderr, unweighted_mean_stderr
 from ru_llm.eval.task import ChoiceRequest, Item, Request, TaskData, TaskSettings
 from ru_llm.eval.tasks.mmlu_subjects import CATEGORIES, SUBJECTS
 
@@ -67,8 +72,15 @@ class MMLUTask:
                     raise ConfigError(f"{self.name}: no test data for subject {subject!r} in {settings.data}")
                 continue
             found_any = True
-            dev_rows = self._rows(settings.data, subject, "dev", digest) or []
-            examples = [r for _, r, problem in dev_rows if problem is None][:shots]
+            examples: list[dict[str, Any]] = []
+            dev_rows = (self._rows(settings.data, subject, "dev", digest) or []) if shots else []
+            for row_number, row, problem in dev_rows:
+                if len(examples) == shots:
+                    break
+                if problem is None:
+                    examples.append(row)
+                else:  # reported, and the next dev row is the shot, so no row is dropped unseen
+                    failed.append({"id": f"{subject}/dev/{row_number}", "reason": f"{problem} (not used as a shot)"})
             if len(examples) < shots:
                 failed.append(
                     {"id": f"{subject}/dev", "reason": f"only {len(examples)} usable dev rows for {shots} shots"}
@@ -90,7 +102,10 @@ class MMLUTask:
     def _rows(
         self, data: str | None, subject: str, split: str, digest: Any
     ) -> list[tuple[int, dict, str | None]] | None:
-        """``(row number, row, problem)`` for a subject's split; ``None`` when the file does not exist."""
+        """``(row number, row, problem)`` for a subject's split; ``None`` when the file does not exist.
+
+        The row number counts records (a quoted field may span lines), from 0 after any header, as
+        lm-eval numbers its documents; a problem starts with the row's ``file:line``."""
         if data is None:
             return self._hub_rows(subject, split)
         root = Path(data).expanduser()
@@ -100,9 +115,17 @@ class MMLUTask:
                 if path.is_file() and (folder != root / subject or name.startswith(split)):
                     raw = path.read_bytes()
                     digest.update(raw)
-                    reader = _csv_rows if path.suffix == ".csv" else _jsonl_rows
-                    return [(i, *self._check(row)) for i, row in enumerate(reader(raw, path))]
+                    if path.suffix == ".csv":
+                        found = csv_rows(raw, path, self.variant.question_field)
+                    else:
+                        found = jsonl_rows(path)
+                    return [(i, *self._located(where, row, problem)) for i, (where, row, problem) in enumerate(found)]
         return None
+
+    def _located(self, where: str, row: dict[str, Any] | None, problem: str | None) -> tuple[dict, str | None]:
+        if row is not None and problem is None:
+            row, problem = self._check(row)
+        return row or {}, None if problem is None else f"{where}: {problem}"
 
     def _hub_rows(self, subject: str, split: str) -> list[tuple[int, dict, str | None]] | None:
         from ru_llm.core.deps import require
@@ -115,7 +138,8 @@ class MMLUTask:
                 f"{self.name}: cannot load {self.variant.hub_id} ({subject}, {split}): {first_line(e)}",
                 hint="offline? pass --data DIR with the MMLU CSV files",
             ) from None
-        return [(i, *self._check(dict(row))) for i, row in enumerate(table)]
+        where = f"{self.variant.hub_id} {subject} {split}"
+        return [(i, *self._located(f"{where} row {i}", dict(row), None)) for i, row in enumerate(table)]
 
     def _check(self, row: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         """A normalised row ``{question, choices, answer}`` and the problem that makes it unusable, if any."""
@@ -182,50 +206,112 @@ class MMLUTask:
         }
 
     def aggregate(self, records: list[dict[str, Any]]) -> dict[str, float]:
+        """Accuracies with their standard errors, as lm-eval's ``mmlu`` groups report them: a subject's
+        is the sample stderr; ``accuracy`` and each category are size-weighted over their subjects
+        (pooled stderr); ``macro_accuracy``, the plain mean of the categories, has the stderr of a plain
+        mean (see ``ru_llm.eval.stats``)."""
         if not records:
             return {}
         by_subject: dict[str, list[float]] = defaultdict(list)
         for r in records:
             by_subject[r["subject"]].append(r["score"])
-        metrics: dict[str, float] = {"accuracy": sum(r["score"] for r in records) / len(records)}
-        category_means = []
+        metrics: dict[str, float] = {}
+        add_mean(metrics, "accuracy", _mean([r["score"] for r in records]), pooled_stderr(list(by_subject.values())))
+        category_means, category_stderrs = [], []
         for category in CATEGORIES:
-            subjects = [s for s in by_subject if SUBJECTS.get(s, ("other",))[0] == category]
-            if subjects:
-                scores = [x for s in subjects for x in by_subject[s]]
-                metrics[f"category/{category}"] = sum(scores) / len(scores)
-                category_means.append(metrics[f"category/{category}"])
-        metrics["macro_accuracy"] = sum(category_means) / len(category_means)
+            groups = [by_subject[s] for s in by_subject if SUBJECTS.get(s, ("other",))[0] == category]
+            if groups:
+                category_means.append(_mean([x for g in groups for x in g]))
+                category_stderrs.append(pooled_stderr(groups))
+                add_mean(metrics, f"category/{category}", category_means[-1], category_stderrs[-1])
+        add_mean(metrics, "macro_accuracy", _mean(category_means), unweighted_mean_stderr(category_stderrs))
         for subject, scores in sorted(by_subject.items()):
-            metrics[f"subject/{subject}"] = sum(scores) / len(scores)
+            add_mean(metrics, f"subject/{subject}", _mean(scores), mean_stderr(scores))
         metrics["truncated_shots"] = float(sum(1 for r in records if r.get("shots", 0) < r.get("max_shots", 0)))
         return metrics
 
 
-def _csv_rows(raw: bytes, path: Path) -> Iterator[dict[str, Any]]:
-    """Hendrycks CSV (no header: question, A, B, C, D, answer letter) or with a header row."""
-    text = raw.decode("utf-8-sig")
-    rows = list(csv.reader(text.split("\n")))
-    rows = [r for r in rows if r]
-    if rows and [c.strip().lower() for c in rows[0][:1]] == ["question"]:
-        rows = rows[1:]
-    for row in rows:
-        if len(row) < 3:
-            yield {"question": row[0] if row else "", "choices": row[1:-1], "answer": None}
-            continue
-        yield {"question": row[0], "choices": row[1:-1], "answer": row[-1]}
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
 
 
-def _jsonl_rows(raw: bytes, path: Path) -> Iterator[dict[str, Any]]:
-    for lineno, line in enumerate(raw.decode("utf-8").split("\n"), start=1):
-        if not line.strip():
-            continue
+# -- readers: every record of the file, in order, with where it starts --------------------------------
+Located = tuple[str, dict[str, Any] | None, str | None]  # (file:line, row or None, problem or None)
+_NOT_CHOICES = ("answer", "subject", "id")
+
+
+def csv_rows(raw: bytes, path: Path, question_field: str = "question") -> list[Located]:
+    """The records of an MMLU CSV as ``(file:line, {question, choices, answer}, problem)``.
+
+    Read as lm-eval's CSV loader (pandas through HF ``datasets``) and the original ``cais/mmlu``
+    builder read them: a quoted field keeps its line breaks (``\\n`` or ``\\r\\n``), blank lines are
+    not records. Without a header a record is Hendrycks' ``question, A, B, C, D, answer``; with one
+    (its first record names a ``question…`` and an ``answer`` column), ``question_field`` (else
+    ``question``) is the question, ``answer`` the answer and the other columns but ``subject``/``id``
+    the choices, in file order. A record with the wrong number of columns is a row with a problem; so
+    is broken quoting, and reading goes on at the line after the one where that record started.
+    """
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start})", hint="save the file as UTF-8") from None
+    lines = list(io.StringIO(text, newline=""))  # line ends kept as written, so quoted fields keep theirs
+    records: list[tuple[int, list[str] | None, str | None]] = []  # (first line, fields, problem)
+    start = 0
+    while start < len(lines):
+        reader = csv.reader(iter(lines[start:]), strict=True)
+        done = 0  # lines of this pass consumed by complete records
         try:
-            value = json.loads(line)
-        except ValueError as e:
-            yield {"question": None, "problem": f"{path}:{lineno}: not JSON ({first_line(e)})"}
-            continue
-        yield value if isinstance(value, dict) else {"question": None}
+            for fields in reader:
+                records.append((start + done + 1, fields, None))
+                done = reader.line_num
+            break
+        except csv.Error as e:
+            records.append((start + done + 1, None, f"broken quoting ({e}) in the record starting here"))
+            start += done + 1
+    records = [r for r in records if r[1] is None or any(cell.strip() for cell in r[1])]
+    header: list[str] | None = None
+    if records and records[0][1] is not None:
+        names = [cell.strip().lower() for cell in records[0][1]]
+        if "answer" in names and any(n.startswith("question") for n in names):
+            header = names
+            records = records[1:]
+    width = len(header) if header else 6
+    found: list[Located] = []
+    for line, fields, problem in records:
+        where = f"{path}:{line}"
+        if fields is None or problem is not None:
+            found.append((where, None, problem))
+        elif len(fields) != width:
+            found.append((where, None, f"expected {width} columns, got {len(fields)}"))
+        elif header is None:
+            found.append((where, {"question": fields[0], "choices": fields[1:5], "answer": fields[5]}, None))
+        else:
+            cells = dict(zip(header, fields, strict=True))
+            question = question_field if question_field in cells else "question"
+            choices = [
+                c for n, c in zip(header, fields, strict=True) if n not in _NOT_CHOICES and not n.startswith("question")
+            ]
+            found.append(
+                (where, {"question": cells.get(question), "choices": choices, "answer": cells["answer"]}, None)
+            )
+    return found
+
+
+def jsonl_rows(path: Path) -> list[Located]:
+    """The records of a JSONL file (one object per non-blank line) as ``(file:line, object, problem)``."""
+    from ru_llm.core.jsonl import JsonlReader
+
+    found: list[Located] = []
+    reader = JsonlReader(
+        path,
+        lambda obj, location: (location, obj),
+        strict=False,
+        on_reject=lambda r: found.append((f"{r.file}:{r.line}", None, r.reason)),
+    )
+    for location, obj in reader:
+        found.append((location, obj, None) if isinstance(obj, dict) else (location, None, "not a JSON object"))
+    return found
 
 
 MMLU = MMLUTask(
