@@ -44,8 +44,10 @@ def _versions() -> dict[str, str]:
 
 def settings_key(task: str, model: ModelSettings, settings: TaskSettings, data_sha: str | None) -> str:
     """What a cached per-item result depends on."""
+    # prefix_cache gives the same numbers on or off: a result cached either way is reused
+    described = {k: v for k, v in asdict(model).items() if k != "prefix_cache"}
     blob = json.dumps(
-        {"task": task, "model": asdict(model), "settings": asdict(settings), "data": data_sha,
+        {"task": task, "model": described, "settings": asdict(settings), "data": data_sha,
          "weights": model_fingerprint(model.model), "adapter": model_fingerprint(model.adapter or "")},
         sort_keys=True, default=str,
     )  # fmt: skip
@@ -102,6 +104,7 @@ def evaluate(
             "max_length": getattr(model, "max_length", None),  # the context prompts had to fit
             "add_bos": model_settings.add_bos,
             "chat_template": model_settings.chat_template,
+            "prefix_cache": None if remote else model_settings.prefix_cache,
         },
         "settings": {k: v for k, v in asdict(settings).items() if k != "options"} | settings.options,
         "versions": _versions(),
@@ -118,6 +121,9 @@ def evaluate(
             data_info = {"source": task_data.source, "sha256": task_data.sha256}
             results["tasks"][name] = {**entry, "data": data_info, "time_s": round(time.time() - t0, 3)}
             continue
+        prefix_stats = getattr(model, "prefix_stats", None)
+        if prefix_stats is not None:  # counted per task
+            model.prefix_stats = type(prefix_stats)(used=prefix_stats.used)
         records, failed, reused = _run_task(
             task, task_data.items, task_settings[name], model, cache, key, progress, name
         )
@@ -131,6 +137,8 @@ def evaluate(
             "failures": failed,
             "items": records,
         }  # fmt: skip
+        if prefix_stats is not None and model.prefix_stats.requests:  # scored choices: what the prefix cache did
+            results["tasks"][name]["prefix_cache"] = model.prefix_stats.as_dict()
     results["time_s"] = round(time.time() - started, 3)
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(out) as fh:

@@ -22,10 +22,15 @@ class Item:
 
 @dataclass(frozen=True)
 class ChoiceRequest:
-    """Log-probabilities of each ``continuation`` after ``context`` (summed over its tokens)."""
+    """Log-probabilities of each ``continuation`` after ``context`` (summed over its tokens).
+
+    ``prefix``: the start of ``context`` that other requests repeat (a k-shot header and its solved
+    examples); the model may run it once and score the rest against its key/value cache
+    (``ru_llm.eval.models.prefix_cache``). Empty: nothing shared. The numbers do not depend on it."""
 
     context: str
     continuations: tuple[str, ...]
+    prefix: str = ""
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,13 @@ def run_command(
             help="Prepend the BOS token or not (default: as the tokenizer does, as lm-eval >= 0.4.10).",
         ),
     ] = None,
+    prefix_cache: Annotated[
+        bool,
+        typer.Option(
+            help="Run the few-shot prefix that a task's prompts share (MMLU: header and shots, per subject) once "
+            "and score each question against its key/value cache; the same log-likelihoods, faster.",
+        ),
+    ] = True,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.")] = "auto",
     dtype: Annotated[str, typer.Option(help="auto, bf16, fp16 or fp32.")] = "auto",
     trust_remote_code: Annotated[bool, typer.Option(help="Run code shipped with the model.")] = False,
@@ -120,6 +127,7 @@ def run_command(
         add_bos=add_bos,
         chat_template=chat_template,
         trust_remote_code=trust_remote_code,
+        prefix_cache=prefix_cache,
     )
     per_task: dict[str, str] = {}
     shared: str | None = None

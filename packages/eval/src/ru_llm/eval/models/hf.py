@@ -12,12 +12,14 @@ for less.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ru_llm.core.errors import ConfigError, first_line
+from ru_llm.eval.models.prefix_cache import PrefixStats
 from ru_llm.eval.task import ChoiceRequest, GenerateRequest, Generation, RollingRequest, TokenizeRequest
 
 
@@ -32,6 +34,7 @@ class ModelSettings:
     add_bos: bool | None = None  # None: as the tokenizer does (LLaMA, Gemma: a BOS; Qwen: none), as lm-eval
     chat_template: bool = False
     trust_remote_code: bool = False
+    prefix_cache: bool = True  # run a prefix that requests share once (ChoiceRequest.prefix); same numbers
 
 
 _DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
@@ -65,6 +68,7 @@ class HFEvalModel:
         self._warm = False
         self._keeps_logits = True  # until the model's forward refuses logits_to_keep
         self._stops: dict[tuple[str, ...], Any] = {}
+        self.prefix_stats = PrefixStats(used=settings.prefix_cache)  # added to by every choice_logprobs call
         path = Path(settings.model).expanduser()
         if path.exists() and not (path / "config.json").is_file():
             raise ConfigError(f"--model {settings.model}: no config.json", hint="pass a transformers model directory")
@@ -151,44 +155,65 @@ class HFEvalModel:
     # -- requests ------------------------------------------------------------------------------------
     def choice_logprobs(self, requests: Sequence[ChoiceRequest], progress: Callable[[int], None]) -> list[list[float]]:
         """Summed log-probabilities of each continuation; one forward pass per question when every
-        continuation is a single token (MMLU's letters)."""
-        import torch
+        continuation is a single token (MMLU's letters). A request's ``prefix`` runs once for all the
+        requests that share it, unless ``prefix_cache`` is off (:mod:`ru_llm.eval.models.prefix_cache`);
+        what it did is added to :attr:`prefix_stats`."""
+        from ru_llm.eval.models.prefix_cache import ScoreRow, score_rows
 
-        jobs: list[tuple[int, int, list[int], list[int]]] = []  # (request, choice, context ids, continuation ids)
+        rows: list[ScoreRow] = []
+        where: list[list[tuple[int, int]]] = []  # per row: (choice, how many reads) in reads order
+        prefixes: dict[str, tuple[int, ...] | None] = {}
         for r, request in enumerate(requests):
+            prefix = self._prefix_ids(request, prefixes)
+            single: dict[tuple[int, ...], int] = {}  # one row per distinct context: its next-token distribution
             for c, continuation in enumerate(request.continuations):
                 ctx, cont = self.split(request.context, continuation)
-                jobs.append((r, c, ctx, cont))
-        results = [[0.0] * len(req.continuations) for req in requests]
-        single = {}
-        multi = []
-        for r, c, ctx, cont in jobs:
-            if len(cont) == 1:
-                single.setdefault((r, tuple(ctx)), []).append((c, cont[0]))
-            else:
-                multi.append((r, c, ctx, cont))
-        # one pass per distinct context: the next-token distribution gives every single-token candidate
-        contexts = sorted(single.items(), key=lambda kv: -len(kv[0][1]))
-        for batch in self._batches([list(key[1]) for key, _ in contexts]):
-            lasts = sorted({len(contexts[i][0][1]) - 1 for i in batch})
-            with torch.no_grad():
-                logits, column = self._forward([list(contexts[i][0][1]) for i in batch], keep=lasts)
-            for row, i in enumerate(batch):
-                (r, ctx), candidates = contexts[i]
-                last = torch.log_softmax(logits[row, column[len(ctx) - 1]].float(), dim=-1)
-                for c, token in candidates:
-                    results[r][c] = float(last[token])
+                if len(cont) == 1:
+                    if tuple(ctx) not in single:
+                        single[tuple(ctx)] = len(rows)
+                        rows.append(ScoreRow(ctx, [], r, prefix))
+                        where.append([])
+                    row_index = single[tuple(ctx)]
+                else:  # the continuation's tokens after the context: all but its last are fed (as lm-eval)
+                    rows.append(ScoreRow((ctx + cont)[:-1], [], r, prefix))
+                    where.append([])
+                    row_index = len(rows) - 1
+                rows[row_index].reads.extend((len(ctx) - 1 + k, token) for k, token in enumerate(cont))
+                where[row_index].append((c, len(cont)))
+        left = Counter(row.request for row in rows)
+
+        def done(i: int) -> None:
+            left[rows[i].request] -= 1
+            if not left[rows[i].request]:
                 progress(1)
-        multi.sort(key=lambda job: -(len(job[2]) + len(job[3])))
-        for batch in self._batches([job[2] + job[3] for job in multi]):
-            with torch.no_grad():
-                logits, _ = self._forward([multi[i][2] + multi[i][3] for i in batch])
-            for row, i in enumerate(batch):
-                r, c, ctx, cont = multi[i]
-                logp = torch.log_softmax(logits[row].float(), dim=-1)
-                total = sum(float(logp[len(ctx) - 1 + k, token]) for k, token in enumerate(cont))
-                results[r][c] = total
+
+        values, stats = score_rows(self, rows, enabled=self.settings.prefix_cache, on_row=done)
+        self.prefix_stats.add(stats)
+        results = [[0.0] * len(req.continuations) for req in requests]
+        for row, found, choices in zip(rows, values, where, strict=True):
+            k = 0
+            for c, n in choices:
+                results[row.request][c] = sum(found[k : k + n])
+                k += n
+        progress(sum(1 for request in requests if not request.continuations))  # no continuation: no row
         return results
+
+    def _prefix_ids(self, request: ChoiceRequest, seen: dict[str, tuple[int, ...] | None]) -> tuple[int, ...] | None:
+        """The token ids of the request's shared prefix as its prompt begins (after a chat template's
+        opening, with the BOS ``encode`` gives), tokenized once per distinct prefix; ``None`` without one."""
+        if not request.prefix or not request.context.startswith(request.prefix):
+            return None
+        context = request.context.rstrip()  # as ``split`` moves trailing whitespace to the continuation
+        if len(context) < len(request.prefix):
+            return None
+        wrapped = self.wrap(context)
+        at = wrapped.find(request.prefix)
+        if at < 0:
+            return None
+        text = wrapped[: at + len(request.prefix)]
+        if text not in seen:
+            seen[text] = tuple(self.encode(text))
+        return seen[text]
 
     def rolling_logprob(
         self, requests: Sequence[RollingRequest], progress: Callable[[int], None]

@@ -5,8 +5,9 @@ MMLU/Hendrycks format (as lm-evaluation-harness's ``mmlu`` task): a header, the 
 the lettered choices and ``Answer:``; the candidates are the continuations ``" A"`` … ``" D"``
 (tokenized as they follow the prompt, so a tokenizer where the letter is ``" A"`` and one where it is
 ``"▁A"`` are treated alike). A prompt longer than the context drops shots from the end until it fits;
-``truncated_shots`` counts the questions that needed it. MMLU-RU is the same task on NLPCoreTeam's
-translation, with a Russian header and ``Ответ:``.
+``truncated_shots`` counts the questions that needed it. A request names its header and shots as its
+``prefix``, which the model runs once per subject (and per number of shots). MMLU-RU is the same task
+on NLPCoreTeam's translation, with a Russian header and ``Ответ:``.
 
 Local files are read as lm-eval reads them (:func:`csv_rows`, :func:`jsonl_rows`): CSV record by
 record, quoted fields keeping their line breaks; an item's row is its record's number, not its line's;
@@ -188,7 +189,9 @@ class MMLUTask:
         if not fits(context):
             raise ConfigError(f"{item.id}: the question does not fit the context even with zero shots")
         item.data["used_shots"] = len(shots)
-        return ChoiceRequest(context, tuple(f" {letter}" for letter in LETTERS))
+        # the header and the shots: every question of the subject given as many shots repeats them
+        prefix = context[: len(context) - len(self.format_example(item.data["row"], with_answer=False))]
+        return ChoiceRequest(context, tuple(f" {letter}" for letter in LETTERS), prefix=prefix)
 
     def score(self, item: Item, request: Request, response: Any) -> dict[str, Any]:
         logprobs = list(response)
