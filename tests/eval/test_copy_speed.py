@@ -114,9 +114,13 @@ def test_copy_speed_and_tokenizer_efficiency_ask_for_data_in_one_line(tmp_path: 
 
     from ru_llm.cli.app import build_app
 
+    model = tmp_path / "model"  # looks like a model on disk; the missing --data is found before it loads
+    model.mkdir()
+    for name in ("config.json", "tokenizer.json"):
+        (model / name).write_text("{}", encoding="utf-8")
     for task in ("copy", "generation_speed", "tokenizer_efficiency"):
         out = tmp_path / "r.json"
-        result = CliRunner().invoke(build_app(), ["eval", "run", task, "--model", str(tmp_path), "--out", str(out)])
+        result = CliRunner().invoke(build_app(), ["eval", "run", task, "--model", str(model), "--out", str(out)])
         assert f"{task} needs --data {task}=FILE" in one_line_error(result)
         assert not out.exists()
     listed = CliRunner().invoke(build_app(), ["eval", "tasks", "--json"])

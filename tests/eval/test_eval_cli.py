@@ -83,7 +83,8 @@ def test_bad_input_is_one_line(cli, tiny_model, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     line = one_line_error(cli("eval", "run", "mmlu_xx", "--model", tmp_path, "--out", out))
     assert "unknown task 'mmlu_xx'" in line and "mmlu_ru" in line
-    line = one_line_error(cli("eval", "run", "mmlu", "--model", tmp_path, "--data", tmp_path / "none", "--out", out))
+    model = tiny_model("llama")
+    line = one_line_error(cli("eval", "run", "mmlu", "--model", model, "--data", tmp_path / "none", "--out", out))
     assert "no test data found" in line
     line = one_line_error(cli("eval", "run", "mmlu", "--model", tmp_path, "--data", MMLU_DATA, "--out", out))
     assert "no config.json" in line

@@ -43,9 +43,9 @@ def _cli(*args: Any, **env: str | None):  # type: ignore[no-untyped-def]
 
 
 def _args(answers: FakeOpenAI, judges: FakeOpenAI, out: Path) -> list[Any]:
-    return ["eval", "run", "mt_bench", "--model", "openai:answerer", "--base-url", answers.url, "--judge-model", "judge",
-            "--judge-base-url", judges.url, "--judge-api-key-env", JUDGE_ENV, "--data", DATA / "en", "--limit", "1",
-            "--cache-dir", out / "cache", "--out", out / "r.json"]  # fmt: skip
+    run = ["eval", "run", "mt_bench", "--model", "openai:answerer", "--base-url", answers.url]
+    judge = ["--judge-model", "judge", "--judge-base-url", judges.url, "--judge-api-key-env", JUDGE_ENV]
+    return [*run, *judge, "--data", DATA / "en", "--limit", "1", "--cache-dir", out / "cache", "--out", out / "r.json"]
 
 
 def _written(root: Path) -> str:
@@ -65,7 +65,8 @@ def test_a_server_echoing_the_key_in_a_401_never_gets_it_shown_or_written(
     refused = _cli(*_args(answers, judges, out))
     line = one_line_error(refused)
     flag = "--judge-base-url" if echoing == "judge" else "--base-url"
-    assert line.startswith(f"Error: {flag} http://127.0.0.1:") and "HTTP 401: Incorrect API key provided: Bearer ***" in line
+    assert line.startswith(f"Error: {flag} http://127.0.0.1:")
+    assert "HTTP 401: Incorrect API key provided: Bearer ***" in line
     debug = _cli(*_args(answers, judges, out), RU_LLM_DEBUG="1")
     shown = "".join(traceback.format_exception(debug.exception))  # the full traceback, every cause
     assert "Bearer ***" in shown

@@ -208,7 +208,11 @@ def test_lm_eval_tasks_run_in_ru_llm_eval_run_on_the_same_model_and_adapter(cli,
 
 def test_without_lm_eval_installed_the_error_names_the_extra(cli, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "lm_eval", None)  # `import lm_eval` now raises ImportError
-    line = one_line_error(cli("eval", "run", "lm_eval:hellaswag", "--model", tmp_path, "--out", tmp_path / "r.json"))
+    model = tmp_path / "model"  # looks like a model on disk; the missing extra is found before it loads
+    model.mkdir()
+    for name in ("config.json", "tokenizer.json"):
+        (model / name).write_text("{}", encoding="utf-8")
+    line = one_line_error(cli("eval", "run", "lm_eval:hellaswag", "--model", model, "--out", tmp_path / "r.json"))
     assert 'pip install "ru-llm-eval[lm-eval]"' in line
     assert not (tmp_path / "r.json").exists()
 

@@ -35,6 +35,39 @@ def is_hub_id(source: str) -> bool:
     return HUB_ID.match(source) is not None
 
 
+MODEL_DIR_HINT = "pass a directory saved by transformers (config.json, *.safetensors, tokenizer files) or a hub id"
+
+
+def check_model_source(
+    source: str | os.PathLike[str], *, what: str = "model", need_tokenizer: bool = True, hint: str | None = None
+) -> Path | None:
+    """Refuse a model that cannot be there, without importing anything heavy; returns the local directory
+    (``None`` for a hub id, which only loading can check).
+
+    A path that does not exist and cannot be a hub id is "no such directory"; a directory without
+    ``config.json`` or (with ``need_tokenizer``) without tokenizer files says which file it expected.
+    """
+    hint = hint or MODEL_DIR_HINT
+    text = os.fspath(source)
+    path = Path(text).expanduser()
+    if path.is_file():
+        raise RuLLMError(f"{what}: {text}: is a file, not a model directory", hint=hint)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            if (path / "adapter_config.json").is_file():
+                raise RuLLMError(f"{what}: {text}: is a LoRA adapter, not a model", hint="pass it as --adapter")
+            raise RuLLMError(f"{what}: {text}: no config.json, so not a directory saved by transformers", hint=hint)
+        if need_tokenizer and not any((path / name).is_file() for name in TOKENIZER_FILES):
+            raise RuLLMError(
+                f"{what}: {text}: no tokenizer files ({', '.join(TOKENIZER_FILES[:3])}, ...)",
+                hint="save the tokenizer beside the model (tokenizer.save_pretrained(DIR))",
+            )
+        return path
+    if not is_hub_id(text) or text.startswith((".", "~")):
+        raise RuLLMError(f"{what}: {text}: no such directory", hint=hint)
+    return None
+
+
 def load_tokenizer(
     source: str | os.PathLike[str],
     *,

@@ -29,6 +29,7 @@ import functools
 import hashlib
 import logging
 import math
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,18 @@ def lm_eval_task_names() -> frozenset[str] | None:
     if spec is None or spec.origin is None:
         return None
     return _shipped_names(Path(spec.origin).parent / "tasks")
+
+
+def lm_eval_task_file(name: str) -> bool:
+    """Whether lm-evaluation-harness ships a task file named ``NAME.yaml`` (a quick look, no reading)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("lm_eval")
+    if spec is None or spec.origin is None or not _TASK_NAME.fullmatch(name):
+        return False
+    return any(
+        (Path(folder) / f"{name}.yaml").is_file() for folder, _, _ in os.walk(Path(spec.origin).parent / "tasks")
+    )
 
 
 @functools.cache

@@ -26,8 +26,10 @@ def get_task(name: str) -> EvalTask:
     try:
         return metrics().get(name)
     except UnknownNameError as error:
-        from ru_llm.eval.lm_eval_bridge import PREFIX, lm_eval_task_names
+        from ru_llm.eval.lm_eval_bridge import PREFIX, lm_eval_task_file, lm_eval_task_names
 
+        if error.suggestion is not None and not lm_eval_task_file(name):
+            raise  # a typo of one of ours ("mmlux"): answered without reading lm-eval's task files
         known = lm_eval_task_names()
         if known is not None and name in known:
             raise ConfigError(

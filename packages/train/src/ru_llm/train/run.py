@@ -52,6 +52,47 @@ class TrainResult:
 
 
 # -- checks before anything is loaded ---------------------------------------------------------------
+_LOCAL_DATA_SUFFIXES = (".jsonl", ".gz", ".json", ".parquet", ".arrow")
+
+
+def check_inputs_early(
+    config: RunConfig, tree: dict[str, Any], out: Path, *, overwrite: bool, check_output: bool = True
+) -> None:
+    """Every check that needs no model library, run before torch or transformers is imported, so that a
+    mistyped path, a used output directory or an unknown template answers in about a second."""
+    from ru_llm.core.hf import check_model_source
+    from ru_llm.core.hub import check_hub_model
+
+    model_dir = check_model_source(config.model, what="model")
+    if model_dir is None:
+        check_hub_model(config.model, what="model")
+    reference = config.dpo.reference if config.strategy == "dpo" else None
+    if reference is not None and check_model_source(reference, what="dpo.reference", need_tokenizer=False) is None:
+        check_hub_model(reference, what="dpo.reference")
+    inputs: list[Path] = [model_dir] if model_dir is not None else []
+    for key in ("data", "validation_data"):
+        value = getattr(config, key)
+        if value is None or value.startswith("hf:"):
+            continue
+        path = Path(value).expanduser()
+        if path.exists():
+            inputs.append(path)
+        elif key == "validation_data" or value.startswith((".", "/", "~")) or value.endswith(_LOCAL_DATA_SUFFIXES):
+            raise ConfigError(
+                f"{key}: {value}: no such file or directory",
+                hint="give a `ru-llm dataset build` output directory, a conversation JSONL or a hub id (owner/name)",
+            )
+    for corpus in config.cpt.corpora:
+        if not corpus.path.startswith("hf:") and Path(corpus.path).expanduser().exists():
+            inputs.append(Path(corpus.path).expanduser())
+    if config.template is not None:
+        from ru_llm.dataset.registry import get_template
+
+        get_template(config.template)  # an unknown name lists the known ones
+    if check_output:
+        prepare_output_dir(out, tree, overwrite=overwrite, inputs=inputs, dry_run=True)
+
+
 def check_device(config: RunConfig) -> None:
     """A GPU-only option on a machine without one is a one-line error."""
     import torch
@@ -158,17 +199,19 @@ def prepare_output_dir(
     overwrite: bool,
     inputs: list[Path],
     say: Callable[[str], object] = lambda _: None,
+    dry_run: bool = False,
 ) -> Path | None:
     """Decide between a fresh run and a resume; return the checkpoint to resume from.
 
     Incomplete checkpoints (a save cut short) are skipped, named through ``say`` and removed. A folder
     that holds no progress yet (the earlier attempt stopped before its first checkpoint) starts again,
-    whatever config it was made with.
+    whatever config it was made with. ``dry_run``: only the refusals, nothing changed or said.
     """
     refuse_inputs_inside(out, inputs, flag="output_dir")
     if overwrite:
         check_output_dir(out, overwrite=True, flag="output_dir")  # only a directory the toolkit made
-        empty_directory(out)
+        if not dry_run:
+            empty_directory(out)
         return None
     if not out.is_dir() or not any(out.iterdir()):
         return None
@@ -185,20 +228,26 @@ def prepare_output_dir(
             f"{out}: this run has finished already" + (f", but {problem}" if problem else ""),
             hint="pass --overwrite to train again",
         )
-    for item in skipped:
-        say(f"skipping the incomplete checkpoint {item.path.name} ({item.reason}); removing it")
-    remove_incomplete(skipped)
-    clear_staging(out)
     if not complete:
-        if old is not None and _comparable(old) != _comparable(tree):
-            say(f"{out}: the earlier attempt stopped before its first checkpoint; starting again with this config")
-            empty_directory(out)
+        if not dry_run:
+            for item in skipped:
+                say(f"skipping the incomplete checkpoint {item.path.name} ({item.reason}); removing it")
+            remove_incomplete(skipped)
+            clear_staging(out)
+            if old is not None and _comparable(old) != _comparable(tree):
+                say(f"{out}: the earlier attempt stopped before its first checkpoint; starting again with this config")
+                empty_directory(out)
         return None
     if _comparable(old) != _comparable(tree):
         raise _different_config(out, old, tree)
-    if tree.get("resume") == "auto":
-        return complete[-1]
-    raise RuLLMError(f"{out}: holds checkpoints and resume is 'never'", hint="pass --overwrite or resume=auto")
+    if tree.get("resume") != "auto":
+        raise RuLLMError(f"{out}: holds checkpoints and resume is 'never'", hint="pass --overwrite or resume=auto")
+    if not dry_run:
+        for item in skipped:
+            say(f"skipping the incomplete checkpoint {item.path.name} ({item.reason}); removing it")
+        remove_incomplete(skipped)
+        clear_staging(out)
+    return complete[-1]
 
 
 def _previous_tree(path: Path) -> dict[str, Any] | None:
@@ -256,13 +305,14 @@ def train(
         console.quiet = True  # under torchrun rank 0 reports; the others would repeat every table and line
     strategy = get_strategy(config.strategy)
     tree = resolved_tree(config)
+    out = Path(config.output_dir).expanduser()
+    check_inputs_early(config, tree, out, overwrite=overwrite, check_output=is_main)
     strategy.check(config)
     check_device(config)
     model_config = load_model_config(config)
     family = model_family_for(model_config)
     check_context(config, model_config)
     tokenizer = load_run_tokenizer(config, family)
-    out = Path(config.output_dir).expanduser()
     if config.packing and strategy.data_kind == "conversations":
         from ru_llm.train.packing_support import check_packing_support
 

@@ -7,39 +7,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-HUB_TIMEOUT_S = 3.0
-_OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
+from ru_llm.core.hub import HUB_TIMEOUT_S, hub_reachable
+from ru_llm.core.hub import OFFLINE_VARS as _OFFLINE_VARS
 
-
-def hub_reachable(endpoint: str, timeout: float = HUB_TIMEOUT_S) -> bool:
-    """Whether ``endpoint`` answers an HTTP request within ``timeout`` seconds (proxies honoured).
-
-    Any HTTP answer, even an error status or a certificate the system does not trust, counts as
-    reachable: the hub libraries judge those. The lookup runs in a thread so a hanging DNS cannot
-    outlast the timeout.
-    """
-    import ssl
-    import threading
-    import urllib.error
-    import urllib.request
-
-    answered: list[bool] = []
-
-    def probe() -> None:
-        try:
-            urllib.request.urlopen(urllib.request.Request(endpoint, method="HEAD"), timeout=timeout).close()
-            answered.append(True)
-        except urllib.error.HTTPError:
-            answered.append(True)
-        except urllib.error.URLError as e:
-            answered.append(isinstance(e.reason, ssl.SSLError))
-        except (OSError, ValueError):
-            answered.append(False)
-
-    thread = threading.Thread(target=probe, name="ru-llm-hub-probe", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return bool(answered and answered[0])
+__all__ = ["HUB_TIMEOUT_S", "hub_reachable", "offline_if_unreachable"]
 
 
 @contextmanager
