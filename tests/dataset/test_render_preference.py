@@ -61,7 +61,7 @@ def test_tokens_are_what_tokenize_preference_trains(pairs: Path) -> None:
     pair = preference_from_dict(PAIR)
     tokens = tokenize_preference(pair.prompt, pair.chosen, pair.rejected, get_template("chatml"), tok)
     friend = tok.encode(" friend", add_special_tokens=False)
-    assert len(friend) == 1 and f" friend({friend[0]}, -100)" in result.output  # the earlier reply: context
+    assert len(friend) == 1 and f"▁friend({friend[0]}, -100)" in result.output  # the earlier reply: context
     assert "<|im_end|>(151645, 151645)" in result.output  # the final reply's end of turn is trained
     lines = [line for line in result.output.splitlines() if line.startswith("tokens: ")]
     assert lines == [

@@ -77,7 +77,7 @@ def char_summary(segments: list[Segment]) -> str:
 
 
 def show_tokens(console: Any, conv: Conversation, template: Template, tok: Any, max_length: int | None) -> None:
-    """Each token as ``piece(id, label)``, like axolotl's ``preprocess --debug``."""
+    """Each token as ``piece(id, label)``, like axolotl's ``preprocess --debug`` (a space shown as ▁)."""
     from ru_llm.dataset.templates.labels import tokenize_conversation
 
     out = tokenize_conversation(conv, template, tok, max_length=max_length)
@@ -95,10 +95,10 @@ def _show_labels(console: Any, tok: Any, ids: list[int], labels: list[int]) -> N
     from rich.text import Text
 
     from ru_llm.dataset.templates.labels import IGNORE_INDEX
+    from ru_llm.dataset.token_view import token_pieces
 
     line = Text()
-    for token, label in zip(ids, labels, strict=True):
-        piece = tok.decode([token]).replace("\n", "\\n").replace("\t", "\\t")
+    for token, label, piece in zip(ids, labels, token_pieces(tok, ids), strict=True):
         line.append(f"{piece}({token}, {label}) ", style=TRAINED if label != IGNORE_INDEX else CONTEXT)
     console.print(line)
     trained = sum(label != IGNORE_INDEX for label in labels)

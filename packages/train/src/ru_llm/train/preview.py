@@ -73,30 +73,35 @@ def _pair_samples(config: RunConfig, template: Any, tokenizer: Any, count: int, 
 
 
 def render_preview(console: Any, samples: list[tuple[Sample, Any]], rejects: list[Reject]) -> None:
-    """Each sample as coloured tokens: green = trained on, dim = context; then a table of the first tokens."""
+    """Each sample as text decoded span by span (green = trained on, dim = context), then a table of its
+    tokens: every trained token, and of a long run of context only its first and last few."""
     from rich.table import Table
     from rich.text import Text
 
+    from ru_llm.dataset.token_view import Elided, decoded_spans, elide_context, token_pieces
+
     for sample, tokenizer in samples:
-        trained = int((sample.labels != IGNORE_INDEX).sum())
+        ids = sample.input_ids.tolist()
+        labels = sample.labels.tolist()
+        trained = [label != IGNORE_INDEX for label in labels]
         console.rule(
-            f"{sample.id}: {len(sample)} tokens, {trained} trained"
+            f"{sample.id}: {len(sample)} tokens, {sum(trained)} trained"
             + (f", {sample.dropped_turns} trailing turns dropped to fit" if sample.dropped_turns else "")
         )
         text = Text()
-        for token, label in zip(sample.input_ids.tolist(), sample.labels.tolist(), strict=True):
-            piece = tokenizer.decode([token])
-            text.append(piece, style="bold green" if label != IGNORE_INDEX else "dim")
+        for span, is_trained in decoded_spans(tokenizer, ids, trained):
+            text.append(span, style="bold green" if is_trained else "dim")
         console.print(text)
+        pieces = token_pieces(tokenizer, ids)
         table = Table(show_header=True, header_style="bold")
         for column in ("#", "token", "id", "label"):
             table.add_column(column)
-        for i, (token, label) in enumerate(zip(sample.input_ids.tolist(), sample.labels.tolist(), strict=True)):
-            if i >= 64:
-                table.add_row("…", f"{len(sample) - 64} more", "", "")
-                break
-            shown = repr(tokenizer.convert_ids_to_tokens(token))
-            table.add_row(str(i), shown, str(token), "-100" if label == IGNORE_INDEX else str(label))
+        for row in elide_context(trained):
+            if isinstance(row, Elided):
+                table.add_row("…", f"… {row.count} tokens …", "", "", style="dim")
+                continue
+            label = "-100" if labels[row] == IGNORE_INDEX else str(labels[row])
+            table.add_row(str(row), pieces[row], str(ids[row]), label, style="green" if trained[row] else None)
         console.print(table)
     for reject in rejects:
         console.print(f"[yellow]rejected[/] {reject.record_id}: {reject.reason}")
