@@ -387,3 +387,21 @@ def test_explain_works_for_a_dataset_builder_with_local_data(fake) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["id"] == "dolly-00000" and report["messages"][0]["segments"][0]["action"] == "sent"
+
+
+@pytest.mark.parametrize(("backend_commercial", "source_stamp", "expected"), [
+    (True, None, True), (True, True, True), (False, None, False), (False, True, False), (True, False, False),
+])  # fmt: skip
+def test_translations_carry_the_stamp_lowered_by_a_non_commercial_mt_model(
+    tmp_path: Path, fake, monkeypatch: pytest.MonkeyPatch, backend_commercial: bool, source_stamp, expected
+) -> None:
+    monkeypatch.setattr(type(fake), "commercial", backend_commercial)
+    src = tmp_path / "in.jsonl"
+    record = conversation("s0", [("user", "What is two plus two?"), ("assistant", "Four.")], source="mine")
+    write_jsonl(src, [record.to_dict() | ({} if source_stamp is None else {"commercial": source_stamp})])
+    out = tmp_path / "out.jsonl"
+    declared = ["--option", "license=Apache-2.0", "--option", "commercial=true"]  # the file's source is cleared
+    result = run("translate", "file", src, *declared, "--backend", "fake", "--out", out, "--cache", tmp_path / "c")
+    assert result.exit_code == 0, result.output
+    (translated,) = read_conversations(out)
+    assert translated.commercial is expected

@@ -124,12 +124,16 @@ class TranslationEngine:
         config: EngineConfig | None = None,
         *,
         backend_name: str = "",
+        backend_commercial: bool = True,
         progress: Progress | None = None,
     ) -> None:
         self.translator = translator
         self.cache = cache
         self.config = config or EngineConfig()
         self.backend_name = backend_name
+        # a translation is derived from the MT model too: one whose weights are not cleared for commercial
+        # use (NLLB: CC-BY-NC) makes its translations not cleared, whatever the source's stamp said
+        self.backend_commercial = backend_commercial
         self.progress = progress
         self.stats = EngineStats()
 
@@ -278,5 +282,8 @@ class TranslationEngine:
                 "flags": sorted(flags),
             },
         }
-        translated = dataclasses.replace(conv, id=f"{conv.id}-ru", messages=tuple(messages), lang="ru", meta=meta)
+        commercial = conv.commercial if self.backend_commercial else False  # lowered, never raised
+        translated = dataclasses.replace(
+            conv, id=f"{conv.id}-ru", messages=tuple(messages), lang="ru", meta=meta, commercial=commercial
+        )
         return {"conversation": translated.to_dict(), **counts}

@@ -110,7 +110,7 @@ def translate_source(
     try:
         store = TranslationCache(cache or default_cache(), {"backend": mt.name, "model": translator.model_id,
                                                           **config.settings()})  # fmt: skip
-        engine = TranslationEngine(translator, store, config, backend_name=mt.name)
+        engine = TranslationEngine(translator, store, config, backend_name=mt.name, backend_commercial=mt.commercial)
         translated = _translate(engine, conversations, rejected, console)
     finally:
         translator.close()
