@@ -157,3 +157,26 @@ def test_bad_option_pairs_are_one_line_errors(tmp_path: Path, pair: str, message
     result = run("dataset", "load", "qa", "--source", tmp_path / "qa.jsonl", "--out", tmp_path / "o.jsonl",
                  "--option", pair)  # fmt: skip
     assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.output
+
+
+def test_build_summary_reconciles_per_source_uses_the_rejects_wording_and_warns(tmp_path: Path) -> None:
+    write_rows(tmp_path / "a.jsonl", [*qa_rows(20, "a"), "{broken", "{broken too"])
+    write_rows(tmp_path / "b.jsonl", qa_rows(40, "b"))
+    recipe = tmp_path / "recipe.yaml"
+    thinned = {"builder": "qa", "source": "b.jsonl", "name": "b", "weight": 0.2}
+    sources = [{"builder": "qa", "source": "a.jsonl"}, thinned]
+    recipe.write_text(yaml.safe_dump({"sources": sources}))
+    result = run("dataset", "build", recipe, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    rejects = list(read_jsonl(tmp_path / "out" / "rejects.jsonl"))
+    wording = {r["reason"] for r in rejects}
+    for reason in wording:  # the summary speaks the rejects file's words, not internal keys
+        assert f": {reason}" in result.stderr
+    assert "rejected 2: invalid record" not in result.stderr and ": weight\n" not in result.stderr
+    table = [line for line in result.stderr.splitlines() if line.startswith("│")]
+    per_source_in = [int(line.split("│")[3]) for line in table]
+    assert per_source_in == [22, 40]
+    assert f"records in {sum(per_source_in)} = " in result.stderr
+    warning = next(line for line in result.stderr.splitlines() if line.startswith("warning:"))
+    assert "were not used; most often sampled out by weight 0.2" in warning
+    assert "the source's weight in the recipe" in warning and "rejects.jsonl" in warning

@@ -96,6 +96,8 @@ def test_too_long_conversations_are_rejects_with_reasons(run_config, cli, tmp_pa
     assert "too long: the first assistant reply does not fit in max_length 256" in rejects[0]["reason"]
     report = json.loads((tmp_path / "out" / "train_report.json").read_text())
     assert report["data"]["records"] == 6 and report["data"]["used"] == 5 and report["data"]["rejected"] == 1
+    warning = next(line for line in result.output.splitlines() if line.startswith("warning:"))  # not only a table row
+    assert "1 of 6 conversations (17%) were not used; most often too long (1): raise max_length" in warning
 
 
 def test_an_existing_output_directory_is_resumed_refused_or_replaced(run_config, cli, tmp_path: Path) -> None:

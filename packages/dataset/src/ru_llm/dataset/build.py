@@ -79,6 +79,8 @@ class BuildReport:
     out_dir: Path
     sources: list[SourceReport]
     recipe: Recipe
+    #: every reason exactly as ``rejects.jsonl`` writes it, with its count
+    reject_reasons: Counter[str] = field(default_factory=Counter)
 
     @property
     def train(self) -> int:
@@ -95,11 +97,16 @@ class BuildReport:
     @property
     def records_in(self) -> int:
         """Conversations loaded plus raw rows the builders rejected."""
-        return sum(s.loaded + s.rejected[INVALID] for s in self.sources)
+        return sum(self.source_in(s) for s in self.sources)
 
     @property
     def kept(self) -> int:
         return sum(s.kept for s in self.sources)
+
+    @staticmethod
+    def source_in(source: SourceReport) -> int:
+        """One source's records in: what its builder converted plus the rows it could not convert."""
+        return source.loaded + source.rejected[INVALID]
 
     @property
     def commercial(self) -> bool:
@@ -327,6 +334,7 @@ def build_dataset(
         with RejectsWriter(work / "rejects.jsonl") as rejects:
             run = _Builder(recipe, work, rejects, progress, preference=report.kind == "preference")
             _write_splits(run, sources, work)
+        report.reject_reasons = rejects.reasons
         if commercial or recipe.commercial:  # a record an earlier stage stamped false, in a cleared source
             check_commercial(report.sources)
         (work / "README.md").write_text(dataset_card(report), encoding="utf-8")

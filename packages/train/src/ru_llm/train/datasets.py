@@ -220,6 +220,16 @@ def _print_summary(console: Any, stats: EncodeStats, description: str, unit: str
         table.add_row(f"rejected: {reason}", str(n))
     table.add_row("tokens (trained)", f"{stats.tokens:,} ({stats.trained_tokens:,})")
     console.print(table)
+    from ru_llm.core.summary import drop_warning
+
+    knobs = {
+        "too long": "raise max_length, or shorten the data",
+        "nothing to train": "check train_on and the template",
+        "": "see the reasons above",
+    }
+    warning = drop_warning(unit, stats.records, stats.rejected, knobs, rejects="rejects.jsonl in the output")
+    if warning:
+        console.print(f"[yellow]{warning}[/]", soft_wrap=True)  # one line, greppable in logs
 
 
 def _corpus_source(corpus: Any, documents: int) -> DataSource:

@@ -69,15 +69,36 @@ def build_command(
 def _print_report(report: Any, console: Any) -> None:
     from rich.table import Table
 
+    from ru_llm.core.summary import drop_warning
+
     table = Table(title=f"dataset built in {report.out_dir}")
-    for column in ("source", "licence", "loaded", "kept", "rejected", "train", "validation"):
+    for column in ("source", "licence", "records in", "kept", "rejected", "train", "validation"):
         table.add_column(column, overflow="fold")
     for s in report.sources:
-        table.add_row(s.label, s.license, *(str(n) for n in (s.loaded, s.kept, sum(s.rejected.values()), s.train,
-                                                              s.validation)))  # fmt: skip
+        counts = (report.source_in(s), s.kept, sum(s.rejected.values()), s.train, s.validation)
+        table.add_row(s.label, s.license, *(str(n) for n in counts))
     console.print(table)
     console.print(f"records in {report.records_in} = kept {report.kept} + rejected {report.rejected}")
-    for reason, count in report.reasons().most_common():
+    reasons = report.reject_reasons  # the rejects file's own words
+    for reason, count in reasons.most_common(_REASONS_SHOWN):
         console.print(f"  rejected {count}: {reason}")
+    if len(reasons) > _REASONS_SHOWN:
+        rest = sum(n for _, n in reasons.most_common()[_REASONS_SHOWN:])
+        console.print(f"  rejected {rest}: {len(reasons) - _REASONS_SHOWN} other reasons (see rejects.jsonl)")
+    knobs = {
+        "sampled out by weight": "the source's weight in the recipe",
+        "filter": "the recipe's filters",
+        "cap": "the source's max in the recipe",
+        "text length": "the builder's min_chars/max_chars options",
+        "duplicate": "the recipe's dedup settings",
+        "near-duplicate": "the recipe's dedup settings",
+        "": "the source data (or the recipe's filters)",
+    }
+    warning = drop_warning("records", report.records_in, reasons, knobs, rejects=f"{report.out_dir}/rejects.jsonl")
+    if warning:
+        console.print(f"[yellow]{warning}[/]", soft_wrap=True)  # one line, greppable in logs
     if not report.commercial:
         console.print("[yellow]not cleared for commercial use: see README.md in the output[/]")
+
+
+_REASONS_SHOWN = 8
