@@ -167,8 +167,10 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
+        # a count or a whole score stored as a float (truncated_shots 120.0) reads as the integer it is;
+        # rates (0..1) keep their decimals, so 1.0 stays 1.0000
+        return f"{int(value):,}" if value.is_integer() and abs(value) >= 2 else f"{value:.4f}"
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
 
 
 def cell(value: Any, stderr: float | None) -> str:
