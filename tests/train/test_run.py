@@ -70,8 +70,10 @@ def test_lora_trains_only_the_adapters_and_saves_a_peft_adapter_with_our_templat
 
     card = (out / "README.md").read_text(encoding="utf-8")
     assert "CC-BY-SA-3.0" in card and "library_name: peft" in card and "lora:" in card
+    assert "\ndpo:" not in card and "\ncpt:" not in card and "\nfull:" not in card  # only the strategy that ran
     resolved = yaml.safe_load((out / "config.resolved.yaml").read_text(encoding="utf-8"))
     assert resolved["lora"]["r"] == 4 and resolved["strategy"] == "lora"
+    assert {"dpo", "cpt", "full", "embeddings"} <= resolved.keys()  # the file itself keeps every key
 
 
 def test_full_training_changes_every_parameter_and_saves_a_model(run_config, tiny_model) -> None:

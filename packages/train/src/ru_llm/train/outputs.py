@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ru_llm.train.config import RunConfig
 from ru_llm.train.data.sources import DataSource
 
 
@@ -89,6 +90,36 @@ def _commercial_cell(source: DataSource) -> str:
     return f"{source.status} ({why})" if why else source.status
 
 
+#: the config blocks that hold one strategy's settings (config.RunConfig); "extra" holds third-party ones by name
+STRATEGY_BLOCKS = ("lora", "full", "cpt", "dpo", "embeddings")
+
+
+def settings_in_use(config: RunConfig, data_kind: str) -> set[str]:
+    """The strategy settings blocks a run reads: its own, the ``lora`` or ``full`` block whose parameters
+    a ``dpo`` or ``cpt`` run trains, ``full`` for DeepSpeed, ``embeddings`` for LoRA with trained
+    embeddings, and ``cpt`` for the corpora a text strategy reads."""
+    base = {"dpo": config.dpo.method, "cpt": config.cpt.base}.get(config.strategy, config.strategy)
+    used = {config.strategy, base}
+    if config.full.deepspeed is not None:
+        used.add("full")
+    if base == "lora" and config.lora.train_embeddings:
+        used.add("embeddings")
+    if data_kind == "text" and config.cpt.corpora:
+        used.add("cpt")
+    return used
+
+
+def card_config(tree: dict[str, Any], used: set[str]) -> dict[str, Any]:
+    """The resolved tree without the settings of strategies the run does not use (the card's copy;
+    ``config.resolved.yaml`` keeps every key)."""
+    shown = {k: v for k, v in tree.items() if k not in STRATEGY_BLOCKS or k in used}
+    if "extra" in shown:
+        extra = {name: v for name, v in (shown.pop("extra") or {}).items() if name in used}
+        if extra:
+            shown["extra"] = extra
+    return shown
+
+
 def model_card(
     *,
     base_model: str,
@@ -156,6 +187,8 @@ Loss curve: `loss.png`; every logged step: `metrics.jsonl`.
 {usage}
 
 ## Resolved configuration
+
+The settings this run used (every key, other strategies' defaults too: `config.resolved.yaml`).
 
 ```yaml
 {resolved_yaml}```

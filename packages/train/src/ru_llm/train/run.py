@@ -386,7 +386,8 @@ def finish_outputs(
 ) -> None:
     """Loss curve, training report and model card beside the staged weights, then all of it published
     into the output directory (the card last, then the record that marks the run finished)."""
-    from ru_llm.train.outputs import model_card, plot_losses, read_metrics
+    from ru_llm.train.outputs import card_config, model_card, plot_losses, read_metrics, settings_in_use
+    from ru_llm.train.registry import get_strategy
 
     out = result.output_dir
     staged = final_staging(out)
@@ -407,7 +408,7 @@ def finish_outputs(
         adapter=adapter,
         sources=sources,
         data=description,
-        resolved_yaml=dump_yaml(tree),
+        resolved_yaml=dump_yaml(card_config(tree, settings_in_use(config, get_strategy(config.strategy).data_kind))),
         report=report,
         template=template_name,
     )
