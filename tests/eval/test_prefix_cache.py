@@ -154,6 +154,19 @@ def test_dropped_shots_and_boundary_merges_are_scored_whole_or_with_their_own_pr
 
 
 @pytest.mark.slow
+def test_a_model_without_a_copyable_cache_scores_whole_and_says_so(tiny_model, monkeypatch) -> None:
+    from ru_llm.eval.models import prefix_cache
+
+    model = HFEvalModel(ModelSettings(str(tiny_model("llama")), device="cpu", dtype="fp32", batch_size=4))
+    requests = _requests(model, shots=1, limit=2)
+    monkeypatch.setattr(prefix_cache, "run_prefix", lambda lm, ids: None)
+    cached, whole, stats, tokens = _both_ways(model, requests)
+    assert cached == whole and tokens["cached"] == tokens["whole"]
+    assert stats["cached_requests"] == 0 and stats["prefixes"] == 0
+    assert stats["fallback_reasons"] == {prefix_cache.NO_CACHE: len(requests)}
+
+
+@pytest.mark.slow
 def test_a_chat_template_prefix_starts_after_the_templates_opening(tiny_model) -> None:
     model = HFEvalModel(
         ModelSettings(str(tiny_model("qwen2")), device="cpu", dtype="fp32", batch_size=4, chat_template=True)

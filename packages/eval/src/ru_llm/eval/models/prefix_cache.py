@@ -134,10 +134,12 @@ def score_rows(
         out[i] = values
         on_row(i)
 
+    fallen = {rows[i].request for i in whole if enabled and rows[i].prefix and len(rows[i].prefix or ()) > 1}
     for cached, members in groups.items():
         state = run_prefix(lm, list(cached))
         if state is None:  # the model keeps no cache we can copy: every member runs whole
-            lost = {rows[i].request for i in members}
+            lost = {rows[i].request for i in members} - fallen
+            fallen |= lost
             stats.cached -= len(lost)
             stats.prefixes -= 1
             stats.fallbacks[NO_CACHE] += len(lost)
