@@ -12,7 +12,7 @@ import pytest
 
 from ru_llm.core.plugins import DISABLE_AUTOLOAD_ENV
 
-COMMANDS = ("translate", "dataset", "tokenize", "train", "eval", "plugins", "models")
+COMMANDS = ("translate", "dataset", "tokenize", "train", "eval", "chat", "plugins", "models")
 PLACEHOLDERS = ("future",)  # a package sub-app without commands yet, mounted by the `planned` fixture
 DISTRIBUTIONS = (
     "ru-llm",
@@ -65,7 +65,7 @@ def test_help_groups_commands_into_panels(invoke):
     assert panels == {
         "plugins": "Toolkit",
         "models": "Toolkit",
-        **dict.fromkeys(("translate", "dataset", "tokenize", "train", "eval"), "Pipeline"),
+        **dict.fromkeys(("translate", "dataset", "tokenize", "train", "eval", "chat"), "Pipeline"),
     }
 
 

@@ -23,5 +23,8 @@ PACKAGE_APPS = (
 def register_commands(app: typer.Typer) -> None:
     for module, issue in PACKAGE_APPS:
         mount_package_app(app, module, issue=issue, panel="Pipeline")
+    from ru_llm.eval.commands.chat_cmd import chat_command  # eval owns loading a model to generate with
+
+    app.command("chat", rich_help_panel="Pipeline")(chat_command)
     app.command("plugins", rich_help_panel="Toolkit")(plugins_command)
     app.command("models", rich_help_panel="Toolkit")(models_command)
