@@ -69,8 +69,19 @@ def build_app() -> typer.Typer:
             is_eager=True,
             help="Show package versions and exit.",
         ),
+        verbose: bool = typer.Option(
+            False,
+            "--verbose",
+            "-v",
+            envvar="RU_LLM_VERBOSE",
+            help="Show every library's warnings and progress bars (by default the ones a user cannot act "
+            "on are hidden: ru_llm.core.quiet lists them).",
+        ),
     ) -> None:
         """Build Russian instruction-following language models."""
+        from ru_llm.core.quiet import quiet_third_party
+
+        quiet_third_party(verbose=verbose)
 
     pm = get_plugin_manager()
     owners: dict[str, str] = {}

@@ -9,7 +9,6 @@ layer that re-tokenizes or re-packs.
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,33 +22,21 @@ from ru_llm.train.data.collate import PackedCollator, PaddedCollator, TokenCount
 from ru_llm.train.strategy import TrainerStrategy
 
 
-class _DropKernelsHint(logging.Filter):
-    """bitsandbytes' CPU backend warns on import, on every CPU with AVX512-BF16, that the optional
-    ``kernels`` package (a faster CPU 4-bit matmul downloaded from the Hub) is missing; it then uses its
-    own kernel. The line is noise in every run (transformers imports bitsandbytes), so it is dropped."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Failed to load CPU gemm_4bit_forward from kernels-community")
-
-
 def quiet_bitsandbytes() -> None:
-    """Drop bitsandbytes' missing-``kernels`` warning; call before bitsandbytes is first imported."""
-    logger = logging.getLogger("bitsandbytes.backends.cpu.ops")
-    if not any(isinstance(f, _DropKernelsHint) for f in logger.filters):
-        logger.addFilter(_DropKernelsHint())
+    """Drop the third-party noise ``ru_llm.core.quiet`` lists (bitsandbytes' missing-``kernels`` hint among
+    it); call before bitsandbytes is first imported. A no-op with ``RU_LLM_VERBOSE=1``."""
+    from ru_llm.core.quiet import quiet_third_party
+
+    quiet_third_party()
 
 
 quiet_bitsandbytes()
 
 
 def quiet_checkpointing_renames() -> None:
-    """transformers 5 renamed gradient checkpointing to activation checkpointing and warns on the old names,
-    which peft and TRL still call on every run that checkpoints; nothing a user can act on."""
-    import warnings
-
-    warnings.filterwarnings(
-        "ignore", message=r"`(is_)?gradient_checkpointing\w*` is deprecated", category=FutureWarning
-    )
+    """transformers 5's warnings on the old gradient-checkpointing names, which peft and TRL call (listed,
+    with the rest, in ``ru_llm.core.quiet``)."""
+    quiet_bitsandbytes()
 
 
 @dataclass
