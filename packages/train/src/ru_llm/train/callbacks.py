@@ -84,9 +84,11 @@ class RichProgress(TrainerCallback):
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not (self.enabled and state.is_world_process_zero):
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
-        self.progress = Progress(
+        from ru_llm.core.progress import make_progress
+
+        self.progress = make_progress(
             TextColumn("[bold]training"),
             BarColumn(),
             MofNCompleteColumn(),

@@ -24,9 +24,10 @@ def build_command(
 ) -> None:
     """Mix sources into train.jsonl, validation.jsonl, rejects.jsonl and a dataset card."""
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from ru_llm.core.atomic import refuse_inputs_inside
+    from ru_llm.core.progress import make_progress
     from ru_llm.dataset import export
     from ru_llm.dataset.build import build_dataset
     from ru_llm.dataset.recipe import load_recipe
@@ -38,7 +39,7 @@ def build_command(
         require("pyarrow", purpose="--parquet", package="ru-llm-dataset", extra="parquet")
     parsed = load_recipe(recipe)
     console = Console(stderr=True)
-    with Progress(
+    with make_progress(
         SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} read"), TimeElapsedColumn(),
         console=console, transient=True,
     ) as progress:  # fmt: skip

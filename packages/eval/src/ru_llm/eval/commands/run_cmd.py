@@ -9,6 +9,8 @@ import typer
 from rich.progress import ProgressColumn
 from rich.text import Text
 
+from ru_llm.core.progress import make_progress
+
 
 class ItemsPerSecond(ProgressColumn):
     def render(self, task: Any) -> Text:
@@ -92,7 +94,7 @@ def run_command(
 ) -> None:
     """Evaluate a model on tasks and write one results JSON (per-item records included; reruns resume)."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from ru_llm.core.errors import ConfigError
     from ru_llm.eval.lm_eval_bridge import PREFIX, LMEvalTask
@@ -160,7 +162,7 @@ def run_command(
         ItemsPerSecond(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console) as bar:
+    with make_progress(*columns, console=console) as bar:
 
         def progress(name: str, total: int):  # type: ignore[no-untyped-def]
             task_id = bar.add_task(name, total=total)

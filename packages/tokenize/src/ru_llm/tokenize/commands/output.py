@@ -28,15 +28,33 @@ def check_add(add: int) -> None:
 
 
 def with_progress(texts: Iterable[tuple[str, float]], status: Any) -> Iterator[tuple[str, float]]:
-    """``texts`` unchanged, with a rich ``status`` line counting them and saying when learning starts."""
+    """``texts`` unchanged, with a rich ``status`` line counting them and saying when learning starts.
+
+    Off a terminal (a pipe, a CI log) rich's status draws nothing, so the same news comes as plain lines:
+    the reading count every ``RU_LLM_PROGRESS_SECONDS`` (30) seconds, and the start of learning."""
+    import time
+
+    from ru_llm.core.progress import progress_interval
+
+    console = getattr(status, "console", None)
+    plain = console is not None and not console.is_terminal
+    every, last = progress_interval(), time.monotonic()
+
+    def say(message: str, *, force: bool = False) -> None:
+        nonlocal last
+        status.update(message)
+        if plain and (force or time.monotonic() - last >= every):
+            console.print(message, highlight=False, markup=False, soft_wrap=True)
+            last = time.monotonic()
+
     read = characters = 0
     for text, weight in texts:
         yield text, weight
         read += 1
         characters += len(text)
         if read % 10_000 == 0 or len(text) > 100_000:
-            status.update(f"reading the corpus: {read:,} texts, {characters / 1e6:,.1f}M characters")
-    status.update(f"learning the vocabulary from {read:,} texts ({characters / 1e6:,.1f}M characters)")
+            say(f"reading the corpus: {read:,} texts, {characters / 1e6:,.1f}M characters")
+    say(f"learning the vocabulary from {read:,} texts ({characters / 1e6:,.1f}M characters)", force=True)
 
 
 def short_list(items: list[str], shown: int = 4) -> str:

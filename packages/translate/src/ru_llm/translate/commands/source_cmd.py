@@ -156,11 +156,13 @@ def _write_report(path: Path, name: str, source: Path | None, backend: str, mode
 
 
 def _translate(engine: Any, conversations: list, rejected: list, console: Any) -> list:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
+    from ru_llm.core.progress import make_progress
 
     columns = (TextColumn("translating"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.speed} seg/s"),
                TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=console, transient=True) as progress:
+    with make_progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("segments", total=None)
         engine.progress = lambda done, total: progress.update(task, completed=done, total=total)
         return list(engine.run_pairs(conversations, on_reject=rejected.append))
