@@ -58,3 +58,11 @@ def test_a_lora_card_has_no_dpo_or_cpt_block_and_a_dpo_card_has_dpo() -> None:
 def test_a_third_party_strategy_keeps_only_its_own_extra_settings() -> None:
     tree = {"strategy": "mine", "lora": {"r": 8}, "extra": {"mine": {"k": 1}, "other": {"k": 2}}}
     assert card_config(tree, {"mine"}) == {"strategy": "mine", "extra": {"mine": {"k": 1}}}
+
+
+def test_a_report_without_counts_still_makes_a_card() -> None:
+    card = model_card(
+        base_model="m", strategy="lora", adapter=True, sources=[], data="d.jsonl",
+        resolved_yaml="strategy: lora\n", report={}, template="saiga",
+    )  # fmt: skip
+    assert "Optimizer steps ?; tokens seen ?;" in card

@@ -120,6 +120,11 @@ def card_config(tree: dict[str, Any], used: set[str]) -> dict[str, Any]:
     return shown
 
 
+def _count(value: Any) -> str:
+    """A count for the card: ``12,345``, or ``?`` when the report does not have it."""
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
 def model_card(
     *,
     base_model: str,
@@ -179,7 +184,7 @@ Records in: {data_report.get("records", "?")}; used {data_report.get("used", "?"
 
 ## Training
 
-Optimizer steps {report.get("steps", "?")}; tokens seen {report.get("tokens_seen", "?"):,}; final losses: {losses}.
+Optimizer steps {report.get("steps", "?")}; tokens seen {_count(report.get("tokens_seen"))}; final losses: {losses}.
 Loss curve: `loss.png`; every logged step: `metrics.jsonl`.
 
 ## Use
