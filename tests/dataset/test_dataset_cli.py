@@ -38,6 +38,8 @@ def test_load_writes_conversations_and_rejects(tmp_path: Path) -> None:
     result = run("dataset", "load", "qa", "--source", tmp_path / "qa.jsonl", "--out", out, "--option", "lang=en")
     assert result.exit_code == 0, result.output
     assert "7 rows in, 5 conversations out, 2 rejected" in result.stderr
+    warning = next(line for line in result.stderr.splitlines() if line.startswith("warning:"))
+    assert warning.startswith("warning: 2 of 7 rows (29%) were not used; most often ")
     assert [c.lang for c in read_conversations(out)] == ["ru"] * 5  # rows carry their own lang
     rejects = list(read_jsonl(tmp_path / "qa_conv.rejects.jsonl"))
     assert len(rejects) == 2 and rejects[0]["line"] == 6

@@ -57,3 +57,11 @@ def load_command(
     )
     for reason, count in sorted(stats.reasons.items(), key=lambda kv: -kv[1]):
         console.print(f"  rejected {count}: {reason}")
+    from collections import Counter
+
+    from ru_llm.core.summary import drop_warning
+
+    knobs = {"": "the source's own rows (the builder's --option settings say what it keeps)"}
+    warning = drop_warning("rows", stats.rows, Counter(stats.reasons), knobs, rejects=str(rejects))
+    if warning:
+        console.print(f"[yellow]{warning}[/]", soft_wrap=True)
