@@ -68,3 +68,18 @@ def test_overwrite_through_a_symlinked_output_directory(run_config, cli, tmp_pat
     assert again.exit_code == 0, again.output
     assert link.is_symlink() and (real / "adapter_model.safetensors").is_file()
     assert yaml.safe_load((real / "config.resolved.yaml").read_text())["max_steps"] == 2
+
+
+def test_a_second_run_into_the_same_output_directory_is_refused(run_config, cli, tmp_path: Path) -> None:
+    import os
+    import socket
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".ru-llm-running").write_text(f"{socket.gethostname()} {os.getpid()}\n", encoding="utf-8")  # alive
+    line = one_line_error(cli("train", "run", run_config("llama", max_steps=1)))
+    assert "another run is writing into it" in line
+    (out / ".ru-llm-running").unlink()
+    done = cli("train", "run", run_config("llama", max_steps=1))
+    assert done.exit_code == 0, done.output
+    assert not (out / ".ru-llm-running").exists()

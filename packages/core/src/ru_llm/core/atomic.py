@@ -23,6 +23,7 @@ from ru_llm.core.errors import RuLLMError
 
 MARKER = ".ru-llm-output"  # in every finished output directory: what made it
 PARTIAL = ".ru-llm-partial"  # in a temporary work directory: the process that owns it
+LOCK = ".ru-llm-running"  # in an output directory a run is writing into: the process that owns it
 
 
 def is_toolkit_output(path: str | Path) -> bool:
@@ -49,7 +50,7 @@ def check_output_dir(
     if out.exists() and not out.is_dir():
         raise RuLLMError(f"{out}: exists and is not a directory", hint=f"choose another {flag}")
     refuse_inputs_inside(out, inputs, flag=flag)
-    if not out.is_dir() or not any(out.iterdir()):
+    if not holds_files(out):
         return
     if not overwrite:
         raise RuLLMError(f"{out}: already exists and is not empty", hint=f"pass --overwrite or another {flag}")
@@ -72,10 +73,20 @@ def refuse_inputs_inside(out_dir: str | Path, inputs: Iterable[str | Path], *, f
             )
 
 
+def holds_files(directory: Path) -> bool:
+    """Whether ``directory`` exists and holds anything besides a run's lock file."""
+    return directory.is_dir() and any(p.name != LOCK for p in directory.iterdir())
+
+
 def _owner_alive(work: Path) -> bool:
     """Whether the process that created a temporary work directory may still be running."""
+    return _holder_alive(work / PARTIAL)
+
+
+def _holder_alive(record: Path) -> bool:
+    """Whether the process named in ``record`` ("HOST PID") may still be running."""
     try:
-        host, pid = (work / PARTIAL).read_text(encoding="utf-8").split()
+        host, pid = record.read_text(encoding="utf-8").split()
         pid_number = int(pid)
     except (OSError, ValueError):
         return False
@@ -88,6 +99,46 @@ def _owner_alive(work: Path) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def refuse_if_locked(directory: str | Path, *, flag: str = "--out") -> None:
+    """Refuse ``directory`` while a live run holds its lock (see :func:`output_lock`)."""
+    lock = Path(directory) / LOCK
+    if lock.is_file() and _holder_alive(lock):
+        holder = lock.read_text(encoding="utf-8").strip().replace(" ", ", pid ")
+        raise RuLLMError(
+            f"{directory}: another run is writing into it (host {holder})",
+            hint=f"wait for it to finish or choose another {flag}; if no such run is alive, delete {lock}",
+        )
+
+
+@contextmanager
+def output_lock(directory: str | Path, *, flag: str = "--out") -> Iterator[None]:
+    """Hold ``directory`` for one run: a second run into the same place (a repeated command, a shell
+    loop, a second job on a shared disk) is refused while the first one lives; a lock left by a killed
+    run is taken over."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = directory / LOCK
+    owner = f"{socket.gethostname()} {os.getpid()}\n"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            refuse_if_locked(directory, flag=flag)
+            lock.unlink(missing_ok=True)  # its run was killed
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(owner)
+        break
+    else:
+        raise RuLLMError(f"{directory}: cannot take its lock file {LOCK}", hint=f"choose another {flag}")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            if lock.read_text(encoding="utf-8") == owner:
+                lock.unlink()
 
 
 def remove_stale_work_dirs(target: str | Path) -> list[Path]:

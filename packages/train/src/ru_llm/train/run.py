@@ -7,6 +7,7 @@ written at ``output_dir``; a run that stops early never leaves files that look l
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,7 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ru_llm.core.atomic import check_output_dir, refuse_inputs_inside, write_marker
+from ru_llm.core.atomic import (
+    LOCK,
+    check_output_dir,
+    holds_files,
+    output_lock,
+    refuse_if_locked,
+    refuse_inputs_inside,
+    write_marker,
+)
 from ru_llm.core.errors import ConfigError, RuLLMError, first_line
 from ru_llm.core.jsonl import Reject, RejectsWriter, atomic_open
 from ru_llm.train.checkpoints import (
@@ -90,6 +99,7 @@ def check_inputs_early(
 
         get_template(config.template)  # an unknown name lists the known ones
     if check_output:
+        refuse_if_locked(out, flag="output_dir")
         prepare_output_dir(out, tree, overwrite=overwrite, inputs=inputs, dry_run=True)
 
 
@@ -213,7 +223,7 @@ def prepare_output_dir(
         if not dry_run:
             empty_directory(out)
         return None
-    if not out.is_dir() or not any(out.iterdir()):
+    if not holds_files(out):
         return None
     previous = out / CONFIG_FILE
     if not previous.is_file():
@@ -274,6 +284,8 @@ def empty_directory(out: Path) -> None:
     if not out.is_dir():
         return
     for child in out.iterdir():
+        if child.name == LOCK:
+            continue  # this run's own
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
         else:
@@ -332,48 +344,51 @@ def train(
     model_dir = Path(config.model).expanduser()
     check_trainer_arguments(config, strategy, out, prepared.validation is not None)
     inputs = [p for p in [*prepared.files, model_dir] if p.exists()]
-    # Only the main process checks and changes the directory (another rank reading it meanwhile would
-    # race with the writes below); the trainer hands its resume decision to the other ranks.
-    resume_from = (
-        prepare_output_dir(out, tree, overwrite=overwrite, inputs=inputs, say=console.print) if is_main else None
-    )
-    if is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        write_marker(out, "train run")
-        with atomic_open(out / CONFIG_FILE) as fh:
-            fh.write(dump_yaml(tree))
-        with RejectsWriter(out / "rejects.jsonl") as writer:
-            for reject in rejects:
-                writer(reject)
-    from ru_llm.train.trainer import run_trainer
+    with contextlib.ExitStack() as held:
+        if is_main:  # one run at a time writes into an output directory (ranks of one run share it)
+            held.enter_context(output_lock(out, flag="output_dir"))
+        # Only the main process checks and changes the directory (another rank reading it meanwhile would
+        # race with the writes below); the trainer hands its resume decision to the other ranks.
+        resume_from = (
+            prepare_output_dir(out, tree, overwrite=overwrite, inputs=inputs, say=console.print) if is_main else None
+        )
+        if is_main:
+            out.mkdir(parents=True, exist_ok=True)
+            write_marker(out, "train run")
+            with atomic_open(out / CONFIG_FILE) as fh:
+                fh.write(dump_yaml(tree))
+            with RejectsWriter(out / "rejects.jsonl") as writer:
+                for reject in rejects:
+                    writer(reject)
+        from ru_llm.train.trainer import run_trainer
 
-    outcome = run_trainer(
-        config,
-        strategy,
-        family,
-        tokenizer,
-        prepared,
-        out,
-        resume_from=resume_from,
-        console=console,
-        extra_callbacks=callbacks or [],
-        progress=progress and is_main,
-    )
-    result = TrainResult(
-        out,
-        outcome.steps,
-        outcome.tokens_seen,
-        prepared.stats.to_dict(),
-        outcome.final,
-        resumed_from=str(resume_from) if resume_from else None,
-        interrupted=outcome.interrupted,
-    )
-    if outcome.interrupted:
+        outcome = run_trainer(
+            config,
+            strategy,
+            family,
+            tokenizer,
+            prepared,
+            out,
+            resume_from=resume_from,
+            console=console,
+            extra_callbacks=callbacks or [],
+            progress=progress and is_main,
+        )
+        result = TrainResult(
+            out,
+            outcome.steps,
+            outcome.tokens_seen,
+            prepared.stats.to_dict(),
+            outcome.final,
+            resumed_from=str(resume_from) if resume_from else None,
+            interrupted=outcome.interrupted,
+        )
+        if outcome.interrupted:
+            return result
+        if is_main:
+            finish_outputs(config, prepared.sources, prepared.description, prepared.template_name, tree, result)
+            result.files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
         return result
-    if is_main:
-        finish_outputs(config, prepared.sources, prepared.description, prepared.template_name, tree, result)
-        result.files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    return result
 
 
 def finish_outputs(
