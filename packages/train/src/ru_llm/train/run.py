@@ -91,9 +91,13 @@ def check_inputs_early(
                 f"{key}: {value}: no such file or directory",
                 hint="give a `ru-llm dataset build` output directory, a conversation JSONL or a hub id (owner/name)",
             )
-    for corpus in config.cpt.corpora:
-        if not corpus.path.startswith("hf:") and Path(corpus.path).expanduser().exists():
-            inputs.append(Path(corpus.path).expanduser())
+    if config.cpt.corpora:
+        from ru_llm.train.data.text import check_corpus
+
+        for corpus in config.cpt.corpora:
+            check_corpus(corpus)
+            if not corpus.path.startswith("hf:"):
+                inputs.append(Path(corpus.path).expanduser())
     if config.template is not None:
         from ru_llm.dataset.registry import get_template
 
