@@ -176,7 +176,11 @@ def test_zero3_without_deepspeed_installed_is_one_line_before_anything_is_writte
         return real(name, package)
 
     monkeypatch.setattr(ru_llm.core.deps.importlib, "import_module", without_deepspeed)
-    # no model or data: the dependency is checked before either is read
+    # a model directory and data that only look right: the dependency is checked before either is read
+    (tmp_path / "model").mkdir()
+    for name in ("config.json", "tokenizer.json"):
+        (tmp_path / "model" / name).write_text("{}", encoding="utf-8")
+    (tmp_path / "data.jsonl").write_text("not read\n", encoding="utf-8")
     config = tmp_path / "run.yaml"
     values = {"strategy": "full", "model": str(tmp_path / "model"), "data": str(tmp_path / "data.jsonl")}
     values.update(output_dir=str(tmp_path / "out"), full={"deepspeed": "zero3"})
