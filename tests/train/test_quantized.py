@@ -100,8 +100,12 @@ def test_quantisation_without_bitsandbytes_installed_is_one_line_before_anything
         return real(name, package)
 
     monkeypatch.setattr(ru_llm.core.deps.importlib, "import_module", without_bitsandbytes)
+    # a model directory and data that only look right: the dependency is checked before either is read
+    (tmp_path / "model").mkdir()
+    for name in ("config.json", "tokenizer.json"):
+        (tmp_path / "model" / name).write_text("{}", encoding="utf-8")
+    (tmp_path / "data.jsonl").write_text("not read\n", encoding="utf-8")
     for quantization in ("int8", "nf4"):
-        # no model or data: the dependency is checked before either is read
         config = tmp_path / "run.yaml"
         values = {"strategy": "lora", "model": str(tmp_path / "model"), "data": str(tmp_path / "data.jsonl")}
         values.update(output_dir=str(tmp_path / "out"), lora={"quantization": quantization})
