@@ -141,3 +141,19 @@ def test_mt_bench_caches_take_a_cut_line_and_go_on(servers: tuple[FakeOpenAI, Fa
     lines = judgments.read_bytes().splitlines()
     assert len(lines) == len(whole) + 1 and all(json.loads(line) for line in lines[:-2] + lines[-1:])
     assert len(answers.requests) == 2  # the answers were all cached
+
+
+def test_credentials_in_a_server_url_are_not_written_to_the_results(
+    servers: tuple[FakeOpenAI, FakeOpenAI], tmp_path: Path
+) -> None:
+    answers, judges = servers
+    secret_url = judges.url.replace("http://", "http://judge-user:url-secret-7f3a@") + "?token=query-secret-91b2"
+    out = tmp_path / "run"
+    args = [str(a) for a in _args(answers, judges, out)]
+    args[args.index("--judge-base-url") + 1] = secret_url
+    done = _cli(*args)
+    assert done.exit_code == 0, done.output
+    results = json.loads((out / "r.json").read_text(encoding="utf-8"))
+    assert results["settings"]["judge_base_url"] == judges.url.rstrip("/")
+    for secret in ("url-secret-7f3a", "query-secret-91b2"):
+        assert secret not in (out / "r.json").read_text(encoding="utf-8")

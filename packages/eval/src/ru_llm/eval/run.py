@@ -106,7 +106,7 @@ def evaluate(
             "chat_template": model_settings.chat_template,
             "prefix_cache": None if remote else model_settings.prefix_cache,
         },
-        "settings": {k: v for k, v in asdict(settings).items() if k != "options"} | settings.options,
+        "settings": _shown_settings({k: v for k, v in asdict(settings).items() if k != "options"} | settings.options),
         "versions": _versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "tasks": {},
@@ -189,3 +189,11 @@ def _run_task(
                 records[item.id] = record
     ordered = [records[item.id] for item in items if item.id in records]
     return ordered, failed, reused
+
+
+def _shown_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """The settings as the results file records them: server URLs without user info or query, which may
+    hold credentials (``https://user:token@host/v1``)."""
+    from ru_llm.core.openai_http import public_url
+
+    return {k: public_url(v) if k.endswith("url") and isinstance(v, str) else v for k, v in values.items()}

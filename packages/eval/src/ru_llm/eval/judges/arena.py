@@ -29,7 +29,7 @@ from typing import Any
 
 from ru_llm.core.cache import JsonlCache, cache_root
 from ru_llm.core.errors import ConfigError, first_line
-from ru_llm.core.openai_http import ChatClient
+from ru_llm.core.openai_http import ChatClient, public_url
 from ru_llm.eval.judges.bradley_terry import WEIGHT, Battle, game_battles, leaderboard
 from ru_llm.eval.judges.verdicts import read_arena_verdict
 
@@ -338,7 +338,7 @@ def run_arena(
         "leaderboard": rows,
         "judge": {
             "model": settings.judge_model,
-            "base_url": settings.judge_base_url,
+            "base_url": public_url(settings.judge_base_url),  # user info and query may hold credentials
             "prompt": prompt["name"],
             **params,
         },

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from ru_llm.core.cache import JsonlCache, cache_root
 from ru_llm.core.errors import ConfigError, first_line
-from ru_llm.core.openai_http import CallFailed, ChatClient, api_key, check_reachable
+from ru_llm.core.openai_http import CallFailed, ChatClient, api_key, check_reachable, public_url
 from ru_llm.eval.judges.verdicts import Reading, read_pair_verdict, read_score
 from ru_llm.eval.stats import mean_stderr
 from ru_llm.eval.task import Item, Request, TaskData, TaskSettings
@@ -682,7 +682,7 @@ class MTBench:
         scored = sum(1 for r in items if r["score"] is not None)
         judge_info: dict[str, Any] = {
             "model": opts["judge_model"],
-            "base_url": opts["judge_base_url"],
+            "base_url": public_url(opts["judge_base_url"]),  # user info and query may hold credentials
             "prompts": sorted({r["judge_prompt"] for r in items}),
         }
         if baseline is not None:
