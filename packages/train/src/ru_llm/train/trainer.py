@@ -33,12 +33,6 @@ def quiet_bitsandbytes() -> None:
 quiet_bitsandbytes()
 
 
-def quiet_checkpointing_renames() -> None:
-    """transformers 5's warnings on the old gradient-checkpointing names, which peft and TRL call (listed,
-    with the rest, in ``ru_llm.core.quiet``)."""
-    quiet_bitsandbytes()
-
-
 @dataclass
 class TrainOutcome:
     steps: int
@@ -265,7 +259,8 @@ def run_trainer(
 
     set_seed(config.seed)
     hf_logging.disable_progress_bar()  # the run shows its own progress
-    quiet_checkpointing_renames()
+    quiet_bitsandbytes()  # ru_llm.core.quiet's list (the checkpointing-rename warnings among it), once more:
+    # a caller may have reset the warning filters since this module was imported
     model = load_model(config, strategy)
     model = strategy.prepare(model, config, family)
     if getattr(model.config, "use_cache", False):
