@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.metadata
-
 import typer
 
 from ru_llm.cli.group import RuLLMGroup
 from ru_llm.core.errors import PluginError
 from ru_llm.core.plugins import add_package, get_plugin_manager
+from ru_llm.core.versions import installed_versions
 
 add_package("ru-llm", hookspecs="ru_llm.cli.hookspecs", builtins=("ru_llm.cli.builtin_commands",))
 
@@ -23,19 +22,10 @@ DISTRIBUTIONS = (
 )
 
 
-def _versions() -> str:
-    lines = []
-    for dist in DISTRIBUTIONS:
-        try:
-            lines.append(f"{dist} {importlib.metadata.version(dist)}")
-        except importlib.metadata.PackageNotFoundError:
-            lines.append(f"{dist} (not installed)")
-    return "\n".join(lines)
-
-
 def _version_callback(value: bool) -> None:
     if value:
-        typer.echo(_versions())
+        for dist, version in installed_versions(DISTRIBUTIONS).items():
+            typer.echo(f"{dist} {version or '(not installed)'}")
         raise typer.Exit()
 
 

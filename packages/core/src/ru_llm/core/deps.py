@@ -25,3 +25,13 @@ def require(module: str, *, purpose: str, package: str | None = None, extra: str
         raise ConfigError(
             f"{purpose} needs {module.split('.')[0]}, which is not installed ({e.msg or e})", hint=install
         ) from None
+
+
+def require_datasets(purpose: str, *, package: str = "ru-llm-dataset", extra: str = "hf") -> ModuleType:
+    """Import Hugging Face ``datasets`` or fail with one line naming the extra that provides it.
+
+    :param purpose: what needs it (``"mmlu from the hub"``).
+    :param package: the ru-llm distribution whose ``extra`` installs ``datasets`` for this use (by default
+        ``ru-llm-dataset[hf]``; ``ru-llm-eval`` and ``ru-llm-tokenize`` name their own).
+    """
+    return require("datasets", purpose=purpose, package=package, extra=extra)

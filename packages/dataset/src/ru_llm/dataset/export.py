@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ru_llm.core.deps import require
+from ru_llm.core.deps import require, require_datasets
 from ru_llm.core.errors import RuLLMError
 from ru_llm.core.jsonl import read_conversations
 from ru_llm.dataset.preference import is_preference_file, read_preferences
@@ -102,7 +102,7 @@ def to_parquet(out_dir: Path) -> list[Path]:
 
 def _dataset_dict(out_dir: Path) -> Any:
     """The splits as a ``datasets.DatasetDict``, through the same Parquet files (``meta`` as JSON)."""
-    datasets = require("datasets", purpose="exporting a datasets.DatasetDict", package="ru-llm-dataset", extra="hf")
+    datasets = require_datasets("exporting a datasets.DatasetDict")
 
     splits = _splits(out_dir)
     with tempfile.TemporaryDirectory(prefix="ru-llm-export-") as tmp:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ru_llm.core.conversation import Conversation
+from ru_llm.core.labels import IGNORE_INDEX
 from ru_llm.dataset.templates import Segment, Template
 
 if TYPE_CHECKING:
@@ -86,15 +87,12 @@ def show_tokens(console: Any, conv: Conversation, template: Template, tok: Any, 
 
 def _show_ids(console: Any, tok: Any, context: list[int], trained: list[int]) -> None:
     """``context`` then ``trained`` ids, labelled as a trainer would label them."""
-    from ru_llm.dataset.templates.labels import IGNORE_INDEX
-
     _show_labels(console, tok, [*context, *trained], [IGNORE_INDEX] * len(context) + list(trained))
 
 
 def _show_labels(console: Any, tok: Any, ids: list[int], labels: list[int]) -> None:
     from rich.text import Text
 
-    from ru_llm.dataset.templates.labels import IGNORE_INDEX
     from ru_llm.dataset.token_view import token_pieces
 
     line = Text()

@@ -7,10 +7,8 @@ and a repeated one costs nothing. The results JSON is written atomically at the 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -19,6 +17,7 @@ from typing import Any
 
 from ru_llm.core.cache import JsonlCache
 from ru_llm.core.errors import RuLLMError
+from ru_llm.core.versions import environment_versions
 from ru_llm.eval.models.hf import HFEvalModel, ModelSettings, model_fingerprint
 from ru_llm.eval.models.remote import RemoteModel, is_remote
 from ru_llm.eval.task import (
@@ -30,16 +29,6 @@ from ru_llm.eval.task import (
     TaskSettings,
     TokenizeRequest,
 )
-
-
-def _versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    found = {"python": platform.python_version()}
-    for dist in ("ru-llm-eval", "torch", "transformers", "peft", "lm-eval"):
-        with contextlib.suppress(md.PackageNotFoundError):
-            found[dist] = md.version(dist)
-    return found
 
 
 def settings_key(task: str, model: ModelSettings, settings: TaskSettings, data_sha: str | None) -> str:
@@ -107,7 +96,7 @@ def evaluate(
             "prefix_cache": None if remote else model_settings.prefix_cache,
         },
         "settings": _shown_settings({k: v for k, v in asdict(settings).items() if k != "options"} | settings.options),
-        "versions": _versions(),
+        "versions": environment_versions(("ru-llm-eval", "torch", "transformers", "peft", "lm-eval")),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "tasks": {},
     }

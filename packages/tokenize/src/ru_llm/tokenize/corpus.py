@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ru_llm.core.deps import require_datasets
 from ru_llm.core.errors import RuLLMError
 from ru_llm.tokenize.stats import read_text_chunks
 
@@ -143,12 +144,7 @@ def hf_options(source: str) -> tuple[str, dict[str, str | None]]:
         raise RuLLMError(
             f"corpus {source}: limit={options['limit']} is not a positive number of rows", hint=CORPUS_HINT
         )
-    try:
-        import datasets  # noqa: F401
-    except ImportError as error:
-        raise RuLLMError(
-            f"corpus {source}: the datasets package is missing", hint='pip install "ru-llm-tokenize[datasets]"'
-        ) from error
+    require_datasets(f"corpus {source}", package="ru-llm-tokenize", extra="datasets")
     return dataset, options
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ru_llm.core.conversation import Conversation
-from ru_llm.core.deps import require
+from ru_llm.core.deps import require_datasets
 from ru_llm.core.errors import ConfigError, RecordError, RuLLMError
 from ru_llm.core.jsonl import Reject
 from ru_llm.dataset.preference import PreferencePair
@@ -131,7 +131,7 @@ class DatasetBuilder:
         hub_id, config, split, data_files = self.hub_location(options)
         if not hub_id:
             raise RuLLMError(f"dataset builder {self.name!r} has no hub id", hint="pass --source PATH")
-        datasets = require("datasets", purpose=f"reading {hub_id} from the hub", package="ru-llm-dataset", extra="hf")
+        datasets = require_datasets(f"reading {hub_id} from the hub")
         try:
             extra = {"data_files": data_files} if data_files else {}
             stream = datasets.load_dataset(hub_id, config, split=split, streaming=True, **extra)

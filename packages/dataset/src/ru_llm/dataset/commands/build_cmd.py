@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ru_llm.core.deps import require
+from ru_llm.core.deps import require, require_datasets
 from ru_llm.core.errors import RuLLMError
 
 
@@ -34,7 +34,7 @@ def build_command(
 
     refuse_inputs_inside(out, [recipe])  # build_dataset checks the rest; it never sees the recipe file
     if save_to_disk or push_to_hub:  # checked before the build, not after it
-        require("datasets", purpose="--save-to-disk / --push-to-hub", package="ru-llm-dataset", extra="hf")
+        require_datasets("--save-to-disk / --push-to-hub")
     elif parquet:
         require("pyarrow", purpose="--parquet", package="ru-llm-dataset", extra="parquet")
     parsed = load_recipe(recipe)

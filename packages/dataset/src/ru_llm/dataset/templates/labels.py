@@ -14,9 +14,8 @@ from typing import Any
 
 from ru_llm.core.conversation import Conversation
 from ru_llm.core.errors import ConfigError, RecordError
+from ru_llm.core.labels import IGNORE_INDEX
 from ru_llm.dataset.templates import Segment, Template
-
-IGNORE_INDEX = -100  # the label PyTorch's cross-entropy skips
 
 
 def tokenize_segments(

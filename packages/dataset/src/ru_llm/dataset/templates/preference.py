@@ -18,8 +18,9 @@ from typing import Any
 
 from ru_llm.core.conversation import Conversation, Message
 from ru_llm.core.errors import ConfigError, RecordError
+from ru_llm.core.labels import IGNORE_INDEX
 from ru_llm.dataset.templates import Segment, Template
-from ru_llm.dataset.templates.labels import IGNORE_INDEX, refuse_special_tokens, tokenize_segments
+from ru_llm.dataset.templates.labels import refuse_special_tokens, tokenize_segments
 
 
 @dataclass(frozen=True)

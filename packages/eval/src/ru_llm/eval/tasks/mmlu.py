@@ -129,9 +129,9 @@ class MMLUTask:
         return row or {}, None if problem is None else f"{where}: {problem}"
 
     def _hub_rows(self, subject: str, split: str) -> list[tuple[int, dict, str | None]] | None:
-        from ru_llm.core.deps import require
+        from ru_llm.core.deps import require_datasets
 
-        datasets = require("datasets", purpose=f"{self.name} from the hub", package="ru-llm-dataset", extra="hf")
+        datasets = require_datasets(f"{self.name} from the hub", package="ru-llm-eval")
         try:
             table = datasets.load_dataset(self.variant.hub_id, subject, split=split)
         except Exception as e:

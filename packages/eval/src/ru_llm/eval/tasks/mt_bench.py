@@ -165,9 +165,9 @@ def load_baseline(data: str | None, name: str) -> dict[Any, tuple[str, ...]]:
 
 
 def load_hub(hub_id: str, name: str) -> tuple[list[Question], dict[Any, tuple[str, ...]], str]:
-    from ru_llm.core.deps import require
+    from ru_llm.core.deps import require_datasets
 
-    datasets = require("datasets", purpose=f"{name} from the hub", package="ru-llm-dataset", extra="hf")
+    datasets = require_datasets(f"{name} from the hub", package="ru-llm-eval")
     try:
         loaded = datasets.load_dataset(hub_id)
         table = loaded[next(iter(loaded))] if hasattr(loaded, "keys") else loaded

@@ -18,8 +18,7 @@ import numpy as np
 from ru_llm.core.conversation import Conversation
 from ru_llm.core.errors import RecordError
 from ru_llm.core.jsonl import Reject
-
-IGNORE_INDEX = -100
+from ru_llm.core.labels import IGNORE_INDEX
 
 
 @dataclass

@@ -189,9 +189,9 @@ class SourceCounter:
 
 def _hf_dataset(data: str, on_reject: Callable[[Reject], object], preferences: bool = False) -> RunData:
     """A local Parquet/Arrow file or directory, or a hub dataset, read with ``datasets``."""
-    from ru_llm.core.deps import require
+    from ru_llm.core.deps import require_datasets
 
-    datasets = require("datasets", purpose=f"data: {data}", package="ru-llm-dataset", extra="hf")
+    datasets = require_datasets(f"data: {data}")
     path = Path(data).expanduser()
     try:
         if path.is_file() and path.suffix in (".parquet", ".arrow"):

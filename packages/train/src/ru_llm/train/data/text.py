@@ -87,9 +87,9 @@ def _file_documents(file: Path, column: str) -> Iterator[str]:
 
 
 def _hf_documents(corpus: CorpusConfig) -> Iterator[str]:
-    from ru_llm.core.deps import require
+    from ru_llm.core.deps import require_datasets
 
-    datasets = require("datasets", purpose=f"cpt corpus {corpus.path}", package="ru-llm-dataset", extra="hf")
+    datasets = require_datasets(f"cpt corpus {corpus.path}")
     name, _, query = corpus.path.removeprefix("hf:").partition("?")
     options = dict(parse_qsl(query))
     column = options.pop("column", corpus.column)

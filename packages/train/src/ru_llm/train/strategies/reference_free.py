@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ru_llm.core.labels import IGNORE_INDEX
 from ru_llm.train.config import RunConfig
 from ru_llm.train.strategy import TrainerParts
 
-IGNORE_INDEX = -100
 _SOURCE_COLUMNS = ["prompt_ids", "chosen_ids", "rejected_ids"]
 
 
