@@ -1,4 +1,4 @@
-"""The root app: help, versions, placeholder sub-apps, and running as ``python -m ru_llm.cli``."""
+"""The root app: help, versions, package sub-apps, and running as ``python -m ru_llm.cli``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 from ru_llm.core.plugins import DISABLE_AUTOLOAD_ENV
 
 COMMANDS = ("translate", "dataset", "tokenize", "train", "eval", "chat", "plugins", "models")
-PLACEHOLDERS = ("future",)  # a package sub-app without commands yet, mounted by the `planned` fixture
 DISTRIBUTIONS = (
     "ru-llm",
     "ru-llm-core",
@@ -23,21 +22,6 @@ DISTRIBUTIONS = (
     "ru-llm-train",
     "ru-llm-eval",
 )
-
-
-@pytest.fixture
-def planned(command_plugin, monkeypatch):  # type: ignore[no-untyped-def]
-    """Mount a package sub-app that has no commands yet, as the built-ins mount theirs."""
-    import types
-
-    import typer
-
-    from ru_llm.cli.placeholder import mount_package_app
-
-    module = types.ModuleType("ru_llm_future_cli")
-    module.app = typer.Typer(name="future", help="Future things (not available yet).")  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "ru_llm_future_cli", module)
-    command_plugin("future", lambda app: mount_package_app(app, "ru_llm_future_cli", issue=None, panel="Pipeline"))
 
 
 def listed_commands(help_text: str) -> set[str]:
@@ -85,41 +69,10 @@ def test_version_prints_every_distribution(invoke):
 
 
 def test_version_wins_over_a_command(invoke):
-    # --version is eager: it answers before the (unavailable) sub-app runs
+    # --version is eager: it answers before the sub-app runs
     result = invoke(["--version", "translate"])
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0].startswith("ru-llm ")
-
-
-@pytest.mark.parametrize("name", PLACEHOLDERS)
-@pytest.mark.usefixtures("planned")
-def test_placeholder_says_not_available(invoke, name):
-    result = invoke([name])
-    assert result.exit_code == 1
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("Error: ")
-    assert f"`ru-llm {name}` is not available yet" in lines[0]
-    assert "hint:" in lines[0]
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-
-
-@pytest.mark.parametrize("name", PLACEHOLDERS)
-@pytest.mark.parametrize("flag", ["--help", "-h"])
-@pytest.mark.usefixtures("planned")
-def test_placeholder_help_works(invoke, name, flag):
-    result = invoke([name, flag])
-    assert result.exit_code == 0, result.output
-    assert f"Usage: ru-llm {name}" in result.stdout
-    assert "not available yet" in result.stdout  # the sub-app's help says so too
-    assert result.stderr == ""
-
-
-@pytest.mark.usefixtures("planned")
-def test_placeholders_name_their_issue(invoke):
-    assert "a later release" in invoke(["future"]).stderr
 
 
 def test_unknown_command_is_a_usage_error(invoke):
@@ -165,15 +118,6 @@ def test_listing_models_imports_neither_torch_nor_transformers():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert '"llama"' in result.stdout
-
-
-@pytest.mark.parametrize("name", PLACEHOLDERS)
-@pytest.mark.usefixtures("planned")
-def test_placeholder_with_planned_arguments_still_says_not_available(invoke, name):
-    result = invoke([name, "dolly", "--source", "data.jsonl", "--limit", "5"])
-    assert result.exit_code == 1
-    assert "not available yet" in result.stderr
-    assert "No such command" not in result.output
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ Importing it is cheap (pluggy and the standard library only).
 from ru_llm.core.conversation import ROLE_ALIASES, ROLES, Conversation, Message, canonical_role, conversation
 from ru_llm.core.errors import (
     ConfigError,
-    NotAvailableError,
     PluginError,
     RecordError,
     RuLLMError,
@@ -37,7 +36,6 @@ __all__ = [
     "JsonlWriter",
     "Message",
     "ModelFamily",
-    "NotAvailableError",
     "PluginError",
     "RecordError",
     "Registry",

@@ -31,10 +31,6 @@ class PluginError(RuLLMError):
     """A plugin failed to load, registered something twice, or implements an unknown hook."""
 
 
-class NotAvailableError(RuLLMError):
-    """A command or feature that is planned but not built yet."""
-
-
 class RecordError(RuLLMError):
     """One input record is malformed.
 
