@@ -293,7 +293,9 @@ class HFEvalModel:
         ``ru_llm.tokenize.stats.tokenizer_stats``."""
         from ru_llm.core.deps import require
 
-        stats = require("ru_llm.tokenize.stats", purpose="tokenizer_efficiency", extra="ru-llm-tokenize")
+        stats = require(
+            "ru_llm.tokenize.stats", purpose="tokenizer_efficiency", package="ru-llm-eval", extra="tokenize"
+        )
         out = []
         for request in requests:
             out.append(stats.tokenizer_stats(self.tokenizer, [request.text]))

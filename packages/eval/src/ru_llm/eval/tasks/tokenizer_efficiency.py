@@ -21,7 +21,7 @@ COUNTS = ("tokens", "characters", "words", "cyrillic_characters", "cyrillic_toke
 
 
 def _stats() -> Any:
-    return require("ru_llm.tokenize.stats", purpose="tokenizer_efficiency", extra="ru-llm-tokenize")
+    return require("ru_llm.tokenize.stats", purpose="tokenizer_efficiency", package="ru-llm-eval", extra="tokenize")
 
 
 class TokenizerEfficiency:
