@@ -14,9 +14,10 @@ from conftest import REPO
 from ru_llm.core import ModelFamily, PluginError, get_plugin_manager, hookimpl
 from ru_llm.core.families import get_model_family, model_families
 from ru_llm.dataset import Segment, get_dataset_builder, get_template, templates
-from ru_llm.eval import metrics
+from ru_llm.eval import eval_tasks, metrics
 from ru_llm.tokenize import embedding_initializers, tokenizer_trainers
-from ru_llm.train import trainer_strategies
+from ru_llm.train import data_pipelines, trainer_strategies
+from ru_llm.train.strategy import StrategyDefaults
 from ru_llm.translate import get_translator
 
 
@@ -34,6 +35,9 @@ EXPECTED_HOOKS = {
     "register_tokenizer_trainers",
     "register_embedding_initializers",
     "register_trainer_strategies",
+    "register_data_pipelines",
+    "register_eval_tasks",
+    "register_eval_models",
     "register_metrics",
     "register_commands",
 }
@@ -173,18 +177,11 @@ def test_hook_register_embedding_initializers(plugin_manager) -> None:
     assert "mean" in embedding_initializers()  # the built-ins come through the same hook
 
 
-class FrozenBodyStrategy:
+class FrozenBodyStrategy(StrategyDefaults):
     """A third-party strategy as docs/plugins.md shows it: trains only the output layer."""
 
     name = "head-only"
     description = "train lm_head only"
-    data_kind = "conversations"
-
-    def check(self, config):  # type: ignore[no-untyped-def]
-        pass
-
-    def model_options(self, config):  # type: ignore[no-untyped-def]
-        return {}
 
     def prepare(self, model, config, family):  # type: ignore[no-untyped-def]
         return model
@@ -201,6 +198,37 @@ def test_hook_register_trainer_strategies(plugin_manager) -> None:
     register_plugin(plugin_manager, "register_trainer_strategies", strategy)
     assert trainer_strategies().entry("head-only").plugin == "thirdparty"
     assert {"full", "lora", "cpt"} <= set(trainer_strategies().names())  # built-ins through the same hook
+
+
+class LinesPipeline:
+    """A third-party data kind: each line of a text file is one sample (the text pipeline's blocks)."""
+
+    name = "lines"
+    description = "one sample per line of data:"
+
+    def inputs(self, config):  # type: ignore[no-untyped-def]
+        return []
+
+    def check(self, config, model_config):  # type: ignore[no-untyped-def]
+        pass
+
+    def settings_shown(self, config):  # type: ignore[no-untyped-def]
+        return set()
+
+    def prepare(self, config, family, tokenizer, on_reject, console):  # type: ignore[no-untyped-def]
+        raise NotImplementedError  # not reached here: the registry only is tested
+
+    def preview(self, config, family, tokenizer, count, rejects):  # type: ignore[no-untyped-def]
+        return []
+
+
+def test_hook_register_data_pipelines(plugin_manager) -> None:
+    register_plugin(plugin_manager, "register_data_pipelines", LinesPipeline())
+    assert data_pipelines().entry("lines").plugin == "thirdparty"
+    assert {"conversations", "text", "preferences"} <= set(data_pipelines().names())  # built-ins, same hook
+    register_plugin(plugin_manager, "register_data_pipelines", Thing("broken"), name="other")
+    with pytest.raises(PluginError, match="is not a DataPipeline"):
+        data_pipelines()
 
 
 def test_a_trainer_strategy_without_the_interface_is_refused(plugin_manager) -> None:
@@ -232,17 +260,50 @@ class ConstantTask:
         return {"score": 1.0}
 
 
+def test_hook_register_eval_tasks(plugin_manager) -> None:
+    task = ConstantTask()
+    register_plugin(plugin_manager, "register_eval_tasks", task)
+    assert eval_tasks().get("rucola") is task
+    assert eval_tasks().entry("rucola").plugin == "thirdparty"
+    assert {"mmlu", "mmlu_ru", "perplexity", "mt_bench"} <= set(eval_tasks().names())  # built-ins, same hook
+
+
 def test_hook_register_metrics(plugin_manager) -> None:
-    metric = ConstantTask()
-    register_plugin(plugin_manager, "register_metrics", metric)
-    assert metrics().get("rucola") is metric
-    assert {"mmlu", "mmlu_ru", "perplexity"} <= set(metrics().names())
+    """The hook's name before it was register_eval_tasks: still works for third-party plugins, and warns."""
+    task = ConstantTask()
+    with pytest.warns(DeprecationWarning, match="register_metrics is deprecated"):
+        register_plugin(plugin_manager, "register_metrics", task)
+    assert eval_tasks().get("rucola") is task
+    assert metrics().get("rucola") is task  # the old lookup name too
+
+
+def test_hook_register_eval_models(plugin_manager) -> None:
+    from ru_llm.eval import eval_models, get_model_kind
+
+    kind = ConstantModelKind()
+    register_plugin(plugin_manager, "register_eval_models", kind)
+    assert get_model_kind("constant") is kind
+    assert {"hf", "openai-chat", "openai-completions"} <= set(eval_models().names())  # built-ins, same hook
+    register_plugin(plugin_manager, "register_eval_models", Thing("broken"), name="other")
+    with pytest.raises(PluginError, match="is not an EvalModelKind"):
+        eval_models()
+
+
+class ConstantModelKind:
+    name = "constant"
+    description = "answers nothing"
+
+    def check(self, settings):  # type: ignore[no-untyped-def]
+        return None
+
+    def load(self, settings):  # type: ignore[no-untyped-def]
+        raise AssertionError("not loaded here")
 
 
 def test_a_task_without_the_interface_is_refused(plugin_manager) -> None:
-    register_plugin(plugin_manager, "register_metrics", Thing("broken"))
-    with pytest.raises(PluginError, match="is not a EvalTask|is not an EvalTask"):
-        metrics()
+    register_plugin(plugin_manager, "register_eval_tasks", Thing("broken"))
+    with pytest.raises(PluginError, match="is not a Task"):
+        eval_tasks()
 
 
 def test_hook_register_commands(plugin_manager) -> None:
@@ -272,6 +333,8 @@ def test_every_package_registers_its_hookspecs_from_its_own_module() -> None:
     assert owners["register_translators"] == "ru_llm.translate.hookspecs"
     assert owners["register_embedding_initializers"] == "ru_llm.tokenize.hookspecs"
     assert owners["register_trainer_strategies"] == "ru_llm.train.hookspecs"
+    assert owners["register_data_pipelines"] == "ru_llm.train.hookspecs"
+    assert owners["register_eval_tasks"] == owners["register_eval_models"] == "ru_llm.eval.hookspecs"
     assert owners["register_metrics"] == "ru_llm.eval.hookspecs"
     assert owners["register_commands"] == "ru_llm.cli.hookspecs"
 

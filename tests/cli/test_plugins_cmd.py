@@ -18,7 +18,9 @@ BUILTINS = {
     "ru_llm.tokenize.builtin_trainers": ("ru-llm-tokenize", ("register_tokenizer_trainers",)),
     "ru_llm.tokenize.builtin_initializers": ("ru-llm-tokenize", ("register_embedding_initializers",)),
     "ru_llm.train.strategies": ("ru-llm-train", ("register_trainer_strategies",)),
-    "ru_llm.eval.tasks": ("ru-llm-eval", ("register_metrics",)),
+    "ru_llm.train.pipelines": ("ru-llm-train", ("register_data_pipelines",)),
+    "ru_llm.eval.tasks": ("ru-llm-eval", ("register_eval_tasks",)),
+    "ru_llm.eval.models": ("ru-llm-eval", ("register_eval_models",)),
     "ru_llm.cli.builtin_commands": ("ru-llm", ("register_commands",)),
 }
 

@@ -4,8 +4,10 @@ Importing it is cheap: torch and transformers are imported by the code that trai
 """
 
 from ru_llm.core.plugins import add_package
-from ru_llm.train.registry import get_strategy, trainer_strategies
+from ru_llm.train.registry import data_pipelines, get_pipeline, get_strategy, trainer_strategies
 
-add_package("ru-llm-train", hookspecs="ru_llm.train.hookspecs", builtins=("ru_llm.train.strategies",))
+add_package(
+    "ru-llm-train", hookspecs="ru_llm.train.hookspecs", builtins=("ru_llm.train.strategies", "ru_llm.train.pipelines")
+)
 
-__all__ = ["get_strategy", "trainer_strategies"]
+__all__ = ["data_pipelines", "get_pipeline", "get_strategy", "trainer_strategies"]

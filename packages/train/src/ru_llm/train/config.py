@@ -7,14 +7,16 @@ the docs. Strategy settings nest under the strategy's name (``lora: {r: 16}``).
 # ruff: noqa: RUF009  (_help returns a dataclasses.field, which ruff cannot see)
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from ru_llm.core.errors import ConfigError
-
-
-def _help(text: str, **kwargs: Any) -> Any:
-    return field(metadata={"help": text}, **kwargs)
+from ru_llm.train.fields import help_field as _help
+from ru_llm.train.settings.cpt import CorpusConfig, CptSettings
+from ru_llm.train.settings.dpo import DPO_LOSSES, DpoSettings
+from ru_llm.train.settings.embeddings import EmbeddingSettings
+from ru_llm.train.settings.full import FullSettings
+from ru_llm.train.settings.lora import LoraSettings
 
 
 @dataclass
@@ -45,180 +47,6 @@ class OptimizerConfig:
             raise ConfigError(f"'optimizer.weight_decay' must be 0 or more, got {self.weight_decay}")
         if self.eps <= 0:
             raise ConfigError(f"'optimizer.eps' must be positive, got {self.eps}")
-
-
-@dataclass
-class LoraSettings:
-    r: int = _help("LoRA rank", default=16)
-    alpha: int = _help("LoRA alpha (scaling = alpha / r)", default=16)
-    dropout: float = _help("dropout on the LoRA input", default=0.05)
-    target_modules: list[str] | None = _help("module names to adapt; default: the model family's", default=None)
-    modules_to_save: list[str] | None = _help("modules trained fully and saved with the adapter", default=None)
-    quantization: Literal["none", "int8", "nf4"] = _help(
-        "load the base in 8-bit or 4-bit NF4 (bitsandbytes) for QLoRA-style training", default="none"
-    )
-    bias: Literal["none", "all", "lora_only"] = _help("which biases to train", default="none")
-    layers: list[int] | None = _help(
-        "adapt only these decoder layers (0 first, -1 last; default: all), e.g. [0, -1] for calibration",
-        default=None,
-    )
-    train_embeddings: bool = _help(
-        "also train the input embeddings and lm_head fully (Ruadapt stage 2; their lr: embeddings.lr)", default=False
-    )
-
-    def __post_init__(self) -> None:
-        if self.r < 1:
-            raise ConfigError(f"'lora.r' must be at least 1, got {self.r}")
-        if self.alpha < 1:
-            raise ConfigError(f"'lora.alpha' must be at least 1, got {self.alpha}")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"'lora.dropout' must be in [0, 1), got {self.dropout}")
-
-
-@dataclass
-class EmbeddingSettings:
-    train: Literal["all", "new"] = _help(
-        "train every embedding row, or only the rows from first_new_row on (Ruadapt's new tokens)", default="all"
-    )
-    first_new_row: int | None = _help(
-        "the first new token id (the old vocabulary size `ru-llm tokenize resize-model` reports)", default=None
-    )
-    lr: float | None = _help("learning rate of the embedding matrices (default: optimizer.lr)", default=None)
-
-    def __post_init__(self) -> None:
-        if self.train == "new" and (self.first_new_row is None or self.first_new_row < 1):
-            raise ConfigError("'embeddings.train: new' needs embeddings.first_new_row, the first new token id")
-        if self.lr is not None and self.lr <= 0:
-            raise ConfigError(f"'embeddings.lr' must be positive, got {self.lr}")
-
-
-@dataclass
-class FullSettings:
-    deepspeed: str | None = _help(
-        "zero2, zero3, or a path to a DeepSpeed JSON config (needs ru-llm-train[deepspeed])", default=None
-    )
-    offload: bool = _help("ZeRO: offload optimizer state and parameters to CPU memory", default=False)
-
-
-@dataclass
-class CorpusConfig:
-    path: str = _help("a text/JSONL/Parquet file, a directory of them, or hf:DATASET[?split=..&column=..]")
-    weight: float = _help("share of the mixture (normalised over corpora)", default=1.0)
-    column: str = _help("the text column of JSONL/Parquet/HF rows", default="text")
-    name: str | None = _help("label for logs and the model card (default: the file name)", default=None)
-    license: str | None = _help("the corpus's licence, for the model card", default=None)
-    commercial: bool | None = _help(
-        "true only if you know the corpus is cleared for commercial use; --commercial trains only on such corpora",
-        default=None,
-    )
-
-    def __post_init__(self) -> None:
-        if self.weight <= 0:
-            raise ConfigError(f"a corpus weight must be positive, got {self.weight} for {self.path!r}")
-
-
-@dataclass
-class CptSettings:
-    corpora: list[CorpusConfig] = _help("raw-text corpora to mix (Russian plus English replay)", default_factory=list)
-    base: Literal["full", "lora"] = _help("train every parameter, or LoRA adapters", default="full")
-    max_documents: int | None = _help("stop reading after this many documents (all corpora together)", default=None)
-
-
-# The loss names of TRL's DPOTrainer (1.x `DPOConfig.loss_type`); a test checks them against the installed TRL.
-DPO_LOSSES = (
-    "sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard", "aot", "aot_unpaired",
-    "apo_zero", "apo_down", "discopop", "sft", "sigmoid_norm",
-)  # fmt: skip
-# Reference-free preference losses, trained with TRL's experimental CPO/ORPO trainers (no reference model).
-DPO_REFERENCE_FREE = ("simpo", "cpo", "orpo")
-# Losses users ask for by name that need another kind of data.
-DPO_ELSEWHERE = {"kto": "KTO learns from unpaired good/bad replies (trl.experimental.kto), not from pairs"}
-
-
-@dataclass
-class DpoSettings:
-    method: Literal["lora", "full"] = _help(
-        "train LoRA adapters (settings under lora:) or every parameter (settings under full:)", default="lora"
-    )
-    loss: str | list[str] = _help(
-        "sigmoid (DPO), ipo, hinge, robust, apo_zero, ... (TRL DPOTrainer; a list mixes them, see loss_weights), "
-        "or one reference-free loss: simpo, cpo, orpo",
-        default="sigmoid",
-    )
-    loss_weights: list[float] | None = _help("weights of the losses in a loss list (default: 1 each)", default=None)
-    beta: float = _help("DPO beta: higher keeps the model closer to the reference", default=0.1)
-    label_smoothing: float = _help("robust DPO: assumed share of flipped labels; exo_pair: epsilon", default=0.0)
-    reference: str | None = _help(
-        "reference model (directory or hub id); default: the starting model (LoRA: the base with adapters off)",
-        default=None,
-    )
-    precompute_reference: bool = _help(
-        "compute the reference log-probabilities once before training, so no reference model stays in memory",
-        default=False,
-    )
-    max_prompt_length: int | None = _help("refuse pairs whose prompt is longer than this many tokens", default=None)
-    simpo_gamma: float | None = _help("simpo: the target reward margin gamma (default 0.5, TRL's)", default=None)
-    cpo_alpha: float | None = _help(
-        "simpo / cpo: weight of the NLL term on the chosen reply (default: 0 for simpo, 1 for cpo)", default=None
-    )
-
-    def __post_init__(self) -> None:
-        losses = self.losses
-        known = ", ".join((*DPO_LOSSES, *DPO_REFERENCE_FREE))
-        if not losses:
-            raise ConfigError("'dpo.loss' is empty", hint=f"use one of {known}")
-        for loss in losses:
-            if loss in DPO_ELSEWHERE:
-                raise ConfigError(f"'dpo.loss: {loss}' is not a pairwise loss: {DPO_ELSEWHERE[loss]}")
-            if loss not in DPO_LOSSES and loss not in DPO_REFERENCE_FREE:
-                raise ConfigError(f"'dpo.loss' {loss!r} is unknown", hint=f"use one of {known}")
-        if self.reference_free:
-            if len(losses) > 1:
-                raise ConfigError(
-                    f"'dpo.loss: {losses}' mixes a reference-free loss with others",
-                    hint="simpo, cpo and orpo stand alone; lists combine DPOTrainer losses only",
-                )
-            if self.reference is not None or self.precompute_reference:
-                raise ConfigError(
-                    f"'dpo.loss: {losses[0]}' uses no reference model; drop dpo.reference and dpo.precompute_reference"
-                )
-        # settings the chosen loss does not read: an error, not a silent no-op
-        unused = []
-        if self.loss_weights is not None and self.reference_free:
-            unused.append("loss_weights")
-        if self.simpo_gamma is not None and losses != ["simpo"]:
-            unused.append("simpo_gamma")
-        if self.cpo_alpha is not None and losses not in (["simpo"], ["cpo"]):
-            unused.append("cpo_alpha")
-        if self.label_smoothing and losses == ["orpo"]:
-            unused.append("label_smoothing")
-        if unused:
-            raise ConfigError(
-                f"'dpo.{unused[0]}' has no effect with dpo.loss: {self.loss}",
-                hint="remove it, or pick the loss that uses it (docs/training.md, the dpo.* keys)",
-            )
-        if self.loss_weights is not None and len(self.loss_weights) != len(losses):
-            raise ConfigError(
-                f"'dpo.loss_weights' has {len(self.loss_weights)} weights for {len(losses)} losses",
-                hint="give one weight per loss, in the same order",
-            )
-        if self.beta <= 0:
-            raise ConfigError(f"'dpo.beta' must be positive, got {self.beta}")
-        if not 0 <= self.label_smoothing < 0.5:
-            raise ConfigError(f"'dpo.label_smoothing' must be in [0, 0.5), got {self.label_smoothing}")
-        if "exo_pair" in losses and self.label_smoothing == 0:
-            raise ConfigError("'dpo.loss: exo_pair' needs dpo.label_smoothing > 0", hint="the EXO paper uses 1e-3")
-        if self.max_prompt_length is not None and self.max_prompt_length < 1:
-            raise ConfigError(f"'dpo.max_prompt_length' must be at least 1, got {self.max_prompt_length}")
-
-    @property
-    def losses(self) -> list[str]:
-        return [self.loss] if isinstance(self.loss, str) else list(self.loss)
-
-    @property
-    def reference_free(self) -> bool:
-        """SimPO, CPO or ORPO: trained without a reference model."""
-        return any(loss in DPO_REFERENCE_FREE for loss in self.losses)
 
 
 @dataclass
@@ -266,6 +94,11 @@ class RunConfig:
     attn_implementation: str | None = _help(
         "sdpa, eager, flash_attention_2 (default: transformers' choice)", default=None
     )
+    liger_kernel: bool = _help(
+        "Liger's fused Triton kernels (RMSNorm, RoPE, SwiGLU, fused linear cross-entropy) on a CUDA GPU, for the "
+        "model types Liger supports (LLaMA, Mistral, Qwen2, Gemma, ...); needs ru-llm-train[liger]",
+        default=False,
+    )
     trust_remote_code: bool = _help("run code shipped with the model (only for models you trust)", default=False)
     lora: LoraSettings = _help("settings of the lora strategy", default_factory=LoraSettings)
     full: FullSettings = _help("settings of the full strategy", default_factory=FullSettings)
@@ -274,7 +107,11 @@ class RunConfig:
     embeddings: EmbeddingSettings = _help(
         "settings of the embeddings strategy (and lora.train_embeddings)", default_factory=EmbeddingSettings
     )
-    extra: dict[str, Any] = _help("settings of third-party strategies, by strategy name", default_factory=dict)
+    plugin_settings: dict[str, Any] = _help(
+        "the settings blocks of third-party strategies, by strategy name: each an instance of the strategy's "
+        "settings_class, written at the top level of a config file as NAME: {...}",
+        default_factory=dict,
+    )
 
     def __post_init__(self) -> None:
         for name in ("max_length", "batch_size", "grad_accum", "logging_steps"):
@@ -297,3 +134,24 @@ class RunConfig:
         bad = [r for r in self.report_to if r not in ("none", "tensorboard", "wandb")]
         if bad:
             raise ConfigError(f"'report_to' must list tensorboard, wandb or none, got {bad[0]!r}")
+
+    def settings_for(self, name: str) -> Any:
+        """The settings block ``name``: a built-in strategy's field (``lora``, ``dpo``, ...) or a plugin's."""
+        if name in BUILTIN_BLOCKS:
+            return getattr(self, name)
+        if name not in self.plugin_settings:
+            raise ConfigError(
+                f"the run config has no settings block {name!r}",
+                hint="a strategy's block is filled from its settings_class when the config is read "
+                "(ru_llm.train.configfile.resolve_config); build RunConfig(plugin_settings={...}) by hand otherwise",
+            )
+        return self.plugin_settings[name]
+
+
+#: the settings blocks that are fields of :class:`RunConfig` (the built-in strategies')
+BUILTIN_BLOCKS = ("lora", "full", "cpt", "dpo", "embeddings")
+
+__all__ = [
+    "BUILTIN_BLOCKS", "DPO_LOSSES", "CorpusConfig", "CptSettings", "DpoSettings", "EmbeddingSettings", "FullSettings",
+    "LoraSettings", "OptimizerConfig", "RunConfig",
+]  # fmt: skip

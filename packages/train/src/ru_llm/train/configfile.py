@@ -13,7 +13,7 @@ from typing import Any
 
 from ru_llm.core.errors import ConfigError, UnknownNameError
 from ru_llm.core.options import config_from_mapping, deep_merge, parse_key_values, set_dotted
-from ru_llm.train.config import RunConfig
+from ru_llm.train.config import BUILTIN_BLOCKS, RunConfig
 
 PRESETS_PACKAGE = "ru_llm.train.presets"
 
@@ -103,8 +103,57 @@ def resolve_config(
         if not isinstance(preset, str):
             raise ConfigError(f"{where}: 'preset' must be a preset name, got {preset!r}")
         data = deep_merge(preset_values(preset), data)
+    plugin_settings = _plugin_settings(data, where)
     config = config_from_mapping(RunConfig, data, where=where)
+    config.plugin_settings = plugin_settings
     return config, resolved_tree(config)
+
+
+def _plugin_settings(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """Take the settings blocks of third-party strategies out of ``data`` (in place), each built into its
+    strategy's ``settings_class``; the chosen strategy's block is filled from its defaults when absent.
+
+    A block sits at the top level under the strategy's name, as the built-ins' do. The old layout
+    ``extra: {NAME: {...}}`` is still read, as if the block were written at the top level.
+    """
+    from ru_llm.train.registry import trainer_strategies
+
+    extra = data.pop("extra", None)
+    if extra:
+        if not isinstance(extra, dict):
+            raise ConfigError(f"{where}: 'extra' must map strategy names to their settings, got {extra!r}")
+        for name, block in extra.items():
+            if name in data:
+                raise ConfigError(
+                    f"{where}: settings for {name!r} under both 'extra.{name}' and '{name}'",
+                    hint=f"give them once, at the top level: {name}: {{...}}",
+                )
+            data[name] = block
+    own = {f.name for f in dataclasses.fields(RunConfig)}
+    candidates = [key for key in data if key not in own and isinstance(key, str)]
+    chosen = data.get("strategy")
+    if isinstance(chosen, str) and chosen not in own:
+        candidates.append(chosen)
+    if not candidates:
+        return {}
+    strategies = trainer_strategies()
+    blocks: dict[str, Any] = {}
+    for key in dict.fromkeys(candidates):
+        if key not in strategies:
+            continue  # not a strategy: an unknown key, which the RunConfig check names
+        strategy = strategies.get(key)
+        if strategy.name in BUILTIN_BLOCKS:
+            continue
+        if strategy.settings_class is None:
+            if key in data:
+                raise ConfigError(
+                    f"{where}: strategy {strategy.name!r} declares no settings, so its block {key!r} cannot be read",
+                    hint="remove the block, or give the strategy a settings_class (docs/plugins.md)",
+                )
+            continue
+        block = data.pop(key, None)
+        blocks[strategy.name] = config_from_mapping(strategy.settings_class, block, where=where, prefix=f"{key}.")
+    return blocks
 
 
 def resolved_tree(config: RunConfig) -> dict[str, Any]:
@@ -117,7 +166,9 @@ def resolved_tree(config: RunConfig) -> dict[str, Any]:
             return {k: plain(v) for k, v in value.items()}
         return value
 
-    return plain(dataclasses.asdict(config))
+    tree = plain(dataclasses.asdict(config))
+    tree.update(tree.pop("plugin_settings"))  # a plugin's block sits at the top level, as the built-ins' do
+    return tree
 
 
 def dump_yaml(tree: dict[str, Any]) -> str:

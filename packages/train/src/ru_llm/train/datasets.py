@@ -9,14 +9,17 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ru_llm.core.errors import ConfigError
 from ru_llm.core.families import ModelFamily
 from ru_llm.core.jsonl import Reject
+from ru_llm.core.labels import IGNORE_INDEX
 from ru_llm.train.config import RunConfig
 from ru_llm.train.data.encode import ConversationEncoder, EncodeStats, Sample, encode_all, reason_key
 from ru_llm.train.data.packing import Pack, pack_samples
+from ru_llm.train.data.run_template import resolve_run_template
 from ru_llm.train.data.sources import DataSource, SourceCounter, open_data
-from ru_llm.train.strategy import TrainerStrategy
 
 
 class ListDataset:
@@ -42,15 +45,8 @@ class PreparedData:
     template_name: str
     packed: bool
     files: list[Path] = field(default_factory=list)
-
-
-def resolve_run_template(config: RunConfig, family: ModelFamily, tokenizer: Any) -> Any:
-    from ru_llm.dataset.templates.hf import resolve_template
-    from ru_llm.train.run import check_template_tokens
-
-    template = resolve_template(config.template or family.default_template, tokenizer)
-    check_template_tokens(template, tokenizer)
-    return template
+    #: the loss is a language-model loss (cross-entropy on tokens): the run reports perplexity
+    language_model_loss: bool = True
 
 
 class _CountUnreadable:
@@ -67,28 +63,24 @@ class _CountUnreadable:
         self.on_reject(reject)
 
 
-def prepare_datasets(
-    config: RunConfig,
-    strategy: TrainerStrategy,
-    family: ModelFamily,
-    tokenizer: Any,
-    on_reject: Callable[[Reject], object],
-    *,
-    console: Any = None,
-) -> PreparedData:
-    """Encode (and pack) the run's data; an empty result is an error before training starts."""
-    if strategy.data_kind == "text" and config.cpt.corpora:
-        return _prepare_text(config, tokenizer, console)
+def require_data(config: RunConfig) -> str:
+    """``config.data``; its absence is a one-line error."""
     if config.data is None:
         raise ConfigError("'data' is required: a `ru-llm dataset build` directory, a JSONL file or a dataset id")
-    if strategy.data_kind == "preferences":
-        return _prepare_preferences(config, family, tokenizer, on_reject, console)
+    return config.data
+
+
+def prepare_conversations(
+    config: RunConfig, family: ModelFamily, tokenizer: Any, on_reject: Callable[[Reject], object], console: Any
+) -> PreparedData:
+    """Conversations through the run's template, encoded (and packed); none usable is an error."""
+    source = require_data(config)
     template = resolve_run_template(config, family, tokenizer)
     encoder = ConversationEncoder(template, tokenizer, max_length=config.max_length, train_on=config.train_on)
     stats = EncodeStats()
 
     unreadable = _CountUnreadable(stats, on_reject)
-    data = open_data(config.data, on_reject=unreadable, validation_data=config.validation_data)
+    data = open_data(source, on_reject=unreadable, validation_data=config.validation_data)
     seen = SourceCounter()
     convs = seen.watch(islice(data.train(), config.max_samples))  # only what is trained counts for the card
     samples = _encode_with_progress(convs, encoder, on_reject, stats, None, console, "encoding training data")
@@ -125,7 +117,7 @@ def prepare_datasets(
     )
 
 
-def _prepare_preferences(
+def prepare_preferences(
     config: RunConfig, family: ModelFamily, tokenizer: Any, on_reject: Callable[[Reject], object], console: Any
 ) -> PreparedData:
     """Chosen/rejected pairs through the run's template, as a ``datasets.Dataset`` of token ids."""
@@ -133,12 +125,12 @@ def _prepare_preferences(
 
     from ru_llm.train.data.preference import encode_pairs
 
-    assert config.data is not None
+    source = require_data(config)
     template = resolve_run_template(config, family, tokenizer)
     stats = EncodeStats()
 
     unreadable = _CountUnreadable(stats, on_reject)
-    data = open_data(config.data, on_reject=unreadable, validation_data=config.validation_data, preferences=True)
+    data = open_data(source, on_reject=unreadable, validation_data=config.validation_data, preferences=True)
     seen = SourceCounter()
     options = {"max_length": config.max_length, "max_prompt_length": config.dpo.max_prompt_length}
     with _spinner(console, "encoding preference pairs") as advance:
@@ -163,7 +155,7 @@ def _prepare_preferences(
     _print_summary(console, stats, data.description, unit="pairs")
     return PreparedData(
         datasets.Dataset.from_list(rows), validation, stats, data.sources, data.description, template.name, False,
-        data.files,
+        data.files, language_model_loss=False,
     )  # fmt: skip
 
 
@@ -243,7 +235,8 @@ def _corpus_source(corpus: Any, documents: int) -> DataSource:
     )  # fmt: skip
 
 
-def _prepare_text(config: RunConfig, tokenizer: Any, console: Any) -> PreparedData:
+def prepare_text(config: RunConfig, tokenizer: Any, console: Any) -> PreparedData:
+    """The ``cpt.corpora`` mixed by weight, cut into blocks of ``max_length`` tokens."""
     from ru_llm.train.data.text import check_corpus, corpus_name, mixed_documents, text_blocks
 
     for corpus in config.cpt.corpora:
@@ -268,3 +261,54 @@ def _prepare_text(config: RunConfig, tokenizer: Any, console: Any) -> PreparedDa
         )
     files = [Path(c.path).expanduser() for c in config.cpt.corpora if not c.path.startswith("hf:")]
     return PreparedData(ListDataset(blocks), None, stats, sources, "cpt corpora", "none (raw text)", False, files)
+
+
+# -- previews: the first samples as the trainer sees them (``ru-llm train preview``) -----------------
+def preview_conversations(
+    config: RunConfig, family: ModelFamily, tokenizer: Any, count: int, rejects: list[Reject]
+) -> list[Sample]:
+    """The first ``count`` usable conversations, encoded."""
+    template = resolve_run_template(config, family, tokenizer)
+    encoder = ConversationEncoder(template, tokenizer, max_length=config.max_length, train_on=config.train_on)
+    data = open_data(require_data(config), on_reject=rejects.append)
+    samples: list[Sample] = []
+    stats = EncodeStats()
+    for conv in data.train():
+        samples += encode_all([conv], encoder, on_reject=rejects.append, stats=stats)
+        if len(samples) >= count:
+            break
+    return samples
+
+
+def preview_pairs(
+    config: RunConfig, family: ModelFamily, tokenizer: Any, count: int, rejects: list[Reject]
+) -> list[Sample]:
+    """Each of the first ``count`` usable pairs as two samples, prompt + chosen and prompt + rejected."""
+    from ru_llm.train.data.preference import encode_pairs
+
+    template = resolve_run_template(config, family, tokenizer)
+    data = open_data(require_data(config), on_reject=rejects.append, preferences=True)
+    samples: list[Sample] = []
+    for pair in data.train():
+        rows = encode_pairs(
+            [pair], template, tokenizer, max_length=config.max_length,
+            max_prompt_length=config.dpo.max_prompt_length, on_reject=rejects.append, stats=EncodeStats(),
+        )  # fmt: skip
+        for row in rows:
+            prompt = row["prompt_ids"]
+            for side in ("chosen", "rejected"):
+                reply = row[f"{side}_ids"]
+                ids = np.asarray(prompt + reply, dtype=np.int32)
+                labels = np.asarray([IGNORE_INDEX] * len(prompt) + reply, dtype=np.int32)
+                samples.append(Sample(f"{pair.id} ({side})", ids, labels))
+        if len(samples) >= 2 * count:
+            break
+    return samples
+
+
+def preview_text(config: RunConfig, tokenizer: Any, count: int) -> list[Sample]:
+    """The first ``count`` blocks of the mixed ``cpt.corpora``."""
+    from ru_llm.train.data.text import mixed_documents, text_blocks
+
+    docs = mixed_documents(config.cpt.corpora, seed=config.seed, limit=count * 50)
+    return text_blocks(docs, tokenizer, block_size=config.max_length)[:count]

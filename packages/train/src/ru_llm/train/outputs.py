@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ru_llm.train.config import RunConfig
+from ru_llm.train.config import BUILTIN_BLOCKS, RunConfig
 from ru_llm.train.data.sources import DataSource
+
+if TYPE_CHECKING:
+    from ru_llm.train.pipelines import DataPipeline
+    from ru_llm.train.strategy import TrainerStrategy
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
@@ -90,34 +95,18 @@ def _commercial_cell(source: DataSource) -> str:
     return f"{source.status} ({why})" if why else source.status
 
 
-#: the config blocks that hold one strategy's settings (config.RunConfig); "extra" holds third-party ones by name
-STRATEGY_BLOCKS = ("lora", "full", "cpt", "dpo", "embeddings")
+def settings_in_use(config: RunConfig, strategy: TrainerStrategy, pipeline: DataPipeline) -> set[str]:
+    """The settings blocks a run reads, as its strategy and data pipeline declare them (``settings_shown``):
+    its own, the ``lora`` or ``full`` block whose parameters a ``dpo`` or ``cpt`` run trains, ``full`` for
+    DeepSpeed, ``embeddings`` for LoRA with trained embeddings, ``cpt`` for the corpora a text run reads."""
+    return strategy.settings_shown(config) | pipeline.settings_shown(config)
 
 
-def settings_in_use(config: RunConfig, data_kind: str) -> set[str]:
-    """The strategy settings blocks a run reads: its own, the ``lora`` or ``full`` block whose parameters
-    a ``dpo`` or ``cpt`` run trains, ``full`` for DeepSpeed, ``embeddings`` for LoRA with trained
-    embeddings, and ``cpt`` for the corpora a text strategy reads."""
-    base = {"dpo": config.dpo.method, "cpt": config.cpt.base}.get(config.strategy, config.strategy)
-    used = {config.strategy, base}
-    if config.full.deepspeed is not None:
-        used.add("full")
-    if base == "lora" and config.lora.train_embeddings:
-        used.add("embeddings")
-    if data_kind == "text" and config.cpt.corpora:
-        used.add("cpt")
-    return used
-
-
-def card_config(tree: dict[str, Any], used: set[str]) -> dict[str, Any]:
-    """The resolved tree without the settings of strategies the run does not use (the card's copy;
+def card_config(tree: dict[str, Any], used: set[str], blocks: Iterable[str] = BUILTIN_BLOCKS) -> dict[str, Any]:
+    """The resolved tree without the settings ``blocks`` the run does not use (the card's copy;
     ``config.resolved.yaml`` keeps every key)."""
-    shown = {k: v for k, v in tree.items() if k not in STRATEGY_BLOCKS or k in used}
-    if "extra" in shown:
-        extra = {name: v for name, v in (shown.pop("extra") or {}).items() if name in used}
-        if extra:
-            shown["extra"] = extra
-    return shown
+    unused = set(blocks) - used
+    return {k: v for k, v in tree.items() if k not in unused}
 
 
 def _count(value: Any) -> str:

@@ -59,7 +59,7 @@ def check_trainer_arguments(config: RunConfig, strategy: TrainerStrategy, out: P
 
     from transformers import TrainingArguments
 
-    from ru_llm.train.trainer import run_argument_values
+    from ru_llm.train.arguments import run_argument_values
 
     known = {f.name for f in dataclasses.fields(TrainingArguments)}
     values = run_argument_values(config, out, has_validation)

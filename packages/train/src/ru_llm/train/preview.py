@@ -6,70 +6,22 @@ from typing import Any
 
 from ru_llm.core.jsonl import Reject
 from ru_llm.train.config import RunConfig
-from ru_llm.train.data.encode import IGNORE_INDEX, ConversationEncoder, EncodeStats, Sample, encode_all
+from ru_llm.train.data.encode import IGNORE_INDEX, Sample
 
 
 def preview_samples(config: RunConfig, count: int) -> tuple[list[tuple[Sample, Any]], list[Reject]]:
-    """The first ``count`` usable samples with the tokenizer, and the rejects met on the way."""
-    from ru_llm.core.errors import ConfigError
+    """The first ``count`` usable samples with the tokenizer, and the rejects met on the way: the strategy's
+    data pipeline (``ru_llm.train.pipelines``) makes them exactly as it makes the training set."""
     from ru_llm.core.families import model_family_for
-    from ru_llm.train.datasets import resolve_run_template
-    from ru_llm.train.registry import get_strategy
-    from ru_llm.train.run import load_model_config, load_run_tokenizer
+    from ru_llm.train.loading import load_model_config, load_run_tokenizer
+    from ru_llm.train.registry import get_pipeline, get_strategy
 
-    strategy = get_strategy(config.strategy)
-    model_config = load_model_config(config)
-    family = model_family_for(model_config)
+    pipeline = get_pipeline(get_strategy(config.strategy).data_kind)
+    family = model_family_for(load_model_config(config))
     tokenizer = load_run_tokenizer(config, family)
     rejects: list[Reject] = []
-    if strategy.data_kind == "text" and config.cpt.corpora:
-        from ru_llm.train.data.text import mixed_documents, text_blocks
-
-        docs = mixed_documents(config.cpt.corpora, seed=config.seed, limit=count * 50)
-        return [(s, tokenizer) for s in text_blocks(docs, tokenizer, block_size=config.max_length)[:count]], []
-    if config.data is None:
-        raise ConfigError("'data' is required to preview samples")
-    from ru_llm.train.data.sources import open_data
-
-    template = resolve_run_template(config, family, tokenizer)
-    if strategy.data_kind == "preferences":
-        return [(s, tokenizer) for s in _pair_samples(config, template, tokenizer, count, rejects)], rejects
-    encoder = ConversationEncoder(template, tokenizer, max_length=config.max_length, train_on=config.train_on)
-    data = open_data(config.data, on_reject=rejects.append)
-    samples: list[Sample] = []
-    stats = EncodeStats()
-    for conv in data.train():
-        samples += encode_all([conv], encoder, on_reject=rejects.append, stats=stats)
-        if len(samples) >= count:
-            break
+    samples = pipeline.preview(config, family, tokenizer, count, rejects)
     return [(s, tokenizer) for s in samples], rejects
-
-
-def _pair_samples(config: RunConfig, template: Any, tokenizer: Any, count: int, rejects: list[Reject]) -> list[Sample]:
-    """Each of the first ``count`` usable pairs as two samples, prompt + chosen and prompt + rejected."""
-    import numpy as np
-
-    from ru_llm.train.data.preference import encode_pairs
-    from ru_llm.train.data.sources import open_data
-
-    assert config.data is not None
-    data = open_data(config.data, on_reject=rejects.append, preferences=True)
-    samples: list[Sample] = []
-    for pair in data.train():
-        rows = encode_pairs(
-            [pair], template, tokenizer, max_length=config.max_length,
-            max_prompt_length=config.dpo.max_prompt_length, on_reject=rejects.append, stats=EncodeStats(),
-        )  # fmt: skip
-        for row in rows:
-            prompt = row["prompt_ids"]
-            for side in ("chosen", "rejected"):
-                reply = row[f"{side}_ids"]
-                ids = np.asarray(prompt + reply, dtype=np.int32)
-                labels = np.asarray([IGNORE_INDEX] * len(prompt) + reply, dtype=np.int32)
-                samples.append(Sample(f"{pair.id} ({side})", ids, labels))
-        if len(samples) >= 2 * count:
-            break
-    return samples
 
 
 def render_preview(console: Any, samples: list[tuple[Sample, Any]], rejects: list[Reject]) -> None:

@@ -8,9 +8,10 @@ readable module under ``strategies/``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from ru_llm.core.families import ModelFamily
@@ -19,13 +20,22 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class TrainerStrategy(Protocol):
-    """One way of training a model (full, LoRA, continued pre-training, ...)."""
+    """One way of training a model (full, LoRA, continued pre-training, ...).
+
+    Every member is required; :class:`StrategyDefaults` supplies the usual answer for all but
+    ``name``, ``description``, ``prepare``, ``trainer_arguments`` and ``save``, so a plugin may inherit
+    from it and write only what differs. The run never asks a strategy anything that is not declared here.
+    """
 
     name: str
     description: str
-    #: ``"conversations"``: chat data through a template; ``"text"``: raw-text corpora (``cpt``);
-    #: ``"preferences"``: chosen/rejected pairs through a template (``dpo``)
-    data_kind: Literal["conversations", "text", "preferences"]
+    #: the data pipeline it trains on (``ru_llm.train.pipelines``): ``"conversations"`` (chat data
+    #: through a template), ``"text"`` (raw-text corpora, ``cpt``), ``"preferences"`` (chosen/rejected
+    #: pairs, ``dpo``), or a kind a plugin registers with ``register_data_pipelines``
+    data_kind: str
+    #: the dataclass of the strategy's settings block (``NAME: {...}`` in a run config), or ``None``.
+    #: The built-ins' blocks are fields of ``RunConfig``; a plugin's is read with ``config.settings_for(name)``
+    settings_class: type | None
 
     def check(self, config: RunConfig) -> None:
         """Refuse a config this strategy cannot run (raise ``ConfigError``), before anything is loaded."""
@@ -35,12 +45,41 @@ class TrainerStrategy(Protocol):
         """Extra ``from_pretrained`` keyword arguments (e.g. a bitsandbytes ``quantization_config``)."""
         ...
 
+    def frozen_base(self, config: RunConfig) -> bool:
+        """Whether the loaded weights stay frozen (LoRA): the run then loads them in bf16 where the hardware
+        has it, while trained parameters (adapters) stay fp32; otherwise the weights load in fp32."""
+        ...
+
     def prepare(self, model: Any, config: RunConfig, family: ModelFamily) -> Any:
         """Make the loaded model trainable as this strategy wants; return the model to train."""
         ...
 
+    def parameter_groups(self, model: Any, config: RunConfig) -> list[dict[str, Any]] | None:
+        """AdamW parameter groups with their own options (e.g. ``lr``), or ``None`` for one group of all
+        trainable parameters."""
+        ...
+
     def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:
         """``transformers.TrainingArguments`` values this strategy sets (e.g. ``deepspeed``)."""
+        ...
+
+    def trainer_parts(
+        self, config: RunConfig, tokenizer: Any, counter: Any, load_reference: Callable[[str], Any]
+    ) -> TrainerParts | None:
+        """The trainer to build on (see :class:`TrainerParts`), or ``None`` for ``transformers.Trainer``."""
+        ...
+
+    def reference_models(self, config: RunConfig) -> dict[str, str]:
+        """Other models the run loads, by config key (``{"dpo.reference": "..."}``): checked before anything
+        loads, as ``model`` is, and named by that key when one cannot be loaded."""
+        ...
+
+    def settings_shown(self, config: RunConfig) -> set[str]:
+        """The settings blocks this run reads (its own, a block it builds on): the model card shows these."""
+        ...
+
+    def card_label(self, config: RunConfig) -> str:
+        """How the model card names the strategy (``dpo (loss: sigmoid; lora)``)."""
         ...
 
     def save(self, trainer: Any, output_dir: Path) -> None:
@@ -48,9 +87,44 @@ class TrainerStrategy(Protocol):
         ...
 
 
+class StrategyDefaults:
+    """The usual answers to the optional questions of :class:`TrainerStrategy`: conversations, no
+    settings block, nothing extra to load, fp32 weights, one parameter group, the plain Trainer."""
+
+    name: str
+    data_kind: str = "conversations"
+    settings_class: type | None = None
+
+    def check(self, config: RunConfig) -> None:
+        return None
+
+    def model_options(self, config: RunConfig) -> dict[str, Any]:
+        return {}
+
+    def frozen_base(self, config: RunConfig) -> bool:
+        return False
+
+    def parameter_groups(self, model: Any, config: RunConfig) -> list[dict[str, Any]] | None:
+        return None
+
+    def trainer_parts(
+        self, config: RunConfig, tokenizer: Any, counter: Any, load_reference: Callable[[str], Any]
+    ) -> TrainerParts | None:
+        return None
+
+    def reference_models(self, config: RunConfig) -> dict[str, str]:
+        return {}
+
+    def settings_shown(self, config: RunConfig) -> set[str]:
+        return {self.name}
+
+    def card_label(self, config: RunConfig) -> str:
+        return self.name
+
+
 @dataclass
 class TrainerParts:
-    """What a strategy with its own trainer hands the run (the optional ``trainer_parts`` member).
+    """What a strategy with its own trainer hands the run (``trainer_parts``).
 
     ``trainer_parts(config, tokenizer, counter, load_reference) -> TrainerParts``: the run still makes
     the model, the arguments (``trainer_arguments`` on top of the run's), the callbacks and the

@@ -16,9 +16,11 @@ from typing import Any
 
 from ru_llm.core.errors import ConfigError, first_line
 from ru_llm.core.families import ModelFamily
+from ru_llm.train.arguments import run_argument_values
 from ru_llm.train.checkpoints import final_staging, publish_checkpoint, rotate, staging_root
 from ru_llm.train.config import RunConfig
 from ru_llm.train.data.collate import PackedCollator, PaddedCollator, TokenCounter
+from ru_llm.train.precision import use_bf16
 from ru_llm.train.strategy import TrainerStrategy
 
 
@@ -49,31 +51,31 @@ def load_model(config: RunConfig, strategy: TrainerStrategy, name: str | None = 
     import torch
     from transformers import AutoModelForCausalLM
 
-    from ru_llm.train.run import use_bf16
-
     options: dict[str, Any] = dict(strategy.model_options(config))
     if "quantization_config" in options:
         options["device_map"] = {"": "cpu" if config.device == "cpu" or not torch.cuda.is_available() else 0}
         options["dtype"] = torch.bfloat16 if use_bf16(config) else torch.float32
-    elif _frozen_base(config, strategy) and use_bf16(config):
+    elif strategy.frozen_base(config) and use_bf16(config):
         options["dtype"] = torch.bfloat16  # a frozen base in bf16; the adapters stay fp32
     else:
         options["dtype"] = torch.float32  # full training keeps fp32 master weights; bf16 is autocast
     if config.attn_implementation:
         options["attn_implementation"] = config.attn_implementation
     try:
-        return AutoModelForCausalLM.from_pretrained(
-            name or config.model, trust_remote_code=config.trust_remote_code, use_safetensors=None, **options
+        from ru_llm.train.sharded import load_partitioned
+
+        partitioned = load_partitioned(name or config.model, options, trust_remote_code=config.trust_remote_code)
+        return (
+            partitioned
+            if partitioned is not None
+            else AutoModelForCausalLM.from_pretrained(
+                name or config.model, trust_remote_code=config.trust_remote_code, use_safetensors=None, **options
+            )
         )
     except (OSError, ValueError, ImportError, RuntimeError) as e:
-        what = "model" if name is None or name == config.model else "dpo.reference"
+        keys = [key for key, value in strategy.reference_models(config).items() if value == name]
+        what = "model" if name is None or name == config.model or not keys else keys[0]
         raise ConfigError(f"{what}: cannot load {name or config.model!r}: {first_line(e)}") from None
-
-
-def _frozen_base(config: RunConfig, strategy: TrainerStrategy) -> bool:
-    """LoRA, directly or as the base of a strategy built on it (cpt, dpo): the base weights are not trained."""
-    base_name = getattr(strategy, "base_name", None)
-    return strategy.name == "lora" or (callable(base_name) and base_name(config) == "lora")
 
 
 def training_arguments(
@@ -96,82 +98,6 @@ def training_arguments(
         return arguments_class(**values)
     except (ValueError, ImportError) as e:
         raise ConfigError(f"the trainer refused the settings: {first_line(e)}") from None
-
-
-def run_argument_values(config: RunConfig, out: Path, has_validation: bool) -> dict[str, Any]:
-    """The ``TrainingArguments`` values the run config gives (before the strategy adds its own)."""
-    from ru_llm.train.run import use_bf16
-
-    opt = config.optimizer
-    warmup: float = opt.warmup_steps if opt.warmup_steps > 0 else opt.warmup_ratio
-    evaluating = has_validation and config.eval_steps > 0
-    return {
-        "output_dir": str(out),
-        "per_device_train_batch_size": config.batch_size,
-        "per_device_eval_batch_size": config.batch_size,
-        "gradient_accumulation_steps": config.grad_accum,
-        "learning_rate": opt.lr,
-        "adam_beta1": opt.betas[0],
-        "adam_beta2": opt.betas[1],
-        "adam_epsilon": opt.eps,
-        "weight_decay": opt.weight_decay,
-        "lr_scheduler_type": opt.scheduler,
-        "warmup_steps": warmup,
-        "max_grad_norm": opt.max_grad_norm,
-        "num_train_epochs": config.epochs,
-        "max_steps": config.max_steps,
-        "seed": config.seed,
-        "data_seed": config.seed,
-        "logging_steps": config.logging_steps,
-        "eval_strategy": "steps" if evaluating else "no",
-        "eval_steps": config.eval_steps if evaluating else None,
-        "save_strategy": "steps" if config.save_steps > 0 else "no",
-        "save_steps": config.save_steps if config.save_steps > 0 else 500,
-        "save_total_limit": config.save_total_limit,
-        "report_to": [r for r in config.report_to if r != "none"] or "none",
-        "bf16": use_bf16(config),
-        "fp16": config.precision == "fp16",
-        "use_cpu": _use_cpu(config),
-        **_checkpointing_arguments(config.gradient_checkpointing),
-        "dataloader_pin_memory": _cuda_available(),
-        "remove_unused_columns": False,  # our collators build exactly the model's inputs
-        "disable_tqdm": True,  # the run shows its own rich progress
-        "dataloader_num_workers": 0,
-        "label_names": ["labels"],
-    }
-
-
-def _use_cpu(config: RunConfig) -> bool:
-    """``device: cpu``, or ``auto`` on a machine with neither CUDA nor MPS.
-
-    Only ``use_cpu`` makes transformers start a CPU process group (gloo) under torchrun; without it a
-    CPU-only machine's ranks look like one process to accelerate (DeepSpeed then sizes the batch for a
-    world of 1 and asserts, and plain DDP would not synchronise at all).
-    """
-    import torch
-
-    if config.device != "auto":
-        return config.device == "cpu"
-    mps = getattr(torch.backends, "mps", None)
-    return not (torch.cuda.is_available() or (mps is not None and mps.is_available()))
-
-
-def _cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
-def _checkpointing_arguments(enabled: bool) -> dict[str, Any]:
-    """Gradient checkpointing under the name this transformers version uses (v5.2x renamed it)."""
-    import dataclasses
-
-    from transformers import TrainingArguments
-
-    names = {f.name for f in dataclasses.fields(TrainingArguments)}
-    prefix = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
-    kwargs = {"use_reentrant": False} if enabled else None
-    return {prefix: enabled, f"{prefix}_kwargs": kwargs} if f"{prefix}_kwargs" in names else {prefix: enabled}
 
 
 def _distributed() -> bool:
@@ -261,14 +187,17 @@ def run_trainer(
     hf_logging.disable_progress_bar()  # the run shows its own progress
     quiet_bitsandbytes()  # ru_llm.core.quiet's list (the checkpointing-rename warnings among it), once more:
     # a caller may have reset the warning filters since this module was imported
+    from ru_llm.train.sharded import sharded_loading
+
+    # under ZeRO-3 every model below (a DPO reference too) is built partitioned, until the trainer's arguments exist
+    sharded = sharded_loading(config, strategy, out, prepared.validation is not None)
     model = load_model(config, strategy)
     model = strategy.prepare(model, config, family)
     if getattr(model.config, "use_cache", False):
         model.config.use_cache = False  # useless in training; clashes with checkpointing and packed masks
     counter = TokenCounter()
     pad_id = tokenizer.pad_token_id
-    parts_of = getattr(strategy, "trainer_parts", None)
-    parts = parts_of(config, tokenizer, counter, lambda name: load_model(config, strategy, name)) if parts_of else None
+    parts = strategy.trainer_parts(config, tokenizer, counter, lambda name: load_model(config, strategy, name))
     options = dict(parts.options) if parts else {}
     collator = options.pop("data_collator", None)
     if collator is None:
@@ -277,7 +206,8 @@ def run_trainer(
     args = training_arguments(
         config, strategy, out, prepared.validation is not None, parts.arguments_class if parts else None
     )  # starts the process group
-    perplexity = strategy.data_kind != "preferences"  # a DPO loss is not a language-model loss
+    sharded.close()
+    perplexity = prepared.language_model_loss  # a DPO loss is not a language-model loss
     resume_from = _from_main_process(resume_from)
     stop = GracefulStop()
     resume_step = int(resume_from.name.split("-")[1]) if resume_from else 0
@@ -334,8 +264,7 @@ def run_trainer(
 
         def create_optimizer(self, *args: Any, **kwargs: Any) -> Any:
             # a strategy may give some parameters their own learning rate (Ruadapt's embeddings)
-            groups_of = getattr(strategy, "parameter_groups", None)
-            groups = groups_of(self.model, config) if callable(groups_of) else None
+            groups = strategy.parameter_groups(self.model, config)
             if not groups or self.optimizer is not None:
                 return super().create_optimizer(*args, **kwargs)
             import torch

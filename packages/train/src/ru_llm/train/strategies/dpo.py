@@ -15,20 +15,18 @@ part is the data and the run around it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ru_llm.core.errors import ConfigError
+from ru_llm.core.families import ModelFamily
 from ru_llm.train.config import RunConfig
-from ru_llm.train.strategies.on_base import OnLoraOrFull
+from ru_llm.train.settings.dpo import DpoSettings
+from ru_llm.train.strategies.on_base import TrainedAs
 from ru_llm.train.strategies.reference_free import reference_free_arguments, reference_free_parts
-from ru_llm.train.strategy import TrainerParts
-
-
-def require_trl(purpose: str = "strategy: dpo") -> Any:
-    from ru_llm.core.deps import require
-
-    return require("trl", purpose=purpose, package="ru-llm-train", extra="dpo")
+from ru_llm.train.strategies.trl_required import require_trl
+from ru_llm.train.strategy import StrategyDefaults, TrainerParts
 
 
 def check_reference(config: RunConfig) -> None:
@@ -66,13 +64,37 @@ def check_reference(config: RunConfig) -> None:
         )
 
 
-class PreferenceTuning(OnLoraOrFull):
+class PreferenceTuning(StrategyDefaults):
     name = "dpo"
     description = "preference tuning on chosen/rejected pairs with TRL's DPOTrainer (dpo.loss, dpo.beta), LoRA or full"
-    data_kind: Literal["conversations", "text", "preferences"] = "preferences"
+    data_kind = "preferences"
+    settings_class = DpoSettings
+    trained = TrainedAs(lambda config: config.dpo.method)
 
-    def base_name(self, config: RunConfig) -> str:
-        return config.dpo.method
+    def reference_models(self, config: RunConfig) -> dict[str, str]:
+        return {"dpo.reference": config.dpo.reference} if config.dpo.reference is not None else {}
+
+    def settings_shown(self, config: RunConfig) -> set[str]:
+        return {"dpo"} | self.trained(config).settings_shown(config)
+
+    def card_label(self, config: RunConfig) -> str:
+        return f"dpo (loss: {', '.join(config.dpo.losses)}; {config.dpo.method})"
+
+    # what is trained, and how it loads and saves: the lora or full strategy's (dpo.method)
+    def model_options(self, config: RunConfig) -> dict[str, Any]:
+        return self.trained(config).model_options(config)
+
+    def frozen_base(self, config: RunConfig) -> bool:
+        return self.trained(config).frozen_base(config)
+
+    def prepare(self, model: Any, config: RunConfig, family: ModelFamily) -> Any:
+        return self.trained(config).prepare(model, config, family)
+
+    def parameter_groups(self, model: Any, config: RunConfig) -> list[dict[str, Any]] | None:
+        return self.trained(config).parameter_groups(model, config)
+
+    def save(self, trainer: Any, output_dir: Path) -> None:
+        self.trained.save(trainer, output_dir)
 
     def check(self, config: RunConfig) -> None:
         require_trl()
@@ -85,11 +107,11 @@ class PreferenceTuning(OnLoraOrFull):
             raise ConfigError("strategy: dpo trains on the replies only; train_on must be assistant")
         if config.dpo.reference is not None:
             check_reference(config)
-        self._base(config).check(config)
+        self.trained(config).check(config)
 
     def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:
         dpo = config.dpo
-        base = self._base(config).trainer_arguments(config, output_dir)
+        base = self.trained(config).trainer_arguments(config, output_dir)
         if dpo.reference_free:
             return {**base, **reference_free_arguments(config)}
         return {
@@ -104,7 +126,9 @@ class PreferenceTuning(OnLoraOrFull):
             "label_names": [],  # DPOTrainer has no labels column; it builds its own from the completion mask
         }
 
-    def trainer_parts(self, config: RunConfig, tokenizer: Any, counter: Any, load_reference: Any) -> TrainerParts:
+    def trainer_parts(
+        self, config: RunConfig, tokenizer: Any, counter: Any, load_reference: Callable[[str], Any]
+    ) -> TrainerParts:
         if config.dpo.reference_free:
             return reference_free_parts(config, tokenizer, counter)
         trl = require_trl()

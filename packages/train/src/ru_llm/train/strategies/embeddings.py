@@ -8,11 +8,13 @@ gradient is masked, and weight decay (which would shrink them without a gradient
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ru_llm.core.errors import ConfigError
 from ru_llm.core.families import ModelFamily
 from ru_llm.train.config import RunConfig
+from ru_llm.train.settings.embeddings import EmbeddingSettings
+from ru_llm.train.strategy import StrategyDefaults
 
 
 def embedding_matrices(model: Any) -> list[Any]:
@@ -35,10 +37,14 @@ def mask_rows_below(weight: Any, first: int) -> None:
     weight.register_hook(hook)
 
 
-class EmbeddingsOnly:
+class EmbeddingsOnly(StrategyDefaults):
     name = "embeddings"
     description = "Ruadapt stage 1: train only input embeddings and lm_head (embeddings.train: all|new)"
-    data_kind: Literal["conversations", "text", "preferences"] = "text"
+    data_kind = "text"
+    settings_class = EmbeddingSettings
+
+    def settings_shown(self, config: RunConfig) -> set[str]:
+        return {"embeddings", "full"} if config.full.deepspeed is not None else {"embeddings"}
 
     def check(self, config: RunConfig) -> None:
         if config.embeddings.train == "new" and config.optimizer.weight_decay:
@@ -48,9 +54,6 @@ class EmbeddingsOnly:
         from ru_llm.train.deepspeed import check_deepspeed
 
         check_deepspeed(config)
-
-    def model_options(self, config: RunConfig) -> dict[str, Any]:
-        return {}
 
     def prepare(self, model: Any, config: RunConfig, family: ModelFamily) -> Any:
         for parameter in model.parameters():

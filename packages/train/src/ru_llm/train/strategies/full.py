@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ru_llm.core.errors import ConfigError
 from ru_llm.core.families import ModelFamily
 from ru_llm.train.config import RunConfig
+from ru_llm.train.settings.full import FullSettings
+from ru_llm.train.strategy import StrategyDefaults
 
 
-class FullFineTuning:
+class FullFineTuning(StrategyDefaults):
     name = "full"
     description = "train every parameter; deepspeed: zero2|zero3|FILE for sharded multi-GPU runs"
-    data_kind: Literal["conversations", "text", "preferences"] = "conversations"
+    data_kind = "conversations"
+    settings_class = FullSettings
 
     def check(self, config: RunConfig) -> None:
         from ru_llm.train.deepspeed import check_deepspeed
 
         check_deepspeed(config)
-
-    def model_options(self, config: RunConfig) -> dict[str, Any]:
-        return {}
 
     def prepare(self, model: Any, config: RunConfig, family: ModelFamily) -> Any:
         for parameter in model.parameters():

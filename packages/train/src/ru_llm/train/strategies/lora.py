@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ru_llm.core.errors import ConfigError
 from ru_llm.core.families import ModelFamily
 from ru_llm.train.config import RunConfig
+from ru_llm.train.settings.lora import LoraSettings
+from ru_llm.train.strategy import StrategyDefaults
 
 
 def _require_bitsandbytes(config: RunConfig) -> Any:
     from ru_llm.core.deps import require
-    from ru_llm.train.trainer import quiet_bitsandbytes
+    from ru_llm.core.quiet import quiet_third_party
 
-    quiet_bitsandbytes()  # before the first import of bitsandbytes, which warns about an optional package
+    quiet_third_party()  # before the first import of bitsandbytes, which warns about an optional package
 
     return require(
         "bitsandbytes",
@@ -24,10 +26,22 @@ def _require_bitsandbytes(config: RunConfig) -> Any:
     )
 
 
-class LoraFineTuning:
+class LoraFineTuning(StrategyDefaults):
     name = "lora"
     description = "peft LoRA adapters (r, alpha, dropout, targets from the model family); int8 or nf4 base"
-    data_kind: Literal["conversations", "text", "preferences"] = "conversations"
+    data_kind = "conversations"
+    settings_class = LoraSettings
+
+    def frozen_base(self, config: RunConfig) -> bool:
+        return True  # only the adapters (and lora.modules_to_save) train
+
+    def settings_shown(self, config: RunConfig) -> set[str]:
+        shown = {"lora"}
+        if config.lora.train_embeddings:
+            shown.add("embeddings")  # embeddings.lr
+        if config.full.deepspeed is not None:
+            shown.add("full")
+        return shown
 
     def check(self, config: RunConfig) -> None:
         if config.lora.quantization != "none":
@@ -106,7 +120,8 @@ class LoraFineTuning:
         return deepspeed_arguments(config)
 
     def save(self, trainer: Any, output_dir: Path) -> None:
-        trainer.model.save_pretrained(str(output_dir), safe_serialization=True)
+        # only our adapter: TRL's DPOTrainer (dpo.method: lora) adds a frozen copy of it named "ref"
+        trainer.model.save_pretrained(str(output_dir), safe_serialization=True, selected_adapters=["default"])
 
 
 def _layers(model: Any, layers: list[int] | None) -> list[int] | None:

@@ -1,40 +1,38 @@
-"""What ``cpt`` and ``dpo`` share: they train the parameters ``lora`` or ``full`` would, saved the same way."""
+"""Training as ``lora`` or ``full`` does, for strategies that differ only in their data or loss (``cpt``, ``dpo``).
+
+Composition, not inheritance: such a strategy holds a :class:`TrainedAs` and hands it, one line per
+member, the questions about which parameters train, how the model loads and how the result is saved.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ru_llm.core.families import ModelFamily
-from ru_llm.train.config import RunConfig
 from ru_llm.train.strategies.full import FullFineTuning
 from ru_llm.train.strategies.lora import LoraFineTuning
 
+if TYPE_CHECKING:
+    from ru_llm.train.config import RunConfig
+    from ru_llm.train.strategy import TrainerStrategy
 
-class OnLoraOrFull:
-    """A strategy whose trained parameters are the ``lora`` or the ``full`` strategy's (``base_name``)."""
+#: the strategies whose parameters another strategy may train, by the config value that names them
+BASES: dict[str, Callable[[], TrainerStrategy]] = {"lora": LoraFineTuning, "full": FullFineTuning}
 
-    def base_name(self, config: RunConfig) -> str:
-        raise NotImplementedError
 
-    def _base(self, config: RunConfig) -> FullFineTuning | LoraFineTuning:
-        return LoraFineTuning() if self.base_name(config) == "lora" else FullFineTuning()
+@dataclass(frozen=True)
+class TrainedAs:
+    """The ``lora`` or ``full`` strategy that ``choose(config)`` names (``cpt.base``, ``dpo.method``)."""
 
-    def model_options(self, config: RunConfig) -> dict[str, Any]:
-        return self._base(config).model_options(config)
+    choose: Callable[[RunConfig], str]
 
-    def prepare(self, model: Any, config: RunConfig, family: ModelFamily) -> Any:
-        return self._base(config).prepare(model, config, family)
+    def __call__(self, config: RunConfig) -> TrainerStrategy:
+        return BASES[self.choose(config)]()
 
-    def parameter_groups(self, model: Any, config: RunConfig) -> list[dict[str, Any]] | None:
-        return LoraFineTuning().parameter_groups(model, config) if self.base_name(config) == "lora" else None
-
-    def trainer_arguments(self, config: RunConfig, output_dir: Path) -> dict[str, Any]:
-        return self._base(config).trainer_arguments(config, output_dir)
-
-    def save(self, trainer: Any, output_dir: Path) -> None:
-        if hasattr(trainer.model, "peft_config"):
-            # only our adapter: TRL's DPOTrainer adds a frozen copy of the starting one named "ref"
-            trainer.model.save_pretrained(str(output_dir), safe_serialization=True, selected_adapters=["default"])
-        else:
-            trainer.save_model(str(output_dir))  # gathers ZeRO-3 shards; safetensors
+    @staticmethod
+    def save(trainer: Any, output_dir: Path) -> None:
+        """Save as the strategy that trained ``trainer.model`` would (``save`` gets no config: the model tells)."""
+        trained = LoraFineTuning() if hasattr(trainer.model, "peft_config") else FullFineTuning()
+        trained.save(trainer, output_dir)

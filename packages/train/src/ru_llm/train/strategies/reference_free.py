@@ -86,7 +86,7 @@ def reply_nll(chosen_logits: Any, chosen_labels: Any) -> Any:
 def reference_free_parts(config: RunConfig, tokenizer: Any, counter: Any) -> TrainerParts:
     import warnings
 
-    from ru_llm.train.strategies.dpo import require_trl
+    from ru_llm.train.strategies.trl_required import require_trl
 
     require_trl(f"dpo.loss: {config.dpo.losses[0]}")
     with warnings.catch_warnings():  # importing trl.experimental warns that it is experimental
