@@ -7,6 +7,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kit.train_data import one_line_error
@@ -33,15 +34,20 @@ class FakeModel:
     """Answers each generation with ``answer(prompt)``, taking ``seconds`` and ``tokens`` as given."""
 
     device = "cpu"
+    max_length = None
+    stats = None
 
     def __init__(self, answer: Callable[[str], str], seconds: float = 0.5, tokens: int = 10) -> None:
-        import torch
-
         self.answer = answer
         self.seconds = seconds
         self.tokens = tokens
-        self.model = torch.nn.Linear(1, 1)
         self.requests: list[GenerateRequest] = []
+
+    def describe(self) -> dict[str, Any]:
+        return {"dtype": None, "prefix_cache": None}
+
+    def identity(self) -> dict[str, Any]:
+        return {"model": "fake"}
 
     def fits(self, text: str) -> bool:
         return True

@@ -57,8 +57,8 @@ def test_letter_scores_are_the_next_token_log_probabilities_whatever_the_batch(t
     path = tiny_model("llama")
     prompts = ["Question one?\nA. x\nB. y\nC. z\nD. w\nAnswer:", "Short?\nAnswer:", "Вопрос на русском?\nAnswer:"]
     requests = [ChoiceRequest(p, (" A", " B", " C", " D")) for p in prompts]
-    auto = HFEvalModel(ModelSettings(str(path), device="cpu")).choice_logprobs(requests, lambda n: None)
-    one = HFEvalModel(ModelSettings(str(path), device="cpu", batch_size=1)).choice_logprobs(requests, lambda n: None)
+    auto = HFEvalModel(ModelSettings(str(path), device="cpu")).loglikelihood(requests, lambda n: None)
+    one = HFEvalModel(ModelSettings(str(path), device="cpu", batch_size=1)).loglikelihood(requests, lambda n: None)
     assert [x for row in auto for x in row] == pytest.approx([x for row in one for x in row], abs=1e-5)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()

@@ -44,8 +44,14 @@ def _cli(*args: Any, **env: str | None):  # type: ignore[no-untyped-def]
 
 def _args(answers: FakeOpenAI, judges: FakeOpenAI, out: Path) -> list[Any]:
     run = ["eval", "run", "mt_bench", "--model", "openai:answerer", "--base-url", answers.url]
-    judge = ["--judge-model", "judge", "--judge-base-url", judges.url, "--judge-api-key-env", JUDGE_ENV]
-    return [*run, *judge, "--data", DATA / "en", "--limit", "1", "--cache-dir", out / "cache", "--out", out / "r.json"]
+    judge = {
+        "judge_model": "judge",
+        "judge_base_url": judges.url,
+        "judge_api_key_env": JUDGE_ENV,
+        "cache_dir": out / "cache",
+    }
+    options = [part for key, value in judge.items() for part in ("--task-option", f"{key}={value}")]
+    return [*run, *options, "--data", DATA / "en", "--limit", "1", "--out", out / "r.json"]
 
 
 def _written(root: Path) -> str:
@@ -64,7 +70,7 @@ def test_a_server_echoing_the_key_in_a_401_never_gets_it_shown_or_written(
 
     refused = _cli(*_args(answers, judges, out))
     line = one_line_error(refused)
-    flag = "--judge-base-url" if echoing == "judge" else "--base-url"
+    flag = "judge_base_url" if echoing == "judge" else "--base-url"
     assert line.startswith(f"Error: {flag} http://127.0.0.1:")
     assert "HTTP 401: Incorrect API key provided: Bearer ***" in line
     debug = _cli(*_args(answers, judges, out), RU_LLM_DEBUG="1")
@@ -92,10 +98,12 @@ def test_retries_are_logged_without_the_key(
     busy = lambda r: (503, {"Retry-After": "0"}, {"error": {"message": f"busy, {r['headers']['Authorization']}"}})  # noqa: E731
     judges.script = [busy, busy]
     caplog.set_level(logging.INFO)
-    options = {"judge_model": "judge", "judge_base_url": judges.url, "base_url": answers.url, "retry_backoff": 0.0,
+    options = {"judge_model": "judge", "judge_base_url": judges.url, "retry_backoff": 0.0,
                "cache_dir": str(tmp_path / "cache"), "concurrency": 1}  # fmt: skip
     settings = TaskSettings(data=str(DATA / "en"), limit=1, options=options)
-    result = evaluate([("mt_bench", MT_BENCH)], ModelSettings("openai:answerer"), settings, tmp_path / "r.json")
+    result = evaluate(
+        [("mt_bench", MT_BENCH)], ModelSettings("openai:answerer", base_url=answers.url), settings, tmp_path / "r.json"
+    )
     task = result["tasks"]["mt_bench"]
     assert task["metrics"]["turn1"] == 8 and task["calls"]["judge"]["retried"] == 2
     assert caplog.text.count("HTTP 503 (busy, Bearer ***); retry") == 2
@@ -105,22 +113,22 @@ def test_retries_are_logged_without_the_key(
 def test_a_cut_partial_line_is_skipped_and_the_next_record_gets_its_own_line(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from ru_llm.eval.run import ItemCache
+    from ru_llm.eval.run import item_cache
 
     path = tmp_path / "r.json.partial.jsonl"
-    cache = ItemCache(path)
+    cache = item_cache(path)
     cache.put("settings-1", {"id": "q1", "score": 1.0})
     cache.put("settings-1", {"id": "q2", "score": 0.0})
     with path.open("ab") as fh:  # a kill in the middle of the third record
         fh.write(b'{"key": "settings-1", "record": {"id": "q3", "sco')
 
-    resumed = ItemCache(path)
+    resumed = item_cache(path)
     assert resumed.skipped == 1 and "skipped 1 cut or unreadable line" in caplog.text
     assert resumed.get(("settings-1", "q3")) is None  # evaluated again...
     resumed.put("settings-1", {"id": "q3", "score": 1.0})  # ...and appended on a line of its own
     resumed.put("settings-2", {"id": "q1", "score": 0.5})
 
-    final = ItemCache(path)
+    final = item_cache(path)
     records = {k: final.get(k) for k in [("settings-1", "q1"), ("settings-1", "q2"), ("settings-1", "q3"),
                                          ("settings-2", "q1")]}  # fmt: skip
     assert [r["score"] for r in records.values()] == [1.0, 0.0, 1.0, 0.5]
@@ -150,7 +158,7 @@ def test_credentials_in_a_server_url_are_not_written_to_the_results(
     secret_url = judges.url.replace("http://", "http://judge-user:url-secret-7f3a@") + "?token=query-secret-91b2"
     out = tmp_path / "run"
     args = [str(a) for a in _args(answers, judges, out)]
-    args[args.index("--judge-base-url") + 1] = secret_url
+    args[args.index(f"judge_base_url={judges.url}")] = f"judge_base_url={secret_url}"
     done = _cli(*args)
     assert done.exit_code == 0, done.output
     results = json.loads((out / "r.json").read_text(encoding="utf-8"))

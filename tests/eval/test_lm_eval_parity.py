@@ -114,13 +114,13 @@ def test_prompts_and_loglikelihoods_agree_with_lm_eval_on_rows_with_line_breaks(
 
     model = HFEvalModel(ModelSettings(str(model_dir), device="cpu", dtype="fp32", batch_size=8))
     prompts: list[str] = []
-    answer = model.choice_logprobs
+    answer = model.loglikelihood
 
     def recording(requests, progress):  # type: ignore[no-untyped-def]
         prompts.extend(r.context for r in requests)
         return answer(requests, progress)
 
-    model.choice_logprobs = recording  # type: ignore[method-assign]
+    model.loglikelihood = recording  # type: ignore[method-assign]
     settings = TaskSettings(data=str(MULTILINE), subjects=tuple(subjects), shots=shots, limit=limit)
     results = evaluate([("mmlu", MMLU)], model.settings, settings, tmp_path / "r.json", model=model)
     items = results["tasks"]["mmlu"]["items"]

@@ -7,6 +7,7 @@ import json
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,22 +23,30 @@ class FixedModel:
     """A model whose answer is always the same letter: accuracy is the share of that gold letter."""
 
     device = "cpu"
+    max_length = None
+    stats = None
 
     def __init__(self, letter: int = 0, context_limit: int = 10**9) -> None:
-        import torch
-
         self.letter = letter
         self.context_limit = context_limit
-        self.model = torch.nn.Linear(1, 1)
         self.contexts: list[str] = []
+
+    def describe(self) -> dict[str, Any]:
+        return {"dtype": "float32", "prefix_cache": None}
+
+    def identity(self) -> dict[str, Any]:
+        return {"model": "fixed"}
 
     def fits(self, text: str) -> bool:
         return len(text) <= self.context_limit
 
-    def choice_logprobs(self, requests: Sequence[ChoiceRequest], progress: Callable[[int], None]) -> list[list[float]]:
+    def loglikelihood(self, requests: Sequence[ChoiceRequest], progress: Callable[[int], None]) -> list[list[float]]:
         self.contexts += [r.context for r in requests]
         progress(len(requests))
         return [[0.0 if i == self.letter else -5.0 for i in range(len(r.continuations))] for r in requests]
+
+    def loglikelihood_rolling(self, requests: Sequence[Any], progress: Callable[[int], None]) -> list[Any]:
+        raise AssertionError("MMLU asks for no rolling log-likelihood")
 
 
 def _copy_with_lines(tmp_path: Path, file: str, lines: dict[int, str]) -> tuple[Path, Path]:
@@ -436,7 +445,7 @@ def test_scoring_only_the_last_positions_gives_the_full_logits_numbers(tiny_mode
     settings = TaskSettings(data=str(MMLU_DATA), subjects=("anatomy",), shots=0, limit=6)
     requests = [MMLU.request(item, settings, model.fits) for item in MMLU.load(settings).items]
     assert len({len(model.encode(r.context)) for r in requests}) > 1  # rows padded to different lengths
-    kept = model.choice_logprobs(requests, lambda n: None)
+    kept = model.loglikelihood(requests, lambda n: None)
     model._keeps_logits = False
-    full = model.choice_logprobs(requests, lambda n: None)
+    full = model.loglikelihood(requests, lambda n: None)
     assert kept == full

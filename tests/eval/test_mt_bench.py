@@ -16,6 +16,7 @@ import pytest
 from kit.train_data import one_line_error
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "mt_bench"
+MMLU_DATA = DATA.parent / "mmlu"
 SECRET = "sk-test-DO-NOT-WRITE-7f3a9c"
 KEY_ENV = "RU_LLM_TEST_JUDGE_KEY"
 INVALID_JSON = "<<the server answers with bytes that are not JSON>>"
@@ -120,9 +121,25 @@ def cli():  # type: ignore[no-untyped-def]
 
 
 def _args(server: FakeServer, tmp_path: Path, task: str = "mt_bench", *extra: Any) -> list[Any]:
+    options = {"judge_model": "judge", "judge_base_url": server.url, "judge_api_key_env": KEY_ENV,
+               "cache_dir": tmp_path / "cache"}  # fmt: skip
     return ["eval", "run", task, "--model", "openai:answerer", "--base-url", server.url,
-            "--judge-model", "judge", "--judge-base-url", server.url, "--judge-api-key-env", KEY_ENV,
-            "--cache-dir", tmp_path / "cache", "--out", tmp_path / "r.json", *extra]  # fmt: skip
+            *_options(**options), "--out", tmp_path / "r.json", *extra]  # fmt: skip
+
+
+def _options(**values: Any) -> list[str]:
+    return [part for key, value in values.items() for part in ("--task-option", f"{key}={value}")]
+
+
+def _without(args: list[Any], key: str) -> list[Any]:
+    """``args`` less the ``--task-option KEY=...`` pair."""
+    i = next(i for i, a in enumerate(args) if str(a).startswith(f"{key}="))
+    return args[: i - 1] + args[i + 1 :]
+
+
+def _with(args: list[Any], key: str, value: Any) -> list[Any]:
+    """``args`` with the ``--task-option KEY=...`` value replaced."""
+    return [f"{key}={value}" if str(a).startswith(f"{key}=") else a for a in args]
 
 
 def _every_file_text(*roots: Path) -> str:
@@ -192,7 +209,8 @@ def test_a_judgment_gives_a_score_on_the_prompts_scale_or_a_reason() -> None:
 
 def test_presets() -> None:
     from ru_llm.core.errors import ConfigError
-    from ru_llm.eval.tasks.mt_bench import generation_params, openai_params
+    from ru_llm.eval.models.openai_chat import openai_params
+    from ru_llm.eval.tasks.mt_bench import generation_params
 
     paper = generation_params("paper", "writing", None)
     assert paper == {"temperature": 0.2, "top_p": 0.95, "top_k": 40, "do_sample": False, "num_beams": 1,
@@ -282,9 +300,7 @@ def test_an_interrupted_run_resumes_from_the_caches(cli, server: FakeServer, tmp
 
 
 def test_the_default_cache_is_under_xdg_cache_home(cli, server: FakeServer, tmp_path: Path) -> None:
-    args = [a for a in _args(server, tmp_path, "mt_bench", "--data", DATA / "en", "--limit", "1")]
-    i = args.index("--cache-dir")
-    del args[i : i + 2]
+    args = _without(_args(server, tmp_path, "mt_bench", "--data", DATA / "en", "--limit", "1"), "cache_dir")
     result = cli(*args, env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
     assert result.exit_code == 0, result.output
     assert (tmp_path / "xdg" / "ru-llm" / "mt_bench" / "judgments.jsonl").is_file()
@@ -301,7 +317,7 @@ def test_pairwise_against_a_baseline_judges_both_orders(cli, server: FakeServer,
         {"question_id": q, "choices": [{"index": 0, "turns": [f"base {q} one", f"base {q} two"]}]} for q in (81, 101)
     ]
     (data / "model_answer" / "base.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    args = _args(server, tmp_path, "mt_bench", "--data", data, "--limit", "3", "--baseline", "base")
+    args = _args(server, tmp_path, "mt_bench", "--data", data, "--limit", "3", *_options(baseline="base"))
     result = cli(*args)
     assert result.exit_code == 0, result.output
     task = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["tasks"]["mt_bench"]
@@ -317,7 +333,7 @@ def test_pairwise_against_a_baseline_judges_both_orders(cli, server: FakeServer,
     assert any("[The Start of Reference Answer]" in c and "[The Start of Assistant B's Answer]\nbase 101 one" in c
                for c in pair)  # fmt: skip
     assert cli(*args).exit_code == 0 and server.calls("judge") == 8
-    missing = _args(server, tmp_path, "mt_bench", "--data", data, "--baseline", "nobody")
+    missing = _args(server, tmp_path, "mt_bench", "--data", data, *_options(baseline="nobody"))
     assert "--baseline nobody" in one_line_error(cli(*missing))
 
 
@@ -330,18 +346,22 @@ def test_a_judge_that_keeps_failing_is_recorded_per_item_and_asked_again_next_ru
     from ru_llm.eval.tasks.mt_bench import MT_BENCH
 
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    options = {"judge_model": "judge", "judge_base_url": server.url, "base_url": server.url, "retry_backoff": 0.01,
+    options = {"judge_model": "judge", "judge_base_url": server.url, "retry_backoff": 0.01,
                "cache_dir": str(tmp_path / "cache")}  # fmt: skip
     settings = TaskSettings(data=str(DATA / "en"), limit=1, options=options)
     server.fail_judge = True
-    out = evaluate([("mt_bench", MT_BENCH)], ModelSettings("openai:answerer"), settings, tmp_path / "r.json")
+    out = evaluate(
+        [("mt_bench", MT_BENCH)], ModelSettings("openai:answerer", base_url=server.url), settings, tmp_path / "r.json"
+    )
     task = out["tasks"]["mt_bench"]
     assert task["metrics"]["judge_failures"] == 2 and task["metrics"]["overall"] is None
-    assert task["failures"][0]["reason"] == "judge: --judge-base-url: HTTP 503 after 4 retries: down"
+    assert task["failures"][0]["reason"] == "judge: judge_base_url: HTTP 503 after 4 retries: down"
     assert task["calls"]["judge"] == {"made": 0, "cached": 0, "retried": 8, "failed": 2}
     assert out["model"]["device"] == "remote" and out["model"]["dtype"] is None
     server.fail_judge = False
-    again = evaluate([("mt_bench", MT_BENCH)], ModelSettings("openai:answerer"), settings, tmp_path / "r.json")
+    again = evaluate(
+        [("mt_bench", MT_BENCH)], ModelSettings("openai:answerer", base_url=server.url), settings, tmp_path / "r.json"
+    )
     task = again["tasks"]["mt_bench"]
     assert task["metrics"]["overall"] == 7 and task["calls"]["judge"]["made"] == 2
     assert task["calls"]["answers"] == {"made": 0, "cached": 2, "retried": 0, "failed": 0}
@@ -361,12 +381,12 @@ def _evaluate_mt_bench(server: FakeServer, tmp_path: Path, monkeypatch: pytest.M
         bars[name] = [total, 0]
         return lambda n: bars[name].__setitem__(1, bars[name][1] + n)
 
-    options = {"judge_model": "judge", "judge_base_url": server.url, "base_url": server.url, "retry_backoff": 0.01,
+    options = {"judge_model": "judge", "judge_base_url": server.url, "retry_backoff": 0.01,
                "cache_dir": str(tmp_path / "cache"), **options}  # fmt: skip
     settings = TaskSettings(data=str(options.pop("data", DATA / "en")), limit=options.pop("limit", None),
                             options=options)  # fmt: skip
-    out = evaluate([("mt_bench", MT_BENCH)], ModelSettings("openai:answerer"), settings, tmp_path / "r.json",
-                   progress=progress)  # fmt: skip
+    model = ModelSettings("openai:answerer", base_url=server.url)
+    out = evaluate([("mt_bench", MT_BENCH)], model, settings, tmp_path / "r.json", progress=progress)
     return out["tasks"]["mt_bench"], bars
 
 
@@ -389,7 +409,7 @@ def test_a_misbehaving_judge_gives_per_item_failures_with_reasons_and_the_run_fi
         "judge: the rating [[100000000000000000000]] is outside the prompt's scale 1-10 (asked twice)"
     )
     assert reasons["111/turn1"] == "judge: the judgment is empty (asked twice)"
-    assert reasons["111/turn2"].startswith("judge: --judge-base-url") and len(reasons["111/turn2"]) > 30
+    assert reasons["111/turn2"].startswith("judge: judge_base_url") and len(reasons["111/turn2"]) > 30
     m = task["metrics"]
     assert m["judge_failures"] == 4 and task["counts"]["failed"] == 4 and task["counts"]["scored"] == 4
     scores = {i["id"]: i["score"] for i in task["items"]}
@@ -468,10 +488,11 @@ def test_an_unreachable_judge_is_one_line(cli, server: FakeServer, tmp_path: Pat
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed again: nothing listens there
-    args = _args(server, tmp_path, "mt_bench", "--data", DATA / "en")
-    args[args.index("--judge-base-url") + 1] = f"http://127.0.0.1:{port}/v1"
+    args = _with(
+        _args(server, tmp_path, "mt_bench", "--data", DATA / "en"), "judge_base_url", f"http://127.0.0.1:{port}/v1"
+    )
     line = one_line_error(cli(*args))
-    assert "--judge-base-url" in line and "cannot connect" in line
+    assert "judge_base_url" in line and "cannot connect" in line
     assert not server.requests and not (tmp_path / "r.json").exists()
 
 
@@ -485,15 +506,17 @@ def test_malformed_questions_and_missing_settings_are_one_line(cli, server: Fake
     (bad / "question.jsonl").write_text('{"question_id": 1, "category": "writing", "turns": ["only one"]}\n')
     assert "two non-empty strings" in one_line_error(cli(*_args(server, tmp_path, "mt_bench", "--data", bad)))
     assert "no question.jsonl" in one_line_error(cli(*_args(server, tmp_path, "mt_bench", "--data", tmp_path / "none")))
-    no_judge = [
-        a for a in _args(server, tmp_path, "mt_bench", "--data", DATA / "en") if a not in ("--judge-model", "judge")
-    ]
-    assert "--judge-model" in one_line_error(cli(*no_judge))
-    assert "--preset" in one_line_error(
-        cli(*_args(server, tmp_path, "mt_bench", "--data", DATA / "en", "--preset", "x"))
+    no_judge = _without(_args(server, tmp_path, "mt_bench", "--data", DATA / "en"), "judge_model")
+    assert "--task-option judge_model=NAME" in one_line_error(cli(*no_judge))
+    bad_preset = one_line_error(cli(*_args(server, tmp_path, "mt_bench", "--data", DATA / "en", *_options(preset="x"))))
+    assert "--task-option (mt_bench): preset 'x': expected one of greedy, paper, fastchat" in bad_preset
+    unknown = one_line_error(cli(*_args(server, tmp_path, "mt_bench", "--data", DATA / "en", *_options(judge="x"))))
+    assert (
+        "--task-option judge: no task in this run takes 'judge'" in unknown and "judge_model, judge_base_url" in unknown
     )
-    mmlu = ["eval", "run", "mmlu", "--model", "openai:answerer", "--out", tmp_path / "m.json"]
-    assert "needs a local model" in one_line_error(cli(*mmlu))
+    mmlu = ["eval", "run", "mmlu", "--model", "openai:answerer", "--base-url", server.url, "--data", MMLU_DATA,
+            "--out", tmp_path / "m.json"]  # fmt: skip
+    assert "mmlu: needs log-likelihoods, which --model-kind openai-chat does not give" in one_line_error(cli(*mmlu))
     no_url = _args(server, tmp_path, "mt_bench", "--data", DATA / "en")
     del no_url[no_url.index("--base-url") : no_url.index("--base-url") + 2]
     assert "--base-url" in one_line_error(cli(*no_url))
@@ -506,7 +529,7 @@ def test_a_tiny_local_model_answers_both_turns_with_its_chat_template(
     cli, server: FakeServer, tiny_model, tmp_path: Path
 ) -> None:
     args = _args(server, tmp_path, "mt_bench_ru", "--data", DATA / "ru", "--limit", "2", "--max-new-tokens", "6",
-                 "--device", "cpu", "--preset", "paper")  # fmt: skip
+                 "--device", "cpu", *_options(preset="paper"))  # fmt: skip
     args[args.index("openai:answerer")] = tiny_model("qwen2")
     result = cli(*args)
     assert result.exit_code == 0, result.output

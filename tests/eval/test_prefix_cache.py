@@ -36,12 +36,12 @@ def _both_ways(model: HFEvalModel, requests: list[ChoiceRequest]) -> tuple[list,
     try:
         model.settings.prefix_cache = True
         model.prefix_stats = type(model.prefix_stats)(used=True)
-        cached = model.choice_logprobs(requests, lambda n: None)
+        cached = model.loglikelihood(requests, lambda n: None)
         tokens = {"cached": fed["n"]}
         stats = model.prefix_stats.as_dict()
         fed["n"] = 0
         model.settings.prefix_cache = False
-        whole = model.choice_logprobs(requests, lambda n: None)
+        whole = model.loglikelihood(requests, lambda n: None)
         tokens["whole"] = fed["n"]
     finally:
         hook.remove()
@@ -126,7 +126,7 @@ def test_cached_prefix_gives_the_uncached_log_likelihoods(
     assert tokens["cached"] < 0.8 * tokens["whole"]  # the shots went through the model once per subject
     if with_adapter:  # the adapter is applied on the cached path too: its numbers differ from the base's
         base = HFEvalModel(ModelSettings(str(tiny_model(family)), device="cpu", dtype="fp32", add_bos=add_bos))
-        assert _max_diff(base.choice_logprobs(requests, lambda n: None), cached) > 1e-3
+        assert _max_diff(base.loglikelihood(requests, lambda n: None), cached) > 1e-3
 
 
 @pytest.mark.slow

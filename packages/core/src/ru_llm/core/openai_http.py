@@ -1,10 +1,11 @@
-"""One client for OpenAI-compatible chat servers (OpenAI, vLLM, TGI, llama.cpp server), standard library only.
+"""One client for OpenAI-compatible servers (OpenAI, vLLM, TGI, llama.cpp server), standard library only.
 
-``POST {base_url}/chat/completions`` with a JSON body. The key is read from an environment variable, named
-by the caller, when the client is made; it goes only into the ``Authorization`` header and is never part
-of what the client returns, raises or logs: every message and hint passes through
-:func:`~ru_llm.core.redact.redact` with the key, so a server that echoes the header
-(``Incorrect API key provided: Bearer sk-...``) shows ``Bearer ***``.
+``POST {base_url}/chat/completions`` (:meth:`ChatClient.chat`) or ``POST {base_url}/completions``
+(:meth:`ChatClient.completion`, the text endpoint that gives prompt log-probabilities) with a JSON body.
+The key is read from an environment variable, named by the caller, when the client is made; it goes only
+into the ``Authorization`` header and is never part of what the client returns, raises or logs: every
+message and hint passes through :func:`~ru_llm.core.redact.redact` with the key, so a server that echoes
+the header (``Incorrect API key provided: Bearer sk-...``) shows ``Bearer ***``.
 
 Retried, up to ``retries`` times: HTTP 408, 409, 425, 429 and 5xx (but 501 and 505, which no retry
 changes), timeouts, and refused or dropped connections. The waits are ``backoff`` seconds doubled each
@@ -13,7 +14,7 @@ asks for longer (at most :data:`MAX_WAIT`). What a caller gets:
 
 * :class:`RequestRefused` (a :class:`~ru_llm.core.errors.ConfigError`): another 4xx (a wrong key or URL, an
   unknown model): no retry can help, so the run should stop.
-* :class:`CallFailed`: still failing after the retries, or an answer that is not a chat completion: this
+* :class:`CallFailed`: still failing after the retries, or an answer that is not a completion: this
   call's failure (a caller may record it and go on).
 """
 
@@ -117,6 +118,18 @@ class ChatReply:
     finish_reason: str | None
 
 
+@dataclass(frozen=True)
+class CompletionReply:
+    """The first choice of a text completion: the ``text``, its ``logprobs`` as the server gives them
+    (``tokens``, ``token_logprobs``, ``text_offset``; ``None`` unless asked for), ``finish_reason``, and
+    ``completion_tokens`` from ``usage`` (``None`` when the server does not say)."""
+
+    text: str
+    logprobs: dict[str, Any] | None
+    finish_reason: str | None
+    completion_tokens: int | None
+
+
 def api_key(env: str, *, what: str, required: bool, hint: str | None = None) -> str | None:
     """The key in the environment variable ``env`` (surrounding whitespace removed; empty is none).
 
@@ -174,7 +187,8 @@ class ChatClient:
             raise ConfigError(
                 f"{what} {public_url(base_url)!r}: not an http(s) URL", hint="e.g. http://127.0.0.1:8000/v1"
             )
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.base_url = base_url.rstrip("/")
+        self.url = self.base_url + "/chat/completions"
         self.where = public_url(self.url)
         self.model = model
         self.key_env = key_env
@@ -208,17 +222,33 @@ class ChatClient:
             choice = payload["choices"][0]
             content = choice["message"]["content"]
         except (KeyError, IndexError, TypeError):
-            self.stats.add(failed=1)
-            raise self._error(
-                CallFailed,
-                f"{self.what}: the answer has no choices[0].message.content",
-                hint="check that the URL points at an OpenAI-compatible /v1 API",
-                status=200,
-                problem="the answer has no choices[0].message.content",
-            ) from None
+            raise self._malformed("choices[0].message.content", "an OpenAI-compatible /v1 API") from None
         return ChatReply(str(content or ""), choice.get("finish_reason"))
 
-    def _post(self, body: bytes) -> Any:
+    def completion(self, prompt: str, **params: Any) -> CompletionReply:
+        """The first choice of ``POST /completions``; ``params`` go into the body (``max_tokens``, ``echo``,
+        ``logprobs``, ``temperature``, ``stop``...). Retries as the module says, then raises."""
+        body = json.dumps({"model": self.model, "prompt": prompt, **params}, ensure_ascii=False).encode("utf-8")
+        url = self.base_url + "/completions"
+        payload = self._post(body, url)
+        try:
+            choice = payload["choices"][0]
+            text = choice.get("text") or ""
+            logprobs = choice.get("logprobs")
+            if logprobs is not None and not isinstance(logprobs, dict):
+                raise TypeError
+        except (KeyError, IndexError, TypeError, AttributeError):
+            api = "an OpenAI-compatible /v1 API with /completions"
+            raise self._malformed("choices[0] with text and logprobs", api) from None
+        usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
+        tokens = usage.get("completion_tokens")
+        return CompletionReply(
+            str(text), logprobs, choice.get("finish_reason"), tokens if isinstance(tokens, int) else None
+        )
+
+    def _post(self, body: bytes, url: str | None = None) -> Any:
+        url = url or self.url
+        where = public_url(url)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.__key:
             headers["Authorization"] = f"Bearer {self.__key}"
@@ -227,13 +257,11 @@ class ChatClient:
             if attempt:
                 wait = min(MAX_WAIT, max(wait_at_least, self.backoff * 2 ** (attempt - 1) * (1 + random.random() / 4)))
                 said = f" ({detail})" if detail else ""
-                self._log(
-                    f"{self.what} {self.where}: {problem}{said}; retry {attempt} of {self.retries} in {wait:.1f} s"
-                )
+                self._log(f"{self.what} {where}: {problem}{said}; retry {attempt} of {self.retries} in {wait:.1f} s")
                 self.stats.add(retried=1)
                 time.sleep(wait)
             status, detail, wait_at_least = None, "", 0.0
-            request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+            request = urllib.request.Request(url, data=body, headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     raw = response.read()
@@ -243,7 +271,7 @@ class ChatClient:
                 if retryable(e.code):
                     wait_at_least = _retry_after(e.headers.get("Retry-After") if e.headers else None)
                     continue
-                raise self._refused(e.code, detail, attempt + 1) from None
+                raise self._refused(e.code, detail, attempt + 1, where) from None
             except urllib.error.URLError as e:  # no answer: refused, unresolvable, timed out while connecting
                 problem = _no_answer(e.reason)
                 continue
@@ -257,7 +285,7 @@ class ChatClient:
                 self.stats.add(failed=1)
                 raise self._error(
                     CallFailed,
-                    f"{self.what} {self.where}: the answer is not JSON",
+                    f"{self.what} {where}: the answer is not JSON",
                     status=200,
                     problem="the answer is not JSON",
                     tries=attempt + 1,
@@ -266,7 +294,14 @@ class ChatClient:
         message = f"{self.what}: {problem} after {self.retries} retries" + (f": {detail}" if detail else "")
         raise self._error(CallFailed, message, status=status, detail=detail, problem=problem, tries=self.retries + 1)
 
-    def _refused(self, status: int, detail: str, tries: int) -> RequestRefused:
+    def _malformed(self, expected: str, api: str) -> CallFailed:
+        """A 200 answer without what the call reads (counted as failed)."""
+        self.stats.add(failed=1)
+        problem = f"the answer has no {expected}"
+        hint = f"check that the URL points at {api}"
+        return self._error(CallFailed, f"{self.what}: {problem}", hint=hint, status=200, problem=problem)
+
+    def _refused(self, status: int, detail: str, tries: int, where: str) -> RequestRefused:
         hint = None
         if status in (401, 403) and self.key_env:
             hint = f"check the API key in ${self.key_env} (it is read from the environment only)"
@@ -274,7 +309,7 @@ class ChatClient:
             hint = "the server wants an API key: name the environment variable that holds it"
         elif status == 404:
             hint = "check the URL (it usually ends in /v1) and the model name the server serves"
-        message = f"{self.what} {self.where}: HTTP {status}" + (f": {detail}" if detail else "")
+        message = f"{self.what} {where}: HTTP {status}" + (f": {detail}" if detail else "")
         return self._error(
             RequestRefused, message, hint=hint, status=status, detail=detail, problem=f"HTTP {status}", tries=tries
         )

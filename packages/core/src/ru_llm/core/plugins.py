@@ -266,22 +266,31 @@ class PluginManager(pluggy.PluginManager):
 
     # -- registries -----------------------------------------------------------------------------
     def registry(
-        self, hook_name: str, kind: str, *, hint: str | None = None, expect: type | None = None
+        self,
+        hook_name: str,
+        kind: str,
+        *,
+        hint: str | None = None,
+        expect: type | None = None,
+        deprecated: tuple[str, ...] = (),
     ) -> Registry[Any]:
         """The registry filled by every implementation of the registry hook ``hook_name``.
 
         Built on first use and rebuilt after any plugin is registered or removed. ``expect``: the
         class (or runtime-checkable Protocol) every registered object must be an instance of.
+        ``deprecated``: older names of the same hook, still called (after ``hook_name``) for plugins
+        that implement them.
         """
         self.sync_packages()
-        key = (hook_name, kind, hint, expect)
+        key = (hook_name, kind, hint, expect, deprecated)
         cached = self._registries.get(key)
         if cached is not None:
             return cached
         self.check_hooks(strict=False)  # a misspelt hook would otherwise leave its entries silently unregistered
         registry: Registry[Any] = Registry(kind, hint=hint, expect=expect)
-        for plugin_name, call in self.ordered_calls(hook_name):
-            call(register=registry.callback(plugin_name))
+        for name in (hook_name, *deprecated):
+            for plugin_name, call in self.ordered_calls(name):
+                call(register=registry.callback(plugin_name))
         self._registries[key] = registry
         return registry
 
@@ -319,9 +328,17 @@ def get_plugin_manager() -> PluginManager:
     return _manager
 
 
-def registry(hook_name: str, kind: str, *, hint: str | None = None, expect: type | None = None) -> Registry[Any]:
-    """The registry behind a ``register_<things>`` hook, from the process-wide manager."""
-    return get_plugin_manager().registry(hook_name, kind, hint=hint, expect=expect)
+def registry(
+    hook_name: str,
+    kind: str,
+    *,
+    hint: str | None = None,
+    expect: type | None = None,
+    deprecated: tuple[str, ...] = (),
+) -> Registry[Any]:
+    """The registry behind a ``register_<things>`` hook (and its ``deprecated`` names), from the process-wide
+    manager."""
+    return get_plugin_manager().registry(hook_name, kind, hint=hint, expect=expect, deprecated=deprecated)
 
 
 def set_plugin_manager(pm: PluginManager | None) -> PluginManager | None:

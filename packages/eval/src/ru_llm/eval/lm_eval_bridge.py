@@ -35,13 +35,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ru_llm.core.errors import ConfigError, RuLLMError, first_line
-from ru_llm.eval.task import Item, Request, TaskData, TaskSettings
+from ru_llm.eval.task import TaskData, TaskSettings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from types import ModuleType
 
-    from ru_llm.eval.models.hf import HFEvalModel
+    from ru_llm.eval.model import EvalModel
 
 PREFIX = "lm_eval:"
 
@@ -103,7 +103,7 @@ _LIST_ITEM = re.compile(r"^[ \t]*-[ \t]*([^\s#][^#\n]*?)[ \t]*$", re.MULTILINE)
 
 
 class LMEvalTask:
-    """One lm-evaluation-harness task (or group, or tag); lm-eval runs its items itself (``run_whole``)."""
+    """One lm-evaluation-harness task (or group, or tag); a whole-run task: lm-eval runs its items itself."""
 
     def __init__(self, task: str) -> None:
         if not task:
@@ -128,8 +128,22 @@ class LMEvalTask:
         return TaskData([], source, _hash_tree(include) if include else None)
 
     # -- the run -----------------------------------------------------------------------------------
-    def run_whole(self, model: HFEvalModel, settings: TaskSettings, cache: Path | None) -> dict[str, Any]:
-        """Run the task with lm-eval on ``model``; the task's entry of the results JSON (less ``data``, ``time_s``)."""
+    def run(
+        self,
+        model: EvalModel,
+        settings: TaskSettings,
+        cache: Path | None,
+        progress: Callable[[str, int], Callable[[int], None]] | None = None,
+    ) -> dict[str, Any]:
+        """Run the task with lm-eval on ``model``; the task's entry of the results JSON (less ``data``, ``time_s``).
+        lm-eval shows its own progress."""
+        from ru_llm.eval.models.hf import HFEvalModel
+
+        if not isinstance(model, HFEvalModel):
+            raise ConfigError(
+                f"{self.name}: lm-evaluation-harness runs on a model loaded here (--model-kind hf)",
+                hint="for a served model, run lm-eval's own local-completions model against the server",
+            )
         lm_eval = lm_eval_module()
         from lm_eval.models.huggingface import HFLM
 
@@ -175,16 +189,6 @@ class LMEvalTask:
         reused = entry["counts"]["scored"] if before and before >= after else 0
         entry["counts"]["reused_from_cache"] = reused
         return entry
-
-    # -- the EvalTask contract: never called, lm-eval builds and scores the requests itself ----------
-    def request(self, item: Item, settings: TaskSettings, fits: Callable[[str], bool]) -> Request:
-        raise ConfigError(f"{self.name}: lm-eval runs its own requests (run_whole)")
-
-    def score(self, item: Item, request: Request, response: Any) -> dict[str, Any]:
-        raise ConfigError(f"{self.name}: lm-eval scores its own items (run_whole)")
-
-    def aggregate(self, records: list[dict[str, Any]]) -> dict[str, float]:
-        return {}
 
 
 # -- folding lm-eval's output into a results entry -------------------------------------------------

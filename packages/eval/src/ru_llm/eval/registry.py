@@ -7,24 +7,45 @@ import difflib
 from ru_llm.core.errors import ConfigError, UnknownNameError
 from ru_llm.core.plugins import registry
 from ru_llm.core.registry import Registry
-from ru_llm.eval.task import EvalTask
+from ru_llm.eval.model import EvalModelKind
+from ru_llm.eval.task import EvalTask, Task, WholeRunTask
 
 
-def metrics() -> Registry[EvalTask]:
-    """Every registered evaluation task (each an :class:`EvalTask`)."""
+def eval_tasks() -> Registry[EvalTask | WholeRunTask]:
+    """Every registered evaluation task (each an :class:`EvalTask` or a :class:`WholeRunTask`), from
+    ``register_eval_tasks`` and then its deprecated name ``register_metrics``."""
     return registry(
-        "register_metrics",
+        "register_eval_tasks",
         "task",
         hint="run `ru-llm eval tasks` to list them; a plugin adds tasks (docs/plugins.md)",
-        expect=EvalTask,
+        expect=Task,
+        deprecated=("register_metrics",),
     )
 
 
-def get_task(name: str) -> EvalTask:
+metrics = eval_tasks  # the name before the hook was renamed
+
+
+def eval_models() -> Registry[EvalModelKind]:
+    """Every registered model kind (``hf``, ``openai-chat``, ``openai-completions``, a plugin's)."""
+    return registry(
+        "register_eval_models",
+        "model kind",
+        hint="--model-kind takes one of them; a plugin adds kinds (docs/plugins.md)",
+        expect=EvalModelKind,
+    )
+
+
+def get_model_kind(name: str) -> EvalModelKind:
+    """The model kind registered under ``name``; an unknown name lists the known ones."""
+    return eval_models().get(name)
+
+
+def get_task(name: str) -> EvalTask | WholeRunTask:
     """The task registered under ``name``; an unknown name lists the known ones, or, when it is an
     lm-evaluation-harness task (``hellaswag``), says to write ``lm_eval:hellaswag``."""
     try:
-        return metrics().get(name)
+        return eval_tasks().get(name)
     except UnknownNameError as error:
         from ru_llm.eval.lm_eval_bridge import PREFIX, lm_eval_task_file, lm_eval_task_names
 

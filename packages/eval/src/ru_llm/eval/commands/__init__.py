@@ -7,7 +7,7 @@ import typer
 from ru_llm.eval.commands.arena_cmd import arena_command
 from ru_llm.eval.commands.compare_cmd import compare_command
 from ru_llm.eval.commands.run_cmd import run_command
-from ru_llm.eval.commands.tasks_cmd import tasks_command
+from ru_llm.eval.commands.tasks_cmd import models_command, tasks_command
 
 app = typer.Typer(
     name="eval",
@@ -17,5 +17,6 @@ app = typer.Typer(
 )
 app.command("run")(run_command)
 app.command("tasks")(tasks_command)
+app.command("models")(models_command)
 app.command("compare")(compare_command)
 app.command("arena")(arena_command)

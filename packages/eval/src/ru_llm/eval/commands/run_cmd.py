@@ -24,8 +24,27 @@ def run_command(
             help="Task names, comma-separated (see `ru-llm eval tasks`); lm_eval:TASK: an lm-evaluation-harness task."
         ),
     ],
-    model: Annotated[str, typer.Option("--model", "-m", help="Model directory or hub id.")],
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model directory or hub id; a served model's name (openai:NAME).")
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Results JSON file.")],
+    model_kind: Annotated[
+        str | None,
+        typer.Option(
+            help="How the model answers (`ru-llm eval models`): hf (default), openai-chat (the default for "
+            "openai:NAME), openai-completions, or a plugin's.",
+        ),
+    ] = None,
+    task_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="KEY=VALUE for the tasks that take KEY (repeatable; `ru-llm eval tasks --json` lists each task's), "
+            "e.g. judge_model=NAME for mt_bench.",
+        ),
+    ] = None,
+    model_option: Annotated[
+        list[str] | None, typer.Option(help="KEY=VALUE for a plugin model kind (repeatable).")
+    ] = None,
     adapter: Annotated[str | None, typer.Option(help="A peft adapter directory to apply.")] = None,
     data: Annotated[
         list[str] | None,
@@ -68,42 +87,51 @@ def run_command(
         int | None, typer.Option(min=1, help="Generated tokens per answer (replaces the task's or preset's).")
     ] = None,
     base_url: Annotated[
-        str | None, typer.Option(help="--model openai:NAME: the OpenAI-compatible server's URL (…/v1).")
+        str | None, typer.Option(help="A served model (openai-chat, openai-completions): the server's URL (…/v1).")
     ] = None,
-    judge_model: Annotated[str | None, typer.Option(help="mt_bench*: the judge model's name on its server.")] = None,
-    judge_base_url: Annotated[
-        str | None, typer.Option(help="mt_bench*: the judge's OpenAI-compatible URL (…/v1).")
-    ] = None,
-    judge_api_key_env: Annotated[
-        str, typer.Option(help="mt_bench*: the environment variable holding the judge's key.")
+    api_key_env: Annotated[
+        str, typer.Option(help="A served model: the environment variable holding its key (may be unset).")
     ] = "OPENAI_API_KEY",
-    judge_concurrency: Annotated[int, typer.Option(min=1, help="mt_bench*: concurrent server calls.")] = 8,
-    judge_timeout: Annotated[float, typer.Option(min=0.1, help="mt_bench*: seconds per server call.")] = 120.0,
-    preset: Annotated[
-        str, typer.Option(help="mt_bench*: answer generation, greedy, paper or fastchat (per-category temperatures).")
-    ] = "greedy",
-    cache_dir: Annotated[
-        Path | None, typer.Option(help="mt_bench*: answer and judgment caches (default $XDG_CACHE_HOME/ru-llm).")
-    ] = None,
-    baseline: Annotated[
-        str | None,
-        typer.Option(
-            help="mt_bench*: judge pairwise against this model's answers (--data DIR/model_answer/NAME.jsonl)."
-        ),
-    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="A served model: requests in flight at once.")] = 8,
+    timeout: Annotated[float, typer.Option(min=0.1, help="A served model: seconds per request.")] = 120.0,
+    judge_model: Annotated[str | None, typer.Option(hidden=True)] = None,
+    judge_base_url: Annotated[str | None, typer.Option(hidden=True)] = None,
+    judge_api_key_env: Annotated[str | None, typer.Option(hidden=True)] = None,
+    judge_concurrency: Annotated[int | None, typer.Option(min=1, hidden=True)] = None,
+    judge_timeout: Annotated[float | None, typer.Option(min=0.1, hidden=True)] = None,
+    preset: Annotated[str | None, typer.Option(hidden=True)] = None,
+    cache_dir: Annotated[Path | None, typer.Option(hidden=True)] = None,
+    baseline: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Evaluate a model on tasks and write one results JSON (per-item records included; reruns resume)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
 
     from ru_llm.core.errors import ConfigError
+    from ru_llm.core.options import parse_key_values
     from ru_llm.eval.lm_eval_bridge import PREFIX, LMEvalTask
-    from ru_llm.eval.models.hf import ModelSettings
-    from ru_llm.eval.registry import get_task
+    from ru_llm.eval.model import ModelSettings
+    from ru_llm.eval.registry import get_model_kind, get_task
     from ru_llm.eval.report import terminal_table
     from ru_llm.eval.run import evaluate
     from ru_llm.eval.task import TaskSettings
 
+    console = Console(stderr=True)
+    given = parse_key_values(task_option, "--task-option")
+    deprecated = {
+        "judge_model": ("--judge-model", judge_model),
+        "judge_base_url": ("--judge-base-url", judge_base_url),
+        "judge_api_key_env": ("--judge-api-key-env", judge_api_key_env),
+        "concurrency": ("--judge-concurrency", judge_concurrency),
+        "timeout": ("--judge-timeout", judge_timeout),
+        "preset": ("--preset", preset),
+        "cache_dir": ("--cache-dir", None if cache_dir is None else str(cache_dir)),
+        "baseline": ("--baseline", baseline),
+    }
+    for key, (flag, value) in deprecated.items():
+        if value is not None:
+            console.print(f"warning: {flag} is deprecated; write --task-option {key}=...", style="yellow", markup=False)
+            given.setdefault(key, value)
     names = [t.strip() for t in tasks.split(",") if t.strip()]
     if not names:
         raise ConfigError("no task named", hint="see `ru-llm eval tasks`")
@@ -118,7 +146,6 @@ def run_command(
         raise ConfigError(f"--dtype {dtype!r}: expected auto, bf16, fp16 or fp32")
     if out.exists() and out.is_dir():
         raise ConfigError(f"--out {out}: is a directory", hint="give a file name such as results.json")
-    check_model_paths(model, adapter)
     model_settings = ModelSettings(
         model=model,
         adapter=adapter,
@@ -130,7 +157,14 @@ def run_command(
         chat_template=chat_template,
         trust_remote_code=trust_remote_code,
         prefix_cache=prefix_cache,
+        kind=model_kind,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        concurrency=concurrency,
+        timeout=timeout,
+        options=parse_key_values(model_option, "--model-option"),
     )
+    get_model_kind(model_settings.kind_name).check(model_settings)  # before any data is read
     per_task: dict[str, str] = {}
     shared: str | None = None
     for value in data or []:
@@ -149,12 +183,8 @@ def run_command(
         max_length=max_length,
         chat_template=chat_template,
         max_new_tokens=max_new_tokens,
-        options=_judged_options(
-            names, base_url, judge_model, judge_base_url, judge_api_key_env, judge_concurrency, judge_timeout,
-            preset, cache_dir, baseline,
-        ),
-    )  # fmt: skip
-    console = Console(stderr=True)
+    )
+    options = split_task_options(resolved, given)
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -168,7 +198,7 @@ def run_command(
             task_id = bar.add_task(name, total=total)
             return lambda n: bar.advance(task_id, n)
 
-        results = evaluate(resolved, model_settings, settings, out, progress=progress, data=per_task)
+        results = evaluate(resolved, model_settings, settings, out, progress=progress, data=per_task, options=options)
     console.print(terminal_table([(out.stem, results)]))
     for line in run_warnings(results, out):
         console.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
@@ -203,55 +233,29 @@ def run_warnings(results: dict[str, Any], out: Path) -> list[str]:
     return lines
 
 
-def _judged_options(
-    names: list[str],
-    base_url: str | None,
-    judge_model: str | None,
-    judge_base_url: str | None,
-    judge_api_key_env: str,
-    concurrency: int,
-    timeout: float,
-    preset: str,
-    cache_dir: Path | None,
-    baseline: str | None = None,
-) -> dict[str, Any]:
-    """The judged benchmarks' settings (names only: the keys stay in the environment); none for other tasks."""
-    if not any(name.startswith("mt_bench") for name in names):
-        return {}
-    options: dict[str, Any] = {
-        "judge_model": judge_model,
-        "judge_base_url": judge_base_url,
-        "judge_api_key_env": judge_api_key_env,
-        "preset": preset,
-        "concurrency": concurrency,
-        "timeout": timeout,
-    }
-    if base_url:
-        options["base_url"] = base_url
-    if cache_dir:
-        options["cache_dir"] = str(cache_dir)
-    if baseline:
-        options["baseline"] = baseline
-    return options
-
-
-def check_model_paths(model: str, adapter: str | None) -> None:
-    """``--model`` and ``--adapter`` checked on disk before torch or transformers is imported."""
-    from pathlib import Path
+def split_task_options(tasks: list[tuple[str, Any]], given: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``--task-option`` values per task: each key goes to every task whose options dataclass has it, checked
+    there (unset ``None`` fields left out); a key no task in the run takes is one line naming the allowed keys."""
+    import dataclasses
 
     from ru_llm.core.errors import ConfigError
-    from ru_llm.core.hf import check_model_source
+    from ru_llm.core.options import config_from_mapping
+    from ru_llm.eval.task import TakesOptions
 
-    if model.startswith("openai:"):
-        return
-    check_model_source(model, what="--model")
-    if adapter is not None:
-        path = Path(adapter).expanduser()
-        if not path.is_dir():
-            hint = "give the directory `ru-llm train run` wrote"
-            raise ConfigError(f"--adapter {adapter}: no such directory", hint=hint)
-        if not (path / "adapter_config.json").is_file():
+    fields = {name: [f.name for f in dataclasses.fields(task.options_type)] for name, task in tasks
+              if isinstance(task, TakesOptions)}  # fmt: skip
+    for key in given:
+        if not any(key in names for names in fields.values()):
+            allowed = "; ".join(f"{name}: {', '.join(names)}" for name, names in fields.items())
             raise ConfigError(
-                f"--adapter {adapter}: no adapter_config.json, so not a peft adapter",
-                hint="a merged or full model is passed as --model instead",
+                f"--task-option {key}: no task in this run takes {key!r}",
+                hint=f"allowed: {allowed}" if allowed else f"none of {', '.join(n for n, _ in tasks)} takes options",
             )
+    options: dict[str, dict[str, Any]] = {}
+    for name, task in tasks:
+        if name not in fields:
+            continue
+        mine = {k: v for k, v in given.items() if k in fields[name]}
+        checked = config_from_mapping(task.options_type, mine, where=f"--task-option ({name})")
+        options[name] = {k: v for k, v in dataclasses.asdict(checked).items() if v is not None}
+    return options

@@ -32,6 +32,7 @@ from ru_llm.core.errors import ConfigError, first_line
 from ru_llm.core.openai_http import ChatClient, public_url
 from ru_llm.eval.judges.bradley_terry import WEIGHT, Battle, game_battles, leaderboard
 from ru_llm.eval.judges.verdicts import read_arena_verdict
+from ru_llm.eval.model import Chats
 
 Progress = Callable[[str, int], Callable[[int], None]]
 PLACEHOLDERS = ("{question_1}", "{answer_1}", "{answer_2}")
@@ -202,30 +203,33 @@ def generate_answers(
     """The model's answers to the first turns (cached as MT-Bench's are: a rerun generates nothing), and a
     failure for each question a server kept failing on."""
     from ru_llm.core.openai_http import CallFailed
-    from ru_llm.eval.tasks.mt_bench import LocalAnswerer, RemoteAnswerer, cache_key
+    from ru_llm.eval.judges.calls import cache_key
+    from ru_llm.eval.model import ChatRequest, ModelSettings
+    from ru_llm.eval.registry import get_model_kind
 
     name = answer_set_name(spec.model)
-    if spec.model.startswith("openai:"):
-        if not spec.base_url:
-            raise ConfigError(f"--model {spec.model}: needs --base-url URL (an OpenAI-compatible server)")
-        answerer: Any = RemoteAnswerer(name, spec.base_url, spec.key_env, spec.concurrency, spec.timeout,
-                                       spec.backoff)  # fmt: skip
-    else:
-        from ru_llm.eval.models.hf import HFEvalModel, ModelSettings
-
-        answerer = LocalAnswerer(HFEvalModel(ModelSettings(model=spec.model, device=spec.device, dtype=spec.dtype)))
+    model_settings = ModelSettings(
+        model=spec.model, device=spec.device, dtype=spec.dtype, base_url=spec.base_url, api_key_env=spec.key_env,
+        concurrency=spec.concurrency, timeout=spec.timeout, retry_backoff=spec.backoff,
+    )  # fmt: skip
+    kind = get_model_kind(model_settings.kind_name)
+    kind.check(model_settings)
+    model = kind.load(model_settings)
+    if not isinstance(model, Chats):
+        raise ConfigError(f"--model {spec.model}: this model kind does not chat, so it cannot answer arena questions")
+    identity = model.identity()
     params = dict(ANSWER_PARAMS, max_new_tokens=spec.max_new_tokens or ANSWER_PARAMS["max_new_tokens"])
     cache = JsonlCache((cache_dir or cache_root()) / "arena" / "answers.jsonl")
     answers: dict[str, str] = {}
     jobs, keys = [], []
     for q in questions:
         conversation = [{"role": "user", "content": q.prompt}]
-        key = cache_key(kind="answer", who=answerer.identity, params=params, conversation=conversation)
+        key = cache_key(kind="answer", who=identity, params=params, conversation=conversation)
         hit = cache.get(key)
         if hit is not None:
             answers[str(q.id)] = hit["answer"]
             continue
-        jobs.append((conversation, params))
+        jobs.append(ChatRequest(tuple(conversation), params))
         keys.append((q, key))
     advance = progress(f"arena: answers of {name}", len(jobs)) if progress and jobs else None
 
@@ -239,7 +243,7 @@ def generate_answers(
     failures = []
     if jobs:
         try:
-            answerer.answer(jobs, done)
+            model.chat(jobs, done)
         except CallFailed as e:  # the rest stay unanswered: failures now, asked again by a rerun
             failures = [{"id": f"{name}/{q.id}", "reason": f"answer: {e.message}"} for q, _ in keys
                         if str(q.id) not in answers]  # fmt: skip
@@ -252,7 +256,7 @@ def run_arena(
 ) -> dict[str, Any]:
     """Answer with the ``answering`` models, judge every model against the baseline in both orders and fit the
     leaderboard; returns the results object."""
-    from ru_llm.eval.tasks.mt_bench import judge_all
+    from ru_llm.eval.judges.calls import judge_all
 
     started = time.time()
     questions = load_questions(settings.data, settings.limit)

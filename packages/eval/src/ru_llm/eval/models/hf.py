@@ -14,27 +14,15 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ru_llm.core.errors import ConfigError, first_line
+from ru_llm.eval.model import ChatRequest, ModelSettings
 from ru_llm.eval.models.prefix_cache import PrefixStats
 from ru_llm.eval.task import ChoiceRequest, GenerateRequest, Generation, RollingRequest, TokenizeRequest
 
-
-@dataclass
-class ModelSettings:
-    model: str
-    adapter: str | None = None
-    device: str = "auto"
-    dtype: str = "auto"
-    batch_size: int | None = None  # None: auto (by tokens per batch)
-    max_length: int | None = None  # None: the model's (context_length), as lm-eval
-    add_bos: bool | None = None  # None: as the tokenizer does (LLaMA, Gemma: a BOS; Qwen: none), as lm-eval
-    chat_template: bool = False
-    trust_remote_code: bool = False
-    prefix_cache: bool = True  # run a prefix that requests share once (ChoiceRequest.prefix); same numbers
+__all__ = ["HFEvalModel", "HFKind", "ModelSettings", "context_length", "model_fingerprint"]
 
 
 _DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
@@ -59,7 +47,36 @@ def context_length(config: Any, tokenizer: Any = None) -> int | None:
     return None
 
 
+class HFKind:
+    """``--model-kind hf`` (the default): a transformers model directory or hub id, with an optional adapter."""
+
+    name = "hf"
+    description = "a transformers causal LM (directory or hub id, optional peft adapter), run here"
+
+    def check(self, settings: ModelSettings) -> None:
+        from ru_llm.core.hf import check_model_source
+
+        check_model_source(settings.model, what="--model")
+        if settings.adapter is not None:
+            path = Path(settings.adapter).expanduser()
+            if not path.is_dir():
+                hint = "give the directory `ru-llm train run` wrote"
+                raise ConfigError(f"--adapter {settings.adapter}: no such directory", hint=hint)
+            if not (path / "adapter_config.json").is_file():
+                raise ConfigError(
+                    f"--adapter {settings.adapter}: no adapter_config.json, so not a peft adapter",
+                    hint="a merged or full model is passed as --model instead",
+                )
+
+    def load(self, settings: ModelSettings) -> HFEvalModel:
+        return HFEvalModel(settings)
+
+
 class HFEvalModel:
+    """Answers every request kind: log-likelihoods, rolling log-likelihoods, generation, chat, tokenizer counts."""
+
+    stats = None  # no server calls
+
     def __init__(self, settings: ModelSettings) -> None:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -68,7 +85,7 @@ class HFEvalModel:
         self._warm = False
         self._keeps_logits = True  # until the model's forward refuses logits_to_keep
         self._stops: dict[tuple[str, ...], Any] = {}
-        self.prefix_stats = PrefixStats(used=settings.prefix_cache)  # added to by every choice_logprobs call
+        self.prefix_stats = PrefixStats(used=settings.prefix_cache)  # added to by every loglikelihood call
         path = Path(settings.model).expanduser()
         if path.exists() and not (path / "config.json").is_file():
             raise ConfigError(f"--model {settings.model}: no config.json", hint="pass a transformers model directory")
@@ -106,6 +123,27 @@ class HFEvalModel:
         )
         if self.pad_id is None:
             self.pad_id = 0
+
+    # -- what the results file and the caches record --------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        dtype = str(next(self.model.parameters()).dtype).replace("torch.", "")
+        return {"dtype": dtype, "prefix_cache": self.settings.prefix_cache}
+
+    def identity(self) -> dict[str, Any]:
+        settings = self.settings
+        return {
+            "model": settings.model,
+            "weights": model_fingerprint(settings.model),
+            "adapter": settings.adapter,
+            "adapter_weights": model_fingerprint(settings.adapter) if settings.adapter else None,
+            "dtype": str(next(self.model.parameters()).dtype),
+            "add_bos": settings.add_bos,
+        }
+
+    def take_prefix_stats(self) -> dict[str, Any] | None:
+        """What the prefix cache did since the last call (``None``: no choices scored), then start counting anew."""
+        stats, self.prefix_stats = self.prefix_stats, PrefixStats(used=self.settings.prefix_cache)
+        return stats.as_dict() if stats.requests else None
 
     # -- tokens --------------------------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
@@ -153,7 +191,7 @@ class HFEvalModel:
         return ctx, whole[len(ctx) :]
 
     # -- requests ------------------------------------------------------------------------------------
-    def choice_logprobs(self, requests: Sequence[ChoiceRequest], progress: Callable[[int], None]) -> list[list[float]]:
+    def loglikelihood(self, requests: Sequence[ChoiceRequest], progress: Callable[[int], None]) -> list[list[float]]:
         """Summed log-probabilities of each continuation; one forward pass per question when every
         continuation is a single token (MMLU's letters). A request's ``prefix`` runs once for all the
         requests that share it, unless ``prefix_cache`` is off (:mod:`ru_llm.eval.models.prefix_cache`);
@@ -215,7 +253,7 @@ class HFEvalModel:
             seen[text] = tuple(self.encode(text))
         return seen[text]
 
-    def rolling_logprob(
+    def loglikelihood_rolling(
         self, requests: Sequence[RollingRequest], progress: Callable[[int], None]
     ) -> list[tuple[float, int]]:
         """``(log-likelihood, tokens scored)`` of each text; texts longer than the context are scored in windows."""
@@ -276,6 +314,55 @@ class HFEvalModel:
             texts.append(Generation(text, seconds=seconds, tokens=int(new.shape[0])))
             progress(1)
         return texts
+
+    def chat(self, requests: Sequence[ChatRequest], done: Callable[[int, str], None]) -> None:
+        """Replies through the tokenizer's chat template, batched with left padding; requests with the same
+        ``params`` generate together (sampling is seeded, so a rerun gives the same replies)."""
+        import json
+
+        import torch
+
+        tok = self.tokenizer
+        if not getattr(tok, "chat_template", None):
+            raise ConfigError(
+                f"--model {self.settings.model}: the tokenizer has no chat template", hint="use an instruct model"
+            )
+        groups: dict[str, list[int]] = {}
+        for i, request in enumerate(requests):
+            groups.setdefault(json.dumps(request.params, sort_keys=True), []).append(i)
+        batch_size = self.settings.batch_size or 8
+        for indices in groups.values():
+            params = dict(requests[indices[0]].params)
+            if not params.get("do_sample"):  # transformers warns about sampling settings without sampling
+                for name in ("temperature", "top_p", "top_k"):
+                    params.pop(name, None)
+            encoded = {
+                i: self.encode(
+                    tok.apply_chat_template(list(requests[i].messages), tokenize=False, add_generation_prompt=True)
+                )
+                for i in indices
+            }
+            order = sorted(indices, key=lambda i: -len(encoded[i]))
+            for start in range(0, len(order), batch_size):
+                batch = order[start : start + batch_size]
+                width = max(len(encoded[i]) for i in batch)
+                ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, i in enumerate(batch):
+                    seq = encoded[i]
+                    ids[row, width - len(seq) :] = torch.tensor(seq)
+                    mask[row, width - len(seq) :] = 1
+                if params.get("do_sample"):
+                    torch.manual_seed(0)
+                with torch.no_grad():
+                    out = self.model.generate(
+                        input_ids=ids.to(self.device),
+                        attention_mask=mask.to(self.device),
+                        pad_token_id=self.pad_id,
+                        **params,
+                    )
+                for row, i in enumerate(batch):
+                    done(i, tok.decode(out[row, width:], skip_special_tokens=True).strip())
 
     def _stop_criteria(self, stop: tuple[str, ...]) -> Any:
         """transformers' stop-string criterion, built once per set of strings (building it reads the whole

@@ -8,7 +8,7 @@ from ru_llm.core.plugins import hookimpl
 
 
 @hookimpl
-def register_metrics(register: Callable[..., object]) -> None:
+def register_eval_tasks(register: Callable[..., object]) -> None:
     from ru_llm.eval.tasks.copy import Copy
     from ru_llm.eval.tasks.mmlu import MMLU, MMLU_RU
     from ru_llm.eval.tasks.mt_bench import MT_BENCH, MT_BENCH_RU

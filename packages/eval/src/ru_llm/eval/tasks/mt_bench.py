@@ -1,14 +1,15 @@
 """MT-Bench and ruMT-Bench: two-turn questions answered by the model and graded 1-10 by an LLM judge.
 
-``ru-llm eval run mt_bench_ru --model DIR|openai:NAME [--base-url URL] --judge-model NAME --judge-base-url URL
---data DIR --out results.json``.
+``ru-llm eval run mt_bench_ru --model DIR|openai:NAME [--base-url URL] --task-option judge_model=NAME
+--task-option judge_base_url=URL --data DIR --out results.json``; the task's options are :class:`MTBenchOptions`.
 
 * Questions come from ``--data DIR`` in FastChat's layout (``question.jsonl``: ``question_id``, ``category``,
   ``turns``; ``reference_answer/*.jsonl``: ``question_id``, ``choices[0].turns``) or from the hub. A question's
   own ``reference`` field (ruMT-Bench and FastChat have one on some questions) is used when no reference file
   answers it.
 * Answers: both turns, the second with the first question and answer before it, through the tokenizer's chat
-  template (a local model, batched) or an OpenAI-compatible server (``--model openai:NAME --base-url URL``).
+  template (a local model, batched) or an OpenAI-compatible server (``--model openai:NAME --base-url URL``):
+  any model that :class:`~ru_llm.eval.model.Chats`.
   Presets: ``greedy`` (default: greedy, 1024 new tokens), ``paper`` and ``fastchat`` (FastChat's per-category
   temperatures), see :data:`PRESETS`.
 * Judge: FastChat's single-answer grading, prompts ``single-v1`` / ``single-math-v1`` for the first turn and
@@ -19,7 +20,7 @@
   left out of the means; nothing a judge returns stops the run.
 * Metrics: ``turn1``, ``turn2``, ``overall`` (mean of all parsed judgments), ``judge_failures`` and
   ``category/<name>`` (both turns); every mean with its ``_stderr``.
-* Caches (``$XDG_CACHE_HOME/ru-llm/mt_bench`` or ``--cache-dir``): answers per (model, settings, conversation
+* Caches (``$XDG_CACHE_HOME/ru-llm/mt_bench`` or the ``cache_dir`` option): answers per (model, settings, conversation
   so far), judgments per (judge model, prompt, rendered prompt); a rerun with the same settings makes no calls.
 """
 
@@ -28,23 +29,20 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ru_llm.core.cache import JsonlCache, cache_root
 from ru_llm.core.errors import ConfigError, first_line
 from ru_llm.core.openai_http import CallFailed, ChatClient, api_key, check_reachable, public_url
-from ru_llm.eval.judges.verdicts import Reading, read_pair_verdict, read_score
+from ru_llm.eval.judges.calls import cache_key, judge_all
+from ru_llm.eval.judges.verdicts import read_pair_verdict, read_score
+from ru_llm.eval.model import ChatRequest, Chats, EvalModel
 from ru_llm.eval.stats import mean_stderr
-from ru_llm.eval.task import Item, Request, TaskData, TaskSettings
-
-if TYPE_CHECKING:
-    from ru_llm.eval.models.hf import HFEvalModel
+from ru_llm.eval.task import Item, TaskData, TaskSettings, task_options
 
 NEED_REF_CATS = ("math", "reasoning", "coding", "arena-hard-200")  # FastChat's list
 # FastChat's gen_model_answer temperatures; a temperature under 1e-4 means greedy
@@ -73,7 +71,6 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     "fastchat": {"max_new_tokens": 1024},  # temperature per category, see generation_params
 }
-JUDGE_PARAMS = {"temperature": 0, "max_tokens": 2048}  # FastChat's chat_completion_openai for the judge
 
 
 # -- data ------------------------------------------------------------------------------------------------
@@ -276,189 +273,47 @@ def generation_params(preset: str, category: str, max_new_tokens: int | None) ->
     return params
 
 
-def openai_params(params: dict[str, Any]) -> dict[str, Any]:
-    """The standard chat-completion parameters for the same settings (greedy is temperature 0; the
-    transformers-only ones, top_k, repetition_penalty, no_repeat_ngram_size, are not sent)."""
-    out: dict[str, Any] = {"max_tokens": params["max_new_tokens"]}
-    if params.get("do_sample"):
-        out["temperature"] = params.get("temperature", 1.0)
-        if "top_p" in params:
-            out["top_p"] = params["top_p"]
-    else:
-        out["temperature"] = 0
-    return out
-
-
-# -- caches (ru_llm.core.cache.JsonlCache under cache_root()/mt_bench) -------------------------------------
-def cache_key(**parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
-
-
 # -- answering --------------------------------------------------------------------------------------------
 Conversation = list[dict[str, str]]
 Advance = Callable[[int], None]  # a progress bar's advance(n)
 
 
-class LocalAnswerer:
-    """Answers from the loaded transformers model through its tokenizer's chat template, batched (left padding)."""
-
-    def __init__(self, model: HFEvalModel) -> None:
-        from ru_llm.eval.models.hf import model_fingerprint
-
-        if not getattr(model.tokenizer, "chat_template", None):
-            raise ConfigError(
-                f"--model {model.settings.model}: the tokenizer has no chat template", hint="use an instruct model"
-            )
-        self.model = model
-        settings = model.settings
-        dtype = str(next(model.model.parameters()).dtype)
-        self.identity = {
-            "model": settings.model,
-            "weights": model_fingerprint(settings.model),
-            "adapter": settings.adapter,
-            "adapter_weights": model_fingerprint(settings.adapter) if settings.adapter else None,
-            "dtype": dtype,
-            "add_bos": settings.add_bos,
-        }
-        self.calls = None
-
-    def answer(self, jobs: list[tuple[Conversation, dict[str, Any]]], done: Callable[[int, str], None]) -> None:
-        import torch
-
-        tok = self.model.tokenizer
-        groups: dict[str, list[int]] = {}
-        for i, (_, params) in enumerate(jobs):
-            groups.setdefault(json.dumps(params, sort_keys=True), []).append(i)
-        batch_size = self.model.settings.batch_size or 8
-        for indices in groups.values():
-            params = dict(jobs[indices[0]][1])
-            if not params.get("do_sample"):  # transformers warns about sampling settings without sampling
-                for name in ("temperature", "top_p", "top_k"):
-                    params.pop(name, None)
-            encoded = {
-                i: self.model.encode(tok.apply_chat_template(jobs[i][0], tokenize=False, add_generation_prompt=True))
-                for i in indices
-            }
-            order = sorted(indices, key=lambda i: -len(encoded[i]))
-            for start in range(0, len(order), batch_size):
-                batch = order[start : start + batch_size]
-                width = max(len(encoded[i]) for i in batch)
-                ids = torch.full((len(batch), width), self.model.pad_id, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, i in enumerate(batch):
-                    seq = encoded[i]
-                    ids[row, width - len(seq) :] = torch.tensor(seq)
-                    mask[row, width - len(seq) :] = 1
-                if params.get("do_sample"):
-                    torch.manual_seed(0)
-                with torch.no_grad():
-                    out = self.model.model.generate(
-                        input_ids=ids.to(self.model.device),
-                        attention_mask=mask.to(self.model.device),
-                        pad_token_id=self.model.pad_id,
-                        **params,
-                    )
-                for row, i in enumerate(batch):
-                    done(i, tok.decode(out[row, width:], skip_special_tokens=True).strip())
-
-
-class RemoteAnswerer:
-    """Answers from an OpenAI-compatible server (``--model openai:NAME --base-url URL``), concurrent."""
-
-    def __init__(self, name: str, base_url: str, key_env: str, concurrency: int, timeout: float, backoff: float):
-        self.client = ChatClient(base_url, name, key_env=key_env, what="--base-url", timeout=timeout, backoff=backoff)
-        self.identity = {"model": "openai:" + name}
-        self.concurrency = concurrency
-        self.calls = self.client.stats
-
-    def answer(self, jobs: list[tuple[Conversation, dict[str, Any]]], done: Callable[[int, str], None]) -> None:
-        def one(i: int) -> None:
-            conversation, params = jobs[i]
-            done(i, self.client.chat(conversation, **openai_params(params)).strip())
-
-        _concurrently(one, range(len(jobs)), self.concurrency)
-
-
-def judge_all(
-    calls: list[tuple[str, list[dict[str, str]]]],
-    parse: Callable[[str], Reading],
-    judge: ChatClient,
-    cache: JsonlCache,
-    judge_model: str,
-    concurrency: int,
-    *,
-    params: dict[str, Any] | None = None,
-    advance: Callable[[int], None] | None = None,
-) -> tuple[list[dict[str, Any]], int]:
-    """Each ``(prompt name, messages)`` judged (from the cache when it was before) and read by ``parse`` (a
-    :mod:`ru_llm.eval.judges.verdicts` reader). A judgment without a usable value is asked for once more; what
-    is left is the item's ``problem``. Nothing the judge returns raises: a call that keeps failing, or a 4xx
-    once the judge has answered others (a prompt over its context), is that item's ``error``; only a 4xx
-    before any answer (a wrong key or model name) stops the run. Returns the values in order and how many
-    came from the cache; ``advance(1)`` after each."""
-    values: list[dict[str, Any]] = [{} for _ in calls]
-    reused = 0
-    answered = False
-    lock = threading.Lock()
-    params = JUDGE_PARAMS if params is None else params
-
-    def one(i: int) -> None:
-        nonlocal reused, answered
-        name, messages = calls[i]
-        key = cache_key(kind="judgment", judge=judge_model, prompt=name, messages=messages)
-        hit = cache.get(key)
-        if hit is not None:  # read again: what the readers accept may have changed since it was cached
-            judge.stats.add(cached=1)
-            parsed, problem = parse(hit.get("judgment"))
-            values[i] = {**hit, "parsed": parsed, "problem": problem}
-            with lock:
-                reused += 1
-            return
-        try:
-            text = judge.chat(messages, **params)
-            answered = True
-            (parsed, problem), attempts = parse(text), 1
-            if problem is not None:  # once more; then it is a judge failure with this reason
-                text = judge.chat(messages, **params)
-                (parsed, problem), attempts = parse(text), 2
-        except CallFailed as e:  # not cached: a rerun asks again
-            values[i] = {"judgment": None, "parsed": None, "error": e.message}
-            return
-        except ConfigError as e:
-            if not answered:
-                raise
-            values[i] = {"judgment": None, "parsed": None, "error": e.message}
-            return
-        values[i] = {"judgment": text, "parsed": parsed, "problem": problem, "attempts": attempts}
-        cache.put(key, values[i])
-
-    def counted(i: int) -> None:
-        try:
-            one(i)
-        finally:
-            if advance is not None:
-                advance(1)
-
-    _concurrently(counted, range(len(calls)), concurrency)
-    return values, reused
-
-
-def _concurrently(fn: Callable[[int], None], indices: Any, workers: int) -> None:
-    """``fn(i)`` for each index on ``workers`` threads; the first exception of any kind is raised after all end."""
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = [pool.submit(fn, i) for i in indices]
-        errors = [f.exception() for f in futures]
-    for error in errors:
-        if error is not None:
-            raise error
-
-
 # -- the task ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MTBenchOptions:
+    """``--task-option KEY=VALUE`` for mt_bench and mt_bench_ru; the judge's key stays in the environment."""
+
+    judge_model: str | None = field(default=None, metadata={"help": "the judge model's name on its server"})
+    judge_base_url: str | None = field(default=None, metadata={"help": "the judge's OpenAI-compatible URL (…/v1)"})
+    judge_api_key_env: str = field(
+        default="OPENAI_API_KEY", metadata={"help": "the environment variable holding the judge's key"}
+    )
+    concurrency: int = field(default=8, metadata={"help": "judge calls at once"})
+    timeout: float = field(default=120.0, metadata={"help": "seconds per judge call"})
+    retry_backoff: float = field(default=1.0, metadata={"help": "first wait before retrying a judge call, seconds"})
+    preset: str = field(
+        default="greedy", metadata={"help": "answer generation: greedy, paper or fastchat (per-category temperatures)"}
+    )
+    cache_dir: str | None = field(
+        default=None, metadata={"help": "answer and judgment caches (default $XDG_CACHE_HOME/ru-llm)"}
+    )
+    baseline: str | None = field(
+        default=None, metadata={"help": "judge pairwise against this model's answers (DATA/model_answer/NAME.jsonl)"}
+    )
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ConfigError(f"preset {self.preset!r}: expected one of {', '.join(PRESETS)}")
+        if self.concurrency < 1:
+            raise ConfigError(f"concurrency {self.concurrency}: expected 1 or more")
+        if self.timeout <= 0 or self.retry_backoff < 0:
+            raise ConfigError("timeout must be above 0 and retry_backoff 0 or more")
+
+
 class MTBench:
     """A judged two-turn benchmark; runs whole (answers, then judgments) rather than item by item."""
 
-    remote_answers = True  # --model openai:NAME is accepted
-    reports_progress = True  # run_whole takes evaluate's progress (bars for answering and judging)
+    options_type = MTBenchOptions
 
     def __init__(self, name: str, hub_id: str, description: str) -> None:
         self.name = name
@@ -469,16 +324,17 @@ class MTBench:
 
     # -- before the model loads: data, judge key and judge server ---------------------------------------
     def load(self, settings: TaskSettings) -> TaskData:
-        opts = settings.options
-        judge_model = opts.get("judge_model")
-        judge_url = opts.get("judge_base_url")
-        if not judge_model or not judge_url:
-            raise ConfigError(f"{self.name}: needs a judge", hint="pass --judge-model NAME --judge-base-url URL")
-        generation_params(opts.get("preset") or "greedy", "general", None)  # an unknown preset fails here
-        judge_key_env = opts.get("judge_api_key_env") or "OPENAI_API_KEY"
-        api_key(judge_key_env, what="--judge-model", required=True,
-                hint=f"export {judge_key_env}=..., or name another variable with --judge-api-key-env")  # fmt: skip
-        check_reachable(judge_url, what="--judge-base-url")
+        opts: MTBenchOptions = task_options(self, settings)
+        if not opts.judge_model or not opts.judge_base_url:
+            raise ConfigError(
+                f"{self.name}: needs a judge",
+                hint="pass --task-option judge_model=NAME --task-option judge_base_url=URL",
+            )
+        judge_key_env = opts.judge_api_key_env
+        other = "--task-option judge_api_key_env=VAR"
+        api_key(judge_key_env, what="judge_model", required=True,
+                hint=f"export {judge_key_env}=..., or name another variable with {other}")  # fmt: skip
+        check_reachable(opts.judge_base_url, what="judge_base_url")
         if settings.data:
             questions, refs, sha = load_local(Path(settings.data).expanduser())
             source = str(settings.data)
@@ -489,21 +345,15 @@ class MTBench:
             questions = questions[: settings.limit]
         self._loaded = (questions, refs)
         self._baseline = None
-        if opts.get("baseline"):
-            self._baseline = (opts["baseline"], load_baseline(settings.data, opts["baseline"]))
+        if opts.baseline:
+            self._baseline = (opts.baseline, load_baseline(settings.data, opts.baseline))
         items = [Item(f"{q.id}/turn{t}", {"question_id": q.id, "turn": t}) for q in questions for t in (1, 2)]
         return TaskData(items, source, sha)
 
-    def request(self, item: Item, settings: TaskSettings, fits: Callable[[str], bool]) -> Request:
-        raise NotImplementedError("MT-Bench runs whole (run_whole)")
-
-    def score(self, item: Item, request: Request, response: Any) -> dict[str, Any]:
-        raise NotImplementedError("MT-Bench runs whole (run_whole)")
-
     # -- the run ---------------------------------------------------------------------------------------
-    def run_whole(
+    def run(
         self,
-        model: Any,
+        model: EvalModel,
         settings: TaskSettings,
         cache: Path | None = None,
         progress: Callable[[str, int], Callable[[int], None]] | None = None,
@@ -512,45 +362,40 @@ class MTBench:
         from rich.console import Console
         from rich.table import Table
 
+        if not isinstance(model, Chats):
+            raise ConfigError(
+                f"{self.name}: needs a model that chats (hf, openai-chat); this model kind does not",
+                hint="`ru-llm eval models` lists the model kinds",
+            )
         if self._loaded is None:
             self.load(settings)
         assert self._loaded is not None
         questions, refs = self._loaded
-        opts = settings.options
-        preset = opts.get("preset") or "greedy"
-        timeout = float(opts.get("timeout") or 120)
-        backoff = float(opts.get("retry_backoff", 1.0))
-        concurrency = int(opts.get("concurrency") or 8)
-        cache_dir = Path(opts.get("cache_dir") or cache_root()).expanduser() / "mt_bench"
+        opts: MTBenchOptions = task_options(self, settings)
+        preset = opts.preset
+        concurrency = opts.concurrency
+        cache_dir = Path(opts.cache_dir or cache_root()).expanduser() / "mt_bench"
         answers_cache = JsonlCache(cache_dir / "answers.jsonl")
         judgments_cache = JsonlCache(cache_dir / "judgments.jsonl")
-        key_env = opts.get("judge_api_key_env") or "OPENAI_API_KEY"
+        assert opts.judge_base_url is not None and opts.judge_model is not None  # checked by load
         judge = ChatClient(
-            opts["judge_base_url"],
-            opts["judge_model"],
-            key_env=key_env,
+            opts.judge_base_url,
+            opts.judge_model,
+            key_env=opts.judge_api_key_env,
             key_required=True,
-            what="--judge-base-url",
-            timeout=timeout,
-            backoff=backoff,
+            what="judge_base_url",
+            timeout=opts.timeout,
+            backoff=opts.retry_backoff,
         )
-        if getattr(model, "device", None) == "remote":
-            base_url = opts.get("base_url")
-            if not base_url:
-                raise ConfigError(f"--model {model.settings.model}: needs --base-url URL (an OpenAI-compatible server)")
-            check_reachable(base_url, what="--base-url")
-            answerer: LocalAnswerer | RemoteAnswerer = RemoteAnswerer(
-                model.name, base_url, opts.get("api_key_env") or "OPENAI_API_KEY", concurrency, timeout, backoff
-            )
-        else:
-            answerer = LocalAnswerer(model)
+        identity = model.identity()
+        calls_before = model.stats.as_dict() if model.stats else None  # a model's counts span every task
 
         # answers, turn by turn (the second turn sees the first answer)
         answers: dict[Any, list[str]] = {q.id: [] for q in questions}
         answer_failures: dict[Any, str] = {}
         cached_answers = 0
         for turn in (1, 2):
-            jobs: list[tuple[Conversation, dict[str, Any]]] = []
+            jobs: list[ChatRequest] = []
             keys: list[tuple[Question, str]] = []
             for q in questions:
                 if q.id in answer_failures:
@@ -563,13 +408,13 @@ class MTBench:
                     ]
                 conversation.append({"role": "user", "content": q.turns[turn - 1]})
                 params = generation_params(preset, q.category, settings.max_new_tokens)
-                key = cache_key(kind="answer", who=answerer.identity, params=params, conversation=conversation)
+                key = cache_key(kind="answer", who=identity, params=params, conversation=conversation)
                 hit = answers_cache.get(key)
                 if hit is not None:
                     answers[q.id].append(hit["answer"])
                     cached_answers += 1
                     continue
-                jobs.append((conversation, params))
+                jobs.append(ChatRequest(tuple(conversation), params))
                 keys.append((q, key))
 
             advance = progress(f"{self.name}: answers, turn {turn}", len(jobs)) if progress and jobs else None
@@ -585,7 +430,7 @@ class MTBench:
 
             if jobs:
                 try:
-                    answerer.answer(jobs, done)
+                    model.chat(jobs, done)
                 except CallFailed as e:  # a server that keeps failing: the rest stay unanswered, reruns resume
                     for q, _ in keys:
                         if len(answers[q.id]) < turn:
@@ -630,7 +475,7 @@ class MTBench:
         parse = read_score if baseline is None else read_pair_verdict
         advance = progress(f"{self.name}: judgments", len(calls_to_make)) if progress and calls_to_make else None
         values, reused = judge_all(
-            calls_to_make, parse, judge, judgments_cache, opts["judge_model"], concurrency, advance=advance
+            calls_to_make, parse, judge, judgments_cache, opts.judge_model, concurrency, advance=advance
         )
 
         items: list[dict[str, Any]] = []
@@ -671,7 +516,10 @@ class MTBench:
         else:
             metrics = aggregate(items, judge_failures)
         generated = sum(len(a) for a in answers.values()) - cached_answers
-        answer_calls = answerer.calls.as_dict() if answerer.calls else {"made": generated, "retried": 0, "failed": 0}
+        if model.stats and calls_before is not None:
+            answer_calls = {k: v - calls_before[k] for k, v in model.stats.as_dict().items() if k != "cached"}
+        else:
+            answer_calls = {"made": generated, "retried": 0, "failed": 0}
         calls = {"answers": {**answer_calls, "cached": cached_answers}, "judge": judge.stats.as_dict()}
         table = Table(title=f"{self.name}: calls")
         for column in ("", "made", "cached", "retried", "failed"):
@@ -681,8 +529,8 @@ class MTBench:
         Console(stderr=True).print(table)
         scored = sum(1 for r in items if r["score"] is not None)
         judge_info: dict[str, Any] = {
-            "model": opts["judge_model"],
-            "base_url": public_url(opts["judge_base_url"]),  # user info and query may hold credentials
+            "model": opts.judge_model,
+            "base_url": public_url(opts.judge_base_url),  # user info and query may hold credentials
             "prompts": sorted({r["judge_prompt"] for r in items}),
         }
         if baseline is not None:
@@ -693,7 +541,7 @@ class MTBench:
                        "reused_from_cache": reused,
                        "empty_answers": sum(1 for r in items if not r["answer"].strip())},
             "judge": judge_info,
-            "generation": {"preset": preset, "answers_from": answerer.identity["model"]},
+            "generation": {"preset": preset, "answers_from": identity["model"]},
             "calls": calls,
             "failures": failures,
             "items": items,
