@@ -14,6 +14,7 @@ from ru_llm.core.openai_http import (
     CallFailed,
     ChatClient,
     ChatReply,
+    CompletionReply,
     RequestRefused,
     api_key,
     check_reachable,
@@ -159,6 +160,33 @@ def test_other_4xx_and_bad_answers_are_not_retried(server: FakeOpenAI, client) -
     with pytest.raises(CallFailed, match=r"no choices\[0\]\.message\.content"):
         client().chat(HI)
     assert len(server.requests) == 3
+
+
+def test_a_completion_with_prompt_logprobs_and_the_request_it_took(server: FakeOpenAI, client) -> None:  # type: ignore[no-untyped-def]
+    logprobs = {"tokens": ["Hi", "!"], "token_logprobs": [None, -0.5], "text_offset": [0, 2]}
+    choice = {"index": 0, "text": "Hi!", "logprobs": logprobs, "finish_reason": "length"}
+    server.script = [(200, {}, {"choices": [choice], "usage": {"completion_tokens": 0}})]
+    reply = client().completion("Hi!", echo=True, logprobs=1, max_tokens=0)
+    assert reply == CompletionReply("Hi!", logprobs, "length", 0)
+    (request,) = server.requests
+    assert request["path"] == "/v1/completions"
+    assert request["body"] == {"model": "judge", "prompt": "Hi!", "echo": True, "logprobs": 1, "max_tokens": 0}
+    assert request["headers"]["Authorization"] == f"Bearer {SECRET}"
+
+
+def test_completions_follow_the_same_retry_rule(server: FakeOpenAI, client, sleeps) -> None:  # type: ignore[no-untyped-def]
+    done = (200, {}, {"choices": [{"text": "ok"}]})
+    server.script = [(503, {"Retry-After": "3"}, {"error": {"message": "warming up"}}), done]
+    assert client(backoff=1.0).completion("x", max_tokens=1) == CompletionReply("ok", None, None, None)
+    assert sleeps == [3]  # Retry-After honoured, as for chat
+    server.script = [(401, {}, {"error": {"message": "no key"}})]
+    with pytest.raises(RequestRefused, match=r"/v1/completions: HTTP 401: no key"):
+        client().completion("x")
+    server.script = [(200, {}, {"choices": [{"text": "x", "logprobs": [1, 2]}]})]
+    judge = client()
+    with pytest.raises(CallFailed, match=r"no choices\[0\] with text and logprobs"):
+        judge.completion("x")
+    assert judge.stats.as_dict() == {"made": 1, "cached": 0, "retried": 0, "failed": 1}
 
 
 # -- the key never shows -----------------------------------------------------------------------------------

@@ -299,6 +299,23 @@ def test_an_interrupted_run_resumes_from_the_caches(cli, server: FakeServer, tmp
     )
 
 
+def test_the_old_judge_flags_still_work_as_task_options_with_a_warning(cli, server: FakeServer, tmp_path: Path) -> None:
+    old = ["eval", "run", "mt_bench", "--model", "openai:answerer", "--base-url", server.url, "--judge-model", "judge",
+           "--judge-base-url", server.url, "--judge-api-key-env", KEY_ENV, "--cache-dir", tmp_path / "cache",
+           "--preset", "paper", "--judge-concurrency", "2", "--data", DATA / "en", "--limit", "1",
+           "--out", tmp_path / "r.json"]  # fmt: skip
+    result = cli(*old)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    for flag, key in [("--judge-model", "judge_model"), ("--cache-dir", "cache_dir"), ("--preset", "preset"),
+                      ("--judge-concurrency", "concurrency")]:  # fmt: skip
+        assert f"warning: {flag} is deprecated; write --task-option {key}=..." in said
+    results = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert results["settings"]["preset"] == "paper" and results["settings"]["concurrency"] == 2
+    assert results["tasks"]["mt_bench"]["metrics"]["turn1"] == 8
+    assert (tmp_path / "cache" / "mt_bench" / "judgments.jsonl").is_file()
+
+
 def test_the_default_cache_is_under_xdg_cache_home(cli, server: FakeServer, tmp_path: Path) -> None:
     args = _without(_args(server, tmp_path, "mt_bench", "--data", DATA / "en", "--limit", "1"), "cache_dir")
     result = cli(*args, env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})

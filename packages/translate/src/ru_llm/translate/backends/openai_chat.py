@@ -130,9 +130,10 @@ class OpenAIBackend(TranslatorBackend):
 
     Options: ``base_url`` (default ``$OPENAI_BASE_URL``), ``api_key_env`` (the variable holding the key,
     default ``OPENAI_API_KEY``; no key is fine for a local server), ``concurrency`` (parallel requests,
-    default 8), ``timeout`` (seconds per request, 120), ``max_retries`` (on 429/5xx and connection errors,
-    4), ``backoff`` (first wait in seconds, doubled each retry, 1.0), ``max_input_tokens`` (2048),
-    ``max_output_tokens`` (4096). ``--model`` is the model name the server serves.
+    default 8), ``timeout`` (seconds per request, 120), ``max_retries`` (4; what is retried, and the waits, are
+    :mod:`ru_llm.core.openai_http`'s one rule: 408, 409, 425, 429 and 5xx but 501/505, timeouts and dropped
+    connections, honouring ``Retry-After``), ``backoff`` (first wait in seconds, doubled each retry, 1.0),
+    ``max_input_tokens`` (2048), ``max_output_tokens`` (4096). ``--model`` is the model name the server serves.
     """
 
     name: ClassVar[str] = "openai"
