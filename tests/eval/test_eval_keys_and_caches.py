@@ -165,3 +165,26 @@ def test_credentials_in_a_server_url_are_not_written_to_the_results(
     assert results["settings"]["judge_base_url"] == judges.url.rstrip("/")
     for secret in ("url-secret-7f3a", "query-secret-91b2"):
         assert secret not in (out / "r.json").read_text(encoding="utf-8")
+
+
+def test_a_local_models_per_item_cache_key_is_the_one_older_versions_wrote(tmp_path: Path) -> None:
+    """The model kinds added settings (kind, base_url, concurrency, ...): at their defaults they are left out
+    of the key, so an ``OUT.partial.jsonl`` written before them is still reused."""
+    import hashlib
+    from dataclasses import asdict
+
+    from ru_llm.eval.model import ModelSettings
+    from ru_llm.eval.run import settings_key
+    from ru_llm.eval.task import TaskSettings
+
+    model = ModelSettings(str(tmp_path / "model"), device="cpu", batch_size=4, prefix_cache=False)
+    settings = TaskSettings(data="mmlu/", shots=5, subjects=("anatomy",))
+    before = {"model": str(tmp_path / "model"), "adapter": None, "device": "cpu", "dtype": "auto", "batch_size": 4,
+              "max_length": None, "add_bos": None, "chat_template": False, "trust_remote_code": False}  # fmt: skip
+    blob = json.dumps({"task": "mmlu", "model": before, "settings": asdict(settings), "data": "abc", "weights": None,
+                       "adapter": None}, sort_keys=True, default=str)  # fmt: skip
+    assert settings_key("mmlu", model, settings, "abc") == hashlib.sha256(blob.encode()).hexdigest()[:16]
+    served = ModelSettings("tiny", kind="openai-completions", base_url="http://127.0.0.1:8000/v1")
+    assert settings_key("mmlu", served, settings, "abc") != settings_key("mmlu", model, settings, "abc")
+    faster = ModelSettings("tiny", kind="openai-completions", base_url="http://127.0.0.1:8000/v1", concurrency=32)
+    assert settings_key("mmlu", faster, settings, "abc") == settings_key("mmlu", served, settings, "abc")
