@@ -351,7 +351,7 @@ def test_pairwise_against_a_baseline_judges_both_orders(cli, server: FakeServer,
                for c in pair)  # fmt: skip
     assert cli(*args).exit_code == 0 and server.calls("judge") == 8
     missing = _args(server, tmp_path, "mt_bench", "--data", data, *_options(baseline="nobody"))
-    assert "--baseline nobody" in one_line_error(cli(*missing))
+    assert "Error: baseline nobody: no " in one_line_error(cli(*missing))
 
 
 def test_a_judge_that_keeps_failing_is_recorded_per_item_and_asked_again_next_run(

@@ -149,7 +149,7 @@ def load_baseline(data: str | None, name: str) -> dict[Any, tuple[str, ...]]:
     file = Path(data).expanduser() / "model_answer" / f"{name}.jsonl" if data else None
     if file is None or not file.is_file():
         raise ConfigError(
-            f"--baseline {name}: no {file or 'model_answer/' + name + '.jsonl'}",
+            f"baseline {name}: no {file or 'model_answer/' + name + '.jsonl'}",
             hint="pairwise judging reads the baseline's answers from --data DIR/model_answer/NAME.jsonl",
         )
     answers: dict[Any, tuple[str, ...]] = {}
