@@ -1,0 +1,247 @@
+"""Models built and loaded already partitioned under ZeRO-3: no rank ever holds the whole model.
+
+Without this every rank of a ZeRO-3 run would build the whole fp32 model and read every weight before
+DeepSpeed partitions it at engine start (a 7B model: 28 GB of host memory per rank, 4 × 28 GB on a
+4-GPU node). Here, while :class:`ShardedLoading` is open, transformers' DeepSpeed integration sees a
+stage-3 config (``is_deepspeed_zero3_enabled()``), so models are constructed inside DeepSpeed's
+``zero.Init``: each parameter is partitioned the moment its module is created. :func:`load_partitioned`
+then fills each rank's partition straight from the safetensors files, reading only the rows that hold
+it, so a rank touches about 1/N of the checkpoint and nothing is sent between ranks.
+
+Why not transformers' own ZeRO-3 path of ``from_pretrained`` alone: it builds the model the same way,
+but then rank 0 reads the whole state dict into memory and broadcasts it layer by layer, so rank 0
+still holds the whole model once. That path remains the fallback for what the slice reader does not
+cover (hub ids, ``.bin`` files, checkpoints whose names differ from the model's, remote code).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+from ru_llm.train.config import RunConfig
+from ru_llm.train.strategy import TrainerStrategy
+
+log = logging.getLogger(__name__)
+
+
+def zero_stage(config: RunConfig) -> int:
+    """The ZeRO stage ``full.deepspeed`` asks for (0 without DeepSpeed)."""
+    if config.full.deepspeed is None:
+        return 0
+    from ru_llm.train.deepspeed import deepspeed_config
+
+    zero = deepspeed_config(config).get("zero_optimization") or {}
+    return int(zero.get("stage", 0)) if isinstance(zero, dict) else 0
+
+
+class ShardedLoading:
+    """While open, models that :func:`ru_llm.train.trainer.load_model` builds are partitioned.
+
+    It holds plain ``TrainingArguments`` made from the run's own values and DeepSpeed config: their
+    ``HfTrainerDeepSpeedConfig`` is what transformers asks (through a weak reference) whether ZeRO-3
+    is on, and making them starts the process group exactly as the trainer's own arguments will.
+    The trainer's arguments take over when they are made; :meth:`close` then drops these.
+    """
+
+    def __init__(self, arguments: Any = None) -> None:
+        self._arguments = arguments
+
+    @property
+    def active(self) -> bool:
+        return self._arguments is not None
+
+    def close(self) -> None:
+        self._arguments = None
+
+    def __enter__(self) -> ShardedLoading:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def sharded_loading(config: RunConfig, strategy: TrainerStrategy, out: Path, has_validation: bool) -> ShardedLoading:
+    """Open partitioned model loading for a ZeRO-3 run (for any other run: a no-op that says so).
+
+    Call it before the first model is loaded and close it once the trainer's arguments exist.
+    """
+    if zero_stage(config) != 3 or "quantization_config" in strategy.model_options(config):
+        return ShardedLoading()
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    from ru_llm.train.arguments import run_argument_values
+    from ru_llm.train.deepspeed import single_process_env
+
+    known = {f.name for f in dataclasses.fields(TrainingArguments)}
+    values = run_argument_values(config, out, has_validation)
+    values.update({k: v for k, v in strategy.trainer_arguments(config, out).items() if k in known})
+    single_process_env()  # as the trainer's arguments do: a run without a launcher is a one-process group
+    arguments = TrainingArguments(**values)
+    join_deepspeed_comm()
+    return ShardedLoading(arguments)
+
+
+def join_deepspeed_comm() -> None:
+    """Hand the process group the arguments started to DeepSpeed's own communication layer, which
+    ``zero.Init`` reads the world size from (otherwise it counts one process and refuses the batch sizes)."""
+    import deepspeed
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        deepspeed.init_distributed(dist_backend=dist.get_backend(), auto_mpi_discovery=False)
+
+
+def load_partitioned(name: str, options: dict[str, Any], *, trust_remote_code: bool = False) -> Any:
+    """``name`` built inside ``zero.Init`` with each rank's partitions read from its safetensors files.
+
+    Returns None where this does not apply (ZeRO-3 not on, a quantised load, no local safetensors
+    whose names match the model's parameters); the caller then uses ``from_pretrained``, which under
+    ZeRO-3 builds the model partitioned too but reads the whole checkpoint on rank 0.
+    """
+    from transformers.integrations import is_deepspeed_zero3_enabled
+
+    if not is_deepspeed_zero3_enabled() or "quantization_config" in options or trust_remote_code:
+        return None
+    directory = Path(name).expanduser()
+    files = _safetensors_files(directory)
+    if not files:
+        return None
+    model = _build_partitioned(directory, options)
+    if model is None:
+        return None
+    names = _names_in_files(files)
+    plan = _load_plan(model, names)
+    if plan is None:
+        log.info("sharded loading: %s's tensor names differ from the model's; rank 0 reads it whole", name)
+        del model
+        return None
+    _fill_partitions(model, names, plan)
+    model.eval()  # as from_pretrained leaves it; the trainer switches it to training
+    return model
+
+
+def _safetensors_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []  # a hub id: transformers resolves and downloads it
+    index = directory / "model.safetensors.index.json"
+    if index.is_file():
+        weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map", {})
+        return [directory / f for f in sorted(set(weight_map.values()))]
+    single = directory / "model.safetensors"
+    return [single] if single.is_file() else []
+
+
+def _build_partitioned(directory: Path, options: dict[str, Any]) -> Any:
+    """The model of ``directory``'s config, constructed under the contexts ``from_pretrained`` itself uses
+    under ZeRO-3 (``zero.Init`` among them), without initialising weights that are about to be read."""
+    from transformers import MODEL_FOR_CAUSAL_LM_MAPPING, AutoConfig, GenerationConfig
+    from transformers.utils import ContextManagers
+
+    model_config = AutoConfig.from_pretrained(directory)
+    model_class = MODEL_FOR_CAUSAL_LM_MAPPING.get(type(model_config), None)
+    unknown = set(options) - {"dtype", "attn_implementation"}
+    if model_class is None or unknown:
+        return None
+    dtype = options.get("dtype")
+    if dtype is not None:
+        model_config.dtype = dtype
+    if options.get("attn_implementation"):
+        model_config._attn_implementation = options["attn_implementation"]
+    try:
+        contexts = model_class.get_init_context(
+            dtype, is_quantized=False, _is_ds_init_called=False, allow_all_kernels=None
+        )
+    except (AttributeError, TypeError) as e:  # another transformers: its own from_pretrained path instead
+        log.info("sharded loading: transformers has no get_init_context of this shape (%s)", e)
+        return None
+    with ContextManagers(contexts):
+        model = model_class(model_config)
+    model.tie_weights()
+    model.config.name_or_path = str(directory)  # as from_pretrained records it (peft writes it as the base)
+    if (directory / "generation_config.json").is_file():
+        model.generation_config = GenerationConfig.from_pretrained(directory)
+    return model
+
+
+def _names_in_files(files: list[Path]) -> dict[str, Path]:
+    from safetensors import safe_open
+
+    names: dict[str, Path] = {}
+    for file in files:
+        with safe_open(str(file), framework="pt") as handle:
+            names.update(dict.fromkeys(handle.keys(), file))
+    return names
+
+
+def _load_plan(model: Any, names: dict[str, Path]) -> list[tuple[str, Any]] | None:
+    """(tensor name in the files, parameter or buffer) for everything the model keeps; None unless every
+    parameter is in the files (a tied one under any of its names) and every name in the files is the model's."""
+    plan: list[tuple[str, Any]] = []
+    used: set[str] = set()
+    by_tensor: dict[int, list[str]] = {}
+    for key, param in model.named_parameters(remove_duplicate=False):
+        by_tensor.setdefault(id(param), []).append(key)
+    tensors = {id(p): p for p in model.parameters()}
+    for ident, keys in by_tensor.items():
+        found = [k for k in keys if k in names]
+        if not found:
+            return None
+        plan.append((found[0], tensors[ident]))
+        used.update(found)
+    for key, buffer in model.named_buffers():
+        if key in names:
+            plan.append((key, buffer))
+            used.add(key)
+    return plan if used == set(names) else None
+
+
+def _fill_partitions(model: Any, names: dict[str, Path], plan: list[tuple[str, Any]]) -> None:
+    """Copy into each parameter this rank's partition of its tensor, read as rows from the file."""
+    import torch
+    from safetensors import safe_open
+
+    by_file: dict[Path, list[tuple[str, Any]]] = {}
+    for key, tensor in plan:
+        by_file.setdefault(names[key], []).append((key, tensor))
+    with torch.no_grad():
+        for file, entries in by_file.items():
+            with safe_open(str(file), framework="pt") as handle:
+                for key, tensor in entries:
+                    stored = handle.get_slice(key)
+                    shape = tuple(stored.get_shape())
+                    if shape != tuple(getattr(tensor, "ds_shape", tensor.shape)):
+                        raise ValueError(f"{file.name}: {key} has shape {shape}, the model {tuple(tensor.shape)}")
+                    partition = getattr(tensor, "ds_tensor", None)
+                    if partition is None or not shape:  # a buffer, a scalar or a parameter kept whole
+                        tensor.copy_(handle.get_tensor(key).to(tensor.dtype))
+                        continue
+                    start = partition.ds_numel * _partition_rank(tensor)
+                    flat = _flat_range(stored, shape, start, min(start + partition.ds_numel, math.prod(shape)))
+                    if flat.numel():
+                        partition.narrow(0, 0, flat.numel()).copy_(flat.to(partition.dtype))
+                    # the rest of the last rank's partition is DeepSpeed's padding; it is never read
+
+
+def _partition_rank(param: Any) -> int:
+    import deepspeed.comm as dist
+
+    return int(dist.get_rank(group=getattr(param, "ds_process_group", None)))
+
+
+def _flat_range(stored: Any, shape: tuple[int, ...], start: int, end: int) -> Any:
+    """Elements ``start:end`` of the tensor flattened, reading only the rows (first dimension) they lie in."""
+    import torch
+
+    if end <= start:
+        return torch.empty(0)
+    row = math.prod(shape[1:])
+    first, last = start // row, -(-end // row)
+    rows = stored[first:last]
+    offset = first * row
+    return rows.reshape(-1)[start - offset : end - offset]
