@@ -156,3 +156,27 @@ def test_without_zero3_loading_stays_as_it_was(tiny_model: Callable[[str], Path]
         with sharded_loading(config, get_strategy("full"), tmp_path, False) as sharded:
             assert not sharded.active and not is_deepspeed_zero3_enabled()
             assert load_partitioned(config.model, {"dtype": torch.float32}) is None  # from_pretrained, as before
+
+
+def test_a_hub_id_is_read_from_its_cached_snapshot(
+    tiny_model: Callable[[str], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import huggingface_hub
+
+    from ru_llm.train.sharded import _local_directory, _safetensors_files
+
+    asked: list[tuple[str, list[str]]] = []
+
+    def snapshot(repo_id: str, allow_patterns: list[str]) -> str:
+        asked.append((repo_id, allow_patterns))
+        if repo_id == "owner/offline":
+            raise OSError("offline")
+        return str(tiny_model("llama"))
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", snapshot)
+    directory = _local_directory("owner/model")
+    assert directory == tiny_model("llama") and _safetensors_files(directory) == [directory / "model.safetensors"]
+    assert asked == [("owner/model", ["*.json", "*.safetensors"])]  # config and weights only
+    assert _local_directory("owner/offline") is None  # from_pretrained then says what is wrong
+    assert _local_directory(str(tmp_path / "missing" / "dir")) is None and len(asked) == 2
+    assert _local_directory(str(tiny_model("llama"))) == tiny_model("llama")

@@ -108,8 +108,8 @@ def load_partitioned(name: str, options: dict[str, Any], *, trust_remote_code: b
 
     if not is_deepspeed_zero3_enabled() or "quantization_config" in options or trust_remote_code:
         return None
-    directory = Path(name).expanduser()
-    files = _safetensors_files(directory)
+    directory = _local_directory(name)
+    files = _safetensors_files(directory) if directory is not None else []
     if not files:
         return None
     model = _build_partitioned(directory, options)
@@ -126,9 +126,28 @@ def load_partitioned(name: str, options: dict[str, Any], *, trust_remote_code: b
     return model
 
 
+# What the slice reader needs of a hub repository; weights in other formats leave it to transformers.
+_HUB_FILES = ["*.json", "*.safetensors"]
+
+
+def _local_directory(name: str) -> Path | None:
+    """``name`` as a local directory: itself, or a hub id's cached snapshot (its config and safetensors
+    files, downloaded once as ``from_pretrained`` would; every rank asks, the hub's file locks share it)."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    if path.exists() or name.count("/") != 1:
+        return None
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(repo_id=name, allow_patterns=_HUB_FILES))
+    except Exception as e:  # offline, unknown, gated: from_pretrained says what is wrong
+        log.info("sharded loading: no snapshot of %s (%s)", name, e)
+        return None
+
+
 def _safetensors_files(directory: Path) -> list[Path]:
-    if not directory.is_dir():
-        return []  # a hub id: transformers resolves and downloads it
     index = directory / "model.safetensors.index.json"
     if index.is_file():
         weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map", {})
