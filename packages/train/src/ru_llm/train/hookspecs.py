@@ -13,9 +13,9 @@ def register_trainer_strategies(register: Callable[..., object]) -> None:
 
     :param register: call ``register(strategy, *, aliases=(), override=False)`` once per strategy.
         ``strategy`` must satisfy :class:`ru_llm.train.strategy.TrainerStrategy` (every member it
-        declares; inherit :class:`ru_llm.train.strategy.StrategyDefaults` for the usual answers); anything
-        else is refused. ``override=True`` replaces a
-        strategy of the same name. Returns nothing; every implementation is called.
+        declares; inherit :class:`ru_llm.train.strategy.StrategyDefaults` for the usual answers);
+        anything else is refused. ``override=True`` replaces a strategy of the same name. Returns
+        nothing; every implementation is called.
     """
 
 

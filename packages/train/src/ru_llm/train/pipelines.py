@@ -163,7 +163,7 @@ class PreferencePipeline:
         return None
 
     def settings_shown(self, config: RunConfig) -> set[str]:
-        return set()
+        return {"dpo"}  # dpo.max_prompt_length
 
     def prepare(
         self,

@@ -3,7 +3,8 @@
 A strategy decides what is trained and how the result is saved; the run (``ru_llm.train.run``) does
 everything else (config, data, the transformers Trainer, logging, the model card). In the spirit of
 torchtune's recipe protocol, the interface is not a vehicle for code reuse: each built-in is one
-readable module under ``strategies/``.
+readable module under ``strategies/``; :class:`StrategyDefaults` holds only the usual answers to the
+members most strategies do not change, and a strategy that builds on another holds it (composition).
 """
 
 from __future__ import annotations
