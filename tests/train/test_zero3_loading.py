@@ -118,27 +118,29 @@ def test_zero3_models_load_partitioned_on_two_ranks(tiny_model: Callable[[str], 
         assert f"rank {rank}: preflight skeleton on meta" in done.stdout
 
 
-def test_a_rank_reads_only_the_rows_of_its_partition(tmp_path: Path) -> None:
+def test_a_rank_reads_exactly_its_partition_from_the_file(tmp_path: Path) -> None:
     import torch
-    from safetensors import safe_open
     from safetensors.torch import save_file
 
-    from ru_llm.train.sharded import _flat_range
+    from ru_llm.train.sharded import _names_in_files, read_range
 
     tensors = {"matrix": torch.arange(7 * 5, dtype=torch.float32).reshape(7, 5), "vector": torch.arange(9.0)}
-    tensors["cube"] = torch.arange(3 * 4 * 2, dtype=torch.float32).reshape(3, 4, 2)
-    save_file(tensors, str(tmp_path / "t.safetensors"))
-    with safe_open(str(tmp_path / "t.safetensors"), framework="pt") as handle:
-        for name, tensor in tensors.items():
-            stored = handle.get_slice(name)
-            shape = tuple(stored.get_shape())
-            for ranks in (1, 2, 3, 4):
-                part = math.ceil(tensor.numel() / ranks)
-                pieces = [
-                    _flat_range(stored, shape, r * part, min((r + 1) * part, tensor.numel())) for r in range(ranks)
-                ]
-                assert torch.equal(torch.cat(pieces), tensor.reshape(-1)), (name, ranks)
-        assert _flat_range(handle.get_slice("matrix"), (7, 5), 40, 35).numel() == 0  # all padding
+    tensors["cube"] = torch.arange(3 * 4 * 2).reshape(3, 4, 2).to(torch.bfloat16)
+    save_file(tensors, str(tmp_path / "t.safetensors"), metadata={"format": "pt"})
+    names = _names_in_files([tmp_path / "t.safetensors"])
+    assert sorted(names) == sorted(tensors) and names["cube"].shape == (3, 4, 2) and names["cube"].dtype == "BF16"
+    for name, tensor in tensors.items():
+        for ranks in (1, 2, 3, 4):
+            part = math.ceil(tensor.numel() / ranks)
+            ends = [(r * part, min((r + 1) * part, tensor.numel())) for r in range(ranks)]
+            pieces = [read_range(names[name], start, end) for start, end in ends]
+            assert torch.equal(torch.cat(pieces), tensor.reshape(-1)), (name, ranks)
+    assert read_range(names["matrix"], 40, 35).numel() == 0  # the last rank's padding only
+    cut = tmp_path / "cut.safetensors"
+    cut.write_bytes((tmp_path / "t.safetensors").read_bytes()[:-8])
+    last = max(names, key=lambda key: names[key].offset)  # the tensor at the end of the file
+    with pytest.raises(ValueError, match="cut short"):
+        read_range(_names_in_files([cut])[last], 0, tensors[last].numel())
 
 
 def test_without_zero3_loading_stays_as_it_was(tiny_model: Callable[[str], Path], tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -188,17 +189,35 @@ def _build_partitioned(directory: Path, options: dict[str, Any]) -> Any:
     return model
 
 
-def _names_in_files(files: list[Path]) -> dict[str, Path]:
-    from safetensors import safe_open
+@dataclass(frozen=True)
+class StoredTensor:
+    """Where one tensor lies in a safetensors file (from the file's JSON header)."""
 
-    names: dict[str, Path] = {}
+    file: Path
+    dtype: str
+    shape: tuple[int, ...]
+    offset: int  # of its first byte in the file
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+
+def _names_in_files(files: list[Path]) -> dict[str, StoredTensor]:
+    """Every tensor of the files, read from their headers alone (8 bytes of header size, then JSON)."""
+    names: dict[str, StoredTensor] = {}
     for file in files:
-        with safe_open(str(file), framework="pt") as handle:
-            names.update(dict.fromkeys(handle.keys(), file))
+        with file.open("rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            header = json.loads(fh.read(size))
+        for key, entry in header.items():
+            if key != "__metadata__":
+                start = 8 + size + int(entry["data_offsets"][0])
+                names[key] = StoredTensor(file, str(entry["dtype"]), tuple(entry["shape"]), start)
     return names
 
 
-def _load_plan(model: Any, names: dict[str, Path]) -> list[tuple[str, Any]] | None:
+def _load_plan(model: Any, names: dict[str, StoredTensor]) -> list[tuple[str, Any]] | None:
     """(tensor name in the files, parameter or buffer) for everything the model keeps; None unless every
     parameter is in the files (a tied one under any of its names) and every name in the files is the model's."""
     plan: list[tuple[str, Any]] = []
@@ -220,31 +239,28 @@ def _load_plan(model: Any, names: dict[str, Path]) -> list[tuple[str, Any]] | No
     return plan if used == set(names) else None
 
 
-def _fill_partitions(model: Any, names: dict[str, Path], plan: list[tuple[str, Any]]) -> None:
-    """Copy into each parameter this rank's partition of its tensor, read as rows from the file."""
-    import torch
-    from safetensors import safe_open
+def _fill_partitions(model: Any, names: dict[str, StoredTensor], plan: list[tuple[str, Any]]) -> None:
+    """Copy into each parameter this rank's partition of its tensor, read from the file as one byte range.
 
-    by_file: dict[Path, list[tuple[str, Any]]] = {}
-    for key, tensor in plan:
-        by_file.setdefault(names[key], []).append((key, tensor))
+    Plain positioned reads, not a memory map: the pages of a mapped file count in the process's resident
+    memory once touched, so a map would show every rank holding its share of the file twice.
+    """
+    import torch
+
     with torch.no_grad():
-        for file, entries in by_file.items():
-            with safe_open(str(file), framework="pt") as handle:
-                for key, tensor in entries:
-                    stored = handle.get_slice(key)
-                    shape = tuple(stored.get_shape())
-                    if shape != tuple(getattr(tensor, "ds_shape", tensor.shape)):
-                        raise ValueError(f"{file.name}: {key} has shape {shape}, the model {tuple(tensor.shape)}")
-                    partition = getattr(tensor, "ds_tensor", None)
-                    if partition is None or not shape:  # a buffer, a scalar or a parameter kept whole
-                        tensor.copy_(handle.get_tensor(key).to(tensor.dtype))
-                        continue
-                    start = partition.ds_numel * _partition_rank(tensor)
-                    flat = _flat_range(stored, shape, start, min(start + partition.ds_numel, math.prod(shape)))
-                    if flat.numel():
-                        partition.narrow(0, 0, flat.numel()).copy_(flat.to(partition.dtype))
-                    # the rest of the last rank's partition is DeepSpeed's padding; it is never read
+        for key, tensor in plan:
+            stored = names[key]
+            if stored.shape != tuple(getattr(tensor, "ds_shape", tensor.shape)):
+                raise ValueError(f"{stored.file.name}: {key} has shape {stored.shape}, the model {tuple(tensor.shape)}")
+            partition = getattr(tensor, "ds_tensor", None)
+            if partition is None:  # a buffer or a parameter kept whole: the whole tensor
+                tensor.copy_(read_range(stored, 0, stored.numel).reshape(stored.shape).to(tensor.dtype))
+                continue
+            start = partition.ds_numel * _partition_rank(tensor)
+            values = read_range(stored, start, min(start + partition.ds_numel, stored.numel))
+            if values.numel():
+                partition.narrow(0, 0, values.numel()).copy_(values.to(partition.dtype))
+            # the rest of the last rank's partition is DeepSpeed's padding; it is never read
 
 
 def _partition_rank(param: Any) -> int:
@@ -253,14 +269,24 @@ def _partition_rank(param: Any) -> int:
     return int(dist.get_rank(group=getattr(param, "ds_process_group", None)))
 
 
-def _flat_range(stored: Any, shape: tuple[int, ...], start: int, end: int) -> Any:
-    """Elements ``start:end`` of the tensor flattened, reading only the rows (first dimension) they lie in."""
+def read_range(stored: StoredTensor, start: int, end: int) -> Any:
+    """Elements ``start:end`` of ``stored`` flattened, read from its file and nothing else."""
     import torch
 
+    dtype = getattr(torch, _DTYPES.get(stored.dtype, ""), None)
+    if dtype is None:
+        raise ValueError(f"{stored.file.name}: tensors of dtype {stored.dtype} are not read partitioned")
     if end <= start:
-        return torch.empty(0)
-    row = math.prod(shape[1:])
-    first, last = start // row, -(-end // row)
-    rows = stored[first:last]
-    offset = first * row
-    return rows.reshape(-1)[start - offset : end - offset]
+        return torch.empty(0, dtype=dtype)
+    width = torch.empty(0, dtype=dtype).element_size()
+    buffer = bytearray((end - start) * width)
+    with stored.file.open("rb") as fh:
+        fh.seek(stored.offset + start * width)
+        if fh.readinto(buffer) != len(buffer):
+            raise ValueError(f"{stored.file.name}: ends inside a tensor; the file is cut short")
+    return torch.frombuffer(buffer, dtype=dtype)
+
+
+# safetensors' dtype names (the header's) as torch's attribute names
+_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32"}
+_DTYPES.update({"I16": "int16", "I8": "int8", "U8": "uint8", "BOOL": "bool"})
