@@ -1,9 +1,15 @@
-"""Shared fixtures: a fresh plugin manager per test, and tiny random-weight models per session."""
+"""Shared fixtures: a fresh plugin manager per test, the in-process CLI, and tiny random-weight models.
+
+The suite runs on pytest-xdist workers (``-n auto`` in the root pyproject.toml): the tiny models are built
+once per run into the directory all workers share, under a file lock, and every worker gets one thread.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +17,16 @@ import ru_llm.cli  # noqa: F401  (announces every package's hooks, as the comman
 from ru_llm.core.plugins import DISABLE_AUTOLOAD_ENV, LOAD_PLUGINS_ENV, PluginManager, set_plugin_manager
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On an xdist worker, torch and tokenizers use one thread: the workers already fill the cores.
+
+    Before any test module imports torch, which reads ``OMP_NUM_THREADS`` when it loads.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 
 @pytest.fixture(autouse=True)
@@ -36,19 +52,45 @@ def plugin_manager() -> PluginManager:
     return get_plugin_manager()
 
 
+@pytest.fixture
+def cli() -> Callable[..., Any]:
+    """``cli("train", "run", path, input=None, env=None)`` -> the click Result of ``ru-llm`` run in-process."""
+    from kit.cli import run_cli
+
+    return run_cli
+
+
+def shared_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A directory of this run that every xdist worker sees (this session's own temp dir without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's temp dir; each worker's own is a folder in it
+    path = base / name
+    path.mkdir(exist_ok=True)
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """``tiny_model("llama")`` -> a saved tiny random model directory, built once per session.
+    """``tiny_model("llama")`` -> a saved tiny random model directory, built once per run (read-only: a test
+    that changes files copies the directory into its tmp_path first).
 
     Names: llama, mistral, qwen2, gemma, gpt2, xglm (causal LMs) and marian, m2m100 (seq2seq).
     """
+    from filelock import FileLock
     from kit.tiny_models import build_tiny_model
 
+    root = shared_dir(tmp_path_factory, "tiny-models")
     built: dict[str, Path] = {}
 
     def get(name: str) -> Path:
         if name not in built:
-            built[name] = build_tiny_model(name, tmp_path_factory.mktemp(f"tiny-{name}"))
+            target = root / name
+            with FileLock(str(root / f"{name}.lock")):  # the first worker builds, the others wait and reuse
+                if not (target / "config.json").is_file():
+                    build_tiny_model(name, root / f"{name}.partial")
+                    (root / f"{name}.partial").rename(target)
+            built[name] = target
         return built[name]
 
     return get

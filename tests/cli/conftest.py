@@ -7,22 +7,17 @@ from collections.abc import Callable
 
 import pytest
 from click.testing import Result
-from typer.testing import CliRunner
 
 from ru_llm.core import hookimpl
 from ru_llm.core.plugins import PluginManager
 
-# Wide enough that rich never folds a plugin or family name across table lines.
-WIDE = {"COLUMNS": "200"}
-
 
 @pytest.fixture
-def invoke() -> Callable[..., Result]:
-    """``invoke(args, env=None)``: build the app now (after any test plugin is registered) and run it."""
-    from ru_llm.cli.app import build_app
+def invoke(cli: Callable[..., Result]) -> Callable[..., Result]:
+    """``invoke(args, env=None)``: the shared ``cli`` fixture with the arguments as one list."""
 
     def run(args: list[str], env: dict[str, str] | None = None) -> Result:
-        return CliRunner().invoke(build_app(), [str(a) for a in args], prog_name="ru-llm", env={**WIDE, **(env or {})})
+        return cli(*args, env=env)
 
     return run
 

@@ -19,20 +19,6 @@ from ru_llm.core.conversation import Message
 from ru_llm.eval.chat import ChatSession, GenerationSettings, StopCut, chat_loop, end_of_turn
 
 
-@pytest.fixture
-def cli():
-    from typer.testing import CliRunner
-
-    from ru_llm.cli.app import build_app
-
-    def run(*args: Any, input: str | None = None) -> Any:
-        return CliRunner().invoke(
-            build_app(), [str(a) for a in args], input=input, prog_name="ru-llm", env={"COLUMNS": "200"}
-        )
-
-    return run
-
-
 @pytest.fixture(scope="module")
 def adapter(tiny_model, tmp_path_factory) -> Path:
     """A LoRA adapter on the tiny Qwen2 with non-zero weights (so it changes replies), saved with the

@@ -14,18 +14,6 @@ MMLU_DATA = Path(__file__).resolve().parent.parent / "data" / "mmlu"
 TEXT = Path(__file__).resolve().parent.parent / "data" / "text" / "ru_ud_gsd_dev.txt"
 
 
-@pytest.fixture
-def cli():  # type: ignore[no-untyped-def]
-    from typer.testing import CliRunner
-
-    from ru_llm.cli.app import build_app
-
-    def run(*args):  # type: ignore[no-untyped-def]
-        return CliRunner().invoke(build_app(), [str(a) for a in args], prog_name="ru-llm", env={"COLUMNS": "200"})
-
-    return run
-
-
 @pytest.mark.slow
 def test_mmlu_on_a_tiny_model_writes_items_and_a_rerun_reuses_them(cli, tiny_model, tmp_path: Path) -> None:
     out = tmp_path / "r.json"

@@ -22,18 +22,6 @@ MULTILINE = MMLU_DATA / "multiline"  # real rows with line breaks inside quoted 
 SUBJECTS = ["anatomy", "marketing", "world_religions"]
 
 
-@pytest.fixture
-def cli():  # type: ignore[no-untyped-def]
-    from typer.testing import CliRunner
-
-    from ru_llm.cli.app import build_app
-
-    def run(*args):  # type: ignore[no-untyped-def]
-        return CliRunner().invoke(build_app(), [str(a) for a in args], prog_name="ru-llm", env={"COLUMNS": "200"})
-
-    return run
-
-
 @pytest.mark.slow
 def test_our_task_yaml_is_lm_evals_own_mmlu_template(tmp_path: Path) -> None:
     import lm_eval

@@ -70,15 +70,9 @@ def _two_runs(tmp_path: Path) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def cli():  # type: ignore[no-untyped-def]
-    from typer.testing import CliRunner
-
-    from ru_llm.cli.app import build_app
-
-    def run(*args: Any):  # type: ignore[no-untyped-def]
-        return CliRunner().invoke(build_app(), [str(a) for a in args], prog_name="ru-llm", env={"COLUMNS": "250"})
-
-    return run
+def cli(cli):  # type: ignore[no-untyped-def]
+    """The shared ``cli``, 250 columns wide: the comparison tables are wider than the usual 200."""
+    return lambda *args: cli(*args, env={"COLUMNS": "250"})
 
 
 # -- the tests ------------------------------------------------------------------------------------------------

@@ -42,16 +42,3 @@ def run_config(tmp_path: Path, tiny_model: Callable[[str], Path]) -> Callable[..
         return path
 
     return make
-
-
-@pytest.fixture
-def cli() -> Callable[..., Any]:
-    """``cli("train", "run", path, ...)`` -> click Result of the ``ru-llm`` app run in-process."""
-    from typer.testing import CliRunner
-
-    from ru_llm.cli.app import build_app
-
-    def run(*args: Any) -> Any:
-        return CliRunner().invoke(build_app(), [str(a) for a in args], prog_name="ru-llm", env={"COLUMNS": "200"})
-
-    return run
