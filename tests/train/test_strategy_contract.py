@@ -147,3 +147,77 @@ def test_a_plugin_data_kind_feeds_the_preview(plugin_manager, tiny_model, tmp_pa
     assert [s.id for s, _ in samples] == ["line-0", "line-1"] and rejects == []
     sample, tokenizer = samples[0]
     assert tokenizer.decode(sample.input_ids.tolist()) == "первая строка"
+
+
+class StrategyOf01:
+    """A third-party strategy as docs/plugins.md showed it in 0.1, before every member was declared."""
+
+    name = "head-only-01"
+    description = "train lm_head only"
+    data_kind = "conversations"
+
+    def __init__(self) -> None:
+        self.checked: list[Any] = []
+
+    def check(self, config: Any) -> None:
+        self.checked.append(config)
+
+    def model_options(self, config: Any) -> dict[str, Any]:
+        return {"revision": "main"}
+
+    def prepare(self, model: Any, config: Any, family: Any) -> Any:
+        return model
+
+    def trainer_arguments(self, config: Any, output_dir: Path) -> dict[str, Any]:
+        return {"learning_rate": 1e-4}
+
+    def save(self, trainer: Any, output_dir: Path) -> None:
+        trainer.save_model(str(output_dir))
+
+
+def test_a_strategy_written_for_01_is_completed_with_the_defaults_and_warned_about(plugin_manager) -> None:
+    own = StrategyOf01()
+
+    class Plugin:
+        @hookimpl
+        def register_trainer_strategies(self, register: Any) -> None:
+            register(own)
+
+    plugin_manager.register(Plugin(), name="old-plugin")
+    with pytest.warns(DeprecationWarning, match=r"head-only-01.*old-plugin.*frozen_base.*StrategyDefaults"):
+        strategy = get_strategy("head-only-01")
+    assert isinstance(strategy, TrainerStrategy) and strategy is not own
+    config = config_of("strategy=full")
+    # its own answers are the ones asked ...
+    strategy.check(config)
+    assert own.checked == [config]
+    assert strategy.model_options(config) == {"revision": "main"}
+    assert strategy.trainer_arguments(config, Path("o")) == {"learning_rate": 1e-4}
+    # ... and the members it never declared get StrategyDefaults' answers
+    assert strategy.frozen_base(config) is False and strategy.parameter_groups(None, config) is None
+    assert strategy.trainer_parts(config, None, None, lambda name: None) is None
+    assert strategy.settings_shown(config) == {"head-only-01"} and strategy.card_label(config) == "head-only-01"
+    assert strategy.reference_models(config) == {} and strategy.settings_class is None
+
+
+def test_an_object_missing_a_required_member_is_still_refused(plugin_manager) -> None:
+    from ru_llm.core import PluginError
+
+    class NoSave:
+        name = "no-save"
+        description = "cannot save"
+
+        def prepare(self, model: Any, config: Any, family: Any) -> Any:
+            return model
+
+        def trainer_arguments(self, config: Any, output_dir: Path) -> dict[str, Any]:
+            return {}
+
+    class Plugin:
+        @hookimpl
+        def register_trainer_strategies(self, register: Any) -> None:
+            register(NoSave())
+
+    plugin_manager.register(Plugin(), name="broken-plugin")
+    with pytest.raises(PluginError, match=r"broken-plugin.*not a TrainerStrategy"):
+        trainer_strategies()

@@ -273,21 +273,23 @@ class PluginManager(pluggy.PluginManager):
         hint: str | None = None,
         expect: type | None = None,
         deprecated: tuple[str, ...] = (),
+        adapt: Callable[[Any, str | None], Any] | None = None,
     ) -> Registry[Any]:
         """The registry filled by every implementation of the registry hook ``hook_name``.
 
         Built on first use and rebuilt after any plugin is registered or removed. ``expect``: the
         class (or runtime-checkable Protocol) every registered object must be an instance of.
         ``deprecated``: older names of the same hook, still called (after ``hook_name``) for plugins
-        that implement them.
+        that implement them. ``adapt(obj, plugin)``: completes what an older contract allowed before
+        ``expect`` is checked (see :class:`~ru_llm.core.registry.Registry`).
         """
         self.sync_packages()
-        key = (hook_name, kind, hint, expect, deprecated)
+        key = (hook_name, kind, hint, expect, deprecated, adapt)
         cached = self._registries.get(key)
         if cached is not None:
             return cached
         self.check_hooks(strict=False)  # a misspelt hook would otherwise leave its entries silently unregistered
-        registry: Registry[Any] = Registry(kind, hint=hint, expect=expect)
+        registry: Registry[Any] = Registry(kind, hint=hint, expect=expect, adapt=adapt)
         for name in (hook_name, *deprecated):
             for plugin_name, call in self.ordered_calls(name):
                 call(register=registry.callback(plugin_name))
@@ -335,10 +337,11 @@ def registry(
     hint: str | None = None,
     expect: type | None = None,
     deprecated: tuple[str, ...] = (),
+    adapt: Callable[[Any, str | None], Any] | None = None,
 ) -> Registry[Any]:
     """The registry behind a ``register_<things>`` hook (and its ``deprecated`` names), from the process-wide
     manager."""
-    return get_plugin_manager().registry(hook_name, kind, hint=hint, expect=expect, deprecated=deprecated)
+    return get_plugin_manager().registry(hook_name, kind, hint=hint, expect=expect, deprecated=deprecated, adapt=adapt)
 
 
 def set_plugin_manager(pm: PluginManager | None) -> PluginManager | None:

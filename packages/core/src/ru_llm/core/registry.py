@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ru_llm.core.errors import PluginError, UnknownNameError
 
@@ -42,10 +42,20 @@ class Entry(Generic[T]):
 class Registry(Generic[T]):
     """Named objects of one ``kind`` (the word used in error messages, e.g. ``"model family"``)."""
 
-    def __init__(self, kind: str, *, hint: str | None = None, expect: type | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        *,
+        hint: str | None = None,
+        expect: type | None = None,
+        adapt: Callable[[Any, str | None], Any] | None = None,
+    ) -> None:
         self.kind = kind
         self.hint = hint
         self.expect = expect  # registered objects must be instances of this (a class or runtime Protocol)
+        # adapt(obj, plugin) -> obj: lets a registry keep accepting what an older contract allowed (e.g. a
+        # strategy without the members added since) by completing it, before ``expect`` is checked
+        self.adapt = adapt
         self._entries: dict[str, Entry[T]] = {}  # canonical key -> entry, in registration order
         self._keys: dict[str, str] = {}  # name or alias key -> canonical key
 
@@ -63,6 +73,8 @@ class Registry(Generic[T]):
         A name or alias that is already taken is a :class:`PluginError` naming both plugins, unless
         ``override`` is true, in which case the old entry is replaced whole.
         """
+        if self.adapt is not None:
+            obj = self.adapt(obj, plugin)
         if self.expect is not None and not isinstance(obj, self.expect):
             raise PluginError(
                 f"plugin {plugin or '?'} registered {obj!r} as {_a(self.kind)}, but it is not "

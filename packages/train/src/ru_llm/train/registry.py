@@ -5,7 +5,7 @@ from __future__ import annotations
 from ru_llm.core.plugins import registry
 from ru_llm.core.registry import Registry
 from ru_llm.train.pipelines import DataPipeline
-from ru_llm.train.strategy import TrainerStrategy
+from ru_llm.train.strategy import TrainerStrategy, complete_strategy
 
 
 def trainer_strategies() -> Registry[TrainerStrategy]:
@@ -16,6 +16,7 @@ def trainer_strategies() -> Registry[TrainerStrategy]:
         hint="run `ru-llm train presets` or `ru-llm plugins` to see what is installed; a plugin adds strategies "
         "(docs/plugins.md)",
         expect=TrainerStrategy,
+        adapt=complete_strategy,
     )
 
 

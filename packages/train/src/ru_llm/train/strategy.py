@@ -9,6 +9,7 @@ members most strategies do not change, and a strategy that builds on another hol
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,52 @@ class StrategyDefaults:
 
     def card_label(self, config: RunConfig) -> str:
         return self.name
+
+
+#: members every strategy writes itself; the others have an answer in StrategyDefaults
+REQUIRED_MEMBERS = ("name", "description", "prepare", "trainer_arguments", "save")
+DEFAULTED_MEMBERS = (
+    "data_kind", "settings_class", "check", "model_options", "frozen_base", "parameter_groups", "trainer_parts",
+    "reference_models", "settings_shown", "card_label",
+)  # fmt: skip
+
+
+class CompletedStrategy(StrategyDefaults):
+    """A strategy written against the contract as it was before every member was declared (no
+    ``frozen_base``, ``settings_shown``, ...): its own members, :class:`StrategyDefaults`' answers for the rest.
+
+    The registry builds one when a plugin registers such an object, so plugins written for 0.1 keep working
+    (with a ``DeprecationWarning``); the run itself only ever sees complete strategies.
+    """
+
+    def __init__(self, strategy: Any, missing: tuple[str, ...]) -> None:
+        self.strategy = strategy
+        self.missing = missing
+        # Read once, here: the strategy's own members shadow the defaults (instance attributes win over the
+        # class's methods), so the run asks the plugin's object wherever it answers.
+        for member in REQUIRED_MEMBERS + tuple(m for m in DEFAULTED_MEMBERS if m not in missing):
+            setattr(self, member, getattr(strategy, member))
+
+    def __repr__(self) -> str:
+        return f"{self.strategy!r} (completed with StrategyDefaults: {', '.join(self.missing)})"
+
+
+def complete_strategy(obj: Any, plugin: str | None) -> Any:
+    """What the strategy registry stores for ``obj``: ``obj`` itself when it declares the whole contract (or
+    is not a strategy at all: the registry then refuses it), else a :class:`CompletedStrategy`."""
+    if isinstance(obj, type) or not all(hasattr(obj, m) for m in REQUIRED_MEMBERS):
+        return obj
+    missing = tuple(m for m in DEFAULTED_MEMBERS if not hasattr(obj, m))
+    if not missing:
+        return obj
+    warnings.warn(
+        f"trainer strategy {getattr(obj, 'name', obj)!r} from plugin {plugin or '?'} does not declare "
+        f"{', '.join(missing)}: StrategyDefaults' answers are used; inherit "
+        "ru_llm.train.strategy.StrategyDefaults (docs/plugins.md)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return CompletedStrategy(obj, missing)
 
 
 @dataclass
