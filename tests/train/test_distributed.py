@@ -21,10 +21,8 @@ import pytest
 import torch
 import yaml
 from kit.launch import torchrun as _torchrun
-from kit.train_data import dolly_conversations, one_line_error, write_jsonl
-
-from ru_llm.train.configfile import resolve_config
-from ru_llm.train.run import train
+from kit.train_data import one_line_error
+from kit.zero3_runs import train_one_process, zero3_values
 
 STEPS = 4
 
@@ -66,24 +64,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory, tiny_model: Callable[[str], 
     """The shared run settings, and the one-process reference run trained in-process."""
     pytest.importorskip("deepspeed")
     root = tmp_path_factory.mktemp("distributed")
-    data = write_jsonl(root / "four.jsonl", dolly_conversations(4))  # even: no batch pads across ranks
-    values: dict[str, Any] = {
-        "strategy": "full",
-        "model": str(tiny_model("llama")),
-        "data": str(data),
-        "train_on": "all",
-        "max_length": 256,
-        "max_steps": STEPS,  # two epochs of two steps
-        "logging_steps": 1,
-        "optimizer": {"lr": 5e-3, "scheduler": "constant"},
-        "device": "cpu",
-    }
-    reference = root / "one-process"
-    path = root / "one-process.yaml"
-    path.write_text(yaml.safe_dump({**values, "batch_size": 2, "output_dir": str(reference)}), encoding="utf-8")
-    config, _ = resolve_config(path)
-    train(config, progress=False)
-    return {"values": values, "reference": reference}
+    values = zero3_values(root, tiny_model("llama"), steps=STEPS)  # two epochs of two steps
+    return {"values": values, "reference": train_one_process(root, values)}
 
 
 def _zero3_config(directory: Path, setup: dict[str, Any]) -> tuple[Path, Path]:
