@@ -29,6 +29,34 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 
+# Modules whose tests start processes of their own (torchrun ranks, benchmarks, a fresh environment) or
+# train for a minute each (parts of the module's path).
+LONG_MODULES = ("bench/", "test_bench", "memory_bench", "distributed", "zero3", "multinode", "dpo", "example_plugin")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest modules run first, then those with the most ``slow`` tests; each module stays together.
+
+    The workers take tests in this order, so the long runs start early and the many quick tests fill the
+    end, instead of one worker finishing a long run while the other waits. Whole modules keep
+    module-scoped fixtures built once per worker.
+    """
+
+    def module(item: pytest.Item) -> str:
+        return item.nodeid.split("::")[0]
+
+    slow: dict[str, int] = {}
+    for item in items:
+        slow[module(item)] = slow.get(module(item), 0) + ("slow" in item.keywords)
+    position = {id(item): i for i, item in enumerate(items)}
+
+    def order(item: pytest.Item) -> tuple[bool, int, int]:
+        long = any(part in module(item) for part in LONG_MODULES)
+        return (not long, -slow[module(item)], position[id(item)])
+
+    items.sort(key=order)
+
+
 @pytest.fixture(autouse=True)
 def isolated_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts with a manager built anew and no entry-point plugins.
