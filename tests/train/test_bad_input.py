@@ -100,7 +100,9 @@ def test_too_long_conversations_are_rejects_with_reasons(run_config, cli, tmp_pa
     assert "1 of 6 conversations (17%) were not used; most often too long (1): raise max_length" in warning
 
 
-def test_an_existing_output_directory_is_resumed_refused_or_replaced(run_config, cli, tmp_path: Path) -> None:
+def test_an_existing_output_directory_is_resumed_refused_or_replaced(
+    run_config, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine", encoding="utf-8")
@@ -113,6 +115,10 @@ def test_an_existing_output_directory_is_resumed_refused_or_replaced(run_config,
     assert cli("train", "run", config).exit_code == 0
     assert "has finished already" in one_line_error(cli("train", "run", config))
     assert "differs in max_steps" in one_line_error(cli("train", "run", config, "max_steps=2"))
+    with monkeypatch.context() as env:  # another rank of a distributed run stops too, not waiting for rank 0
+        env.setenv("RANK", "1")
+        assert "has finished already" in one_line_error(cli("train", "run", config))
+        assert "differs in max_steps" in one_line_error(cli("train", "run", config, "max_steps=2"))
     again = cli("train", "run", config, "max_steps=2", "--overwrite")
     assert again.exit_code == 0, again.output
     resolved = yaml.safe_load((out / "config.resolved.yaml").read_text())

@@ -52,14 +52,7 @@ def prepare_output_dir(
         check_output_dir(out, overwrite=False, inputs=inputs, flag="output_dir")  # raises: not ours
     old = _previous_tree(previous)
     complete, skipped = scan_checkpoints(out)
-    if is_finished(out):
-        if _comparable(old) != _comparable(tree):
-            raise _different_config(out, old, tree)
-        problem = finished_problem(out)
-        raise RuLLMError(
-            f"{out}: this run has finished already" + (f", but {problem}" if problem else ""),
-            hint="pass --overwrite to train again",
-        )
+    _refuse_finished(out, old, tree)
     if not complete:
         if not dry_run:
             for item in skipped:
@@ -70,16 +63,48 @@ def prepare_output_dir(
                 say(f"{out}: the earlier attempt stopped before its first checkpoint; starting again with this config")
                 empty_directory(out)
         return None
-    if _comparable(old) != _comparable(tree):
-        raise _different_config(out, old, tree)
-    if tree.get("resume") != "auto":
-        raise RuLLMError(f"{out}: holds checkpoints and resume is 'never'", hint="pass --overwrite or resume=auto")
+    _refuse_resume(out, old, tree)
     if not dry_run:
         for item in skipped:
             say(f"skipping the incomplete checkpoint {item.path.name} ({item.reason}); removing it")
         remove_incomplete(skipped)
         clear_staging(out)
     return complete[-1]
+
+
+def refuse_settled(out: Path, tree: dict[str, Any], *, overwrite: bool) -> None:
+    """The refusals of :func:`prepare_output_dir` that hold whatever another process does meanwhile: a finished
+    run, or checkpoints of a different config (or with ``resume: never``). Every rank of a distributed run
+    checks these itself, so all of them stop at once, before any collective: when rank 0 alone stopped, the
+    others waited for it at the first one (a node could hang there until the process group's timeout).
+    The other refusals are rank 0's, which changes the directory."""
+    previous = out / CONFIG_FILE
+    if overwrite or not previous.is_file():
+        return
+    old = _previous_tree(previous)
+    _refuse_finished(out, old, tree)
+    if scan_checkpoints(out)[0]:
+        _refuse_resume(out, old, tree)
+
+
+def _refuse_finished(out: Path, old: dict[str, Any] | None, tree: dict[str, Any]) -> None:
+    if not is_finished(out):
+        return
+    if _comparable(old) != _comparable(tree):
+        raise _different_config(out, old, tree)
+    problem = finished_problem(out)
+    raise RuLLMError(
+        f"{out}: this run has finished already" + (f", but {problem}" if problem else ""),
+        hint="pass --overwrite to train again",
+    )
+
+
+def _refuse_resume(out: Path, old: dict[str, Any] | None, tree: dict[str, Any]) -> None:
+    """``out`` holds complete checkpoints: they are resumed only from the same config, with ``resume: auto``."""
+    if _comparable(old) != _comparable(tree):
+        raise _different_config(out, old, tree)
+    if tree.get("resume") != "auto":
+        raise RuLLMError(f"{out}: holds checkpoints and resume is 'never'", hint="pass --overwrite or resume=auto")
 
 
 def _previous_tree(path: Path) -> dict[str, Any] | None:

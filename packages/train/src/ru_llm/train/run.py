@@ -21,7 +21,7 @@ from ru_llm.train.checkpoints import final_staging, publish_final
 from ru_llm.train.config import RunConfig
 from ru_llm.train.configfile import dump_yaml, resolved_tree
 from ru_llm.train.loading import check_context, load_model_config, load_run_tokenizer
-from ru_llm.train.output_dir import CONFIG_FILE, prepare_output_dir
+from ru_llm.train.output_dir import CONFIG_FILE, prepare_output_dir, refuse_settled
 from ru_llm.train.pipelines import DataPipeline
 from ru_llm.train.strategy import TrainerStrategy
 
@@ -87,6 +87,8 @@ def check_inputs_early(
     if check_output:
         refuse_if_locked(out, flag="output_dir")
         prepare_output_dir(out, tree, overwrite=overwrite, inputs=inputs, dry_run=True)
+    else:  # another rank of a distributed run: what stops rank 0 for sure stops this one too, here
+        refuse_settled(out, tree, overwrite=overwrite)
 
 
 def check_device(config: RunConfig) -> None:
