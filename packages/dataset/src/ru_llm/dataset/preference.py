@@ -52,7 +52,7 @@ from ru_llm.core.conversation import COMMERCIAL_TYPE, ID_HINT, ID_TYPE, Conversa
 from ru_llm.core.errors import RecordError
 from ru_llm.core.jsonl import JsonlReader, Reject, read_jsonl
 from ru_llm.core.validate import TURN_HINT, turn_problem
-from ru_llm.dataset.builders.common import json_type, own_id
+from ru_llm.dataset.json_values import json_type, own_id
 
 #: the keys of the common preference schema, in the order they are written
 FIELDS = ("id", "messages", "chosen", "rejected", "source", "lang", "license", "commercial", "meta")

@@ -7,7 +7,7 @@ from typing import Any
 from ru_llm.core.plugins import registry
 from ru_llm.core.registry import Registry
 from ru_llm.dataset.builders.base import DatasetBuilder
-from ru_llm.dataset.templates import Template
+from ru_llm.dataset.template_contract import Template
 
 _HINT = "run `ru-llm plugins` to see what is installed; a plugin adds more (docs/plugins.md)"
 

@@ -19,6 +19,8 @@ from ru_llm.core.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
+    from ru_llm.core.registry import Registry
+
 
 class EmbeddingInitializer:
     """Base class of a new-token initialiser: a ``name`` and :meth:`new_rows`."""
@@ -128,8 +130,19 @@ BUILTIN_INITIALIZERS: tuple[EmbeddingInitializer, ...] = (
 )
 
 
+def embedding_initializers() -> Registry[EmbeddingInitializer]:
+    """Every registered new-embedding initialiser (``ru_llm.tokenize.registry`` re-exports this: it is defined
+    beside the contract so that looking one up does not import the registry module, which imports this one)."""
+    from ru_llm.core.plugins import registry
+
+    return registry(
+        "register_embedding_initializers",
+        "embedding initializer",
+        hint="run `ru-llm plugins` to see what is installed; a plugin adds more (docs/plugins.md)",
+        expect=EmbeddingInitializer,
+    )
+
+
 def get_embedding_initializer(name: str) -> EmbeddingInitializer:
     """The initialiser registered under ``name`` or an alias; an unknown name lists the known ones."""
-    from ru_llm.tokenize.registry import embedding_initializers
-
     return embedding_initializers().get(name)

@@ -25,19 +25,11 @@ from typing import Any
 from ru_llm.core.conversation import Message, canonical_role
 from ru_llm.core.errors import RecordError
 from ru_llm.core.validate import NO_FINAL_REPLY, TURN_HINT, turn_problem
+from ru_llm.dataset.json_values import json_type
+from ru_llm.dataset.json_values import own_id as own_id  # re-exported: converters of plugins read it here
 from ru_llm.dataset.rows import Row
 
 NON_ALTERNATING = ("merge", "reject")
-_JSON_TYPES = {dict: "object", list: "array", str: "string", int: "number", float: "number", bool: "boolean"}
-
-
-def json_type(value: object) -> str:
-    """How a value reads in JSON terms, for messages ("expected a string, got array")."""
-    if value is None:
-        return "null"
-    if isinstance(value, Mapping):
-        return "object"
-    return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
 # -- options ------------------------------------------------------------------------------------
@@ -76,18 +68,6 @@ def text_field(record: Mapping[str, Any], key: str, *, required: bool = True) ->
     if required and not value.strip():
         raise RecordError(f"field {key!r} is empty")
     return value
-
-
-def own_id(record: Mapping[str, Any], key: str = "id") -> str | None:
-    """The source's own record id (a non-empty string or an integer), if it has one."""
-    value = record.get(key)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value
-    return None
 
 
 def index_id(name: str, row: Row) -> str:

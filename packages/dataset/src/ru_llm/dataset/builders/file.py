@@ -41,9 +41,9 @@ from ru_llm.dataset.builders.common import (
     json_type,
     message_list,
     normalize_turns,
-    own_id,
     text_field,
 )
+from ru_llm.dataset.json_values import own_id
 from ru_llm.dataset.preference import is_preference_record
 from ru_llm.dataset.rows import Row
 

@@ -24,9 +24,9 @@ from ru_llm.dataset.builders.common import (
     json_type,
     message_list,
     normalize_turns,
-    own_id,
     text_field,
 )
+from ru_llm.dataset.json_values import own_id
 from ru_llm.dataset.rows import Row
 
 INPUT_PREFIX = "\nДано: "

@@ -9,43 +9,12 @@ importing this package stays cheap.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any
 
-from ru_llm.core.conversation import Conversation
-
-
-class Segment(NamedTuple):
-    """A piece of rendered text and whether the loss is computed on it."""
-
-    text: str
-    trainable: bool
-
-
-@runtime_checkable
-class Template(Protocol):
-    """What ``register_templates`` expects.
-
-    Built-ins also have ``chat_template()`` (their Jinja source with ``{% generation %}`` markers; see
-    ``jinja.export_chat_template`` for the serving variant without them and
-    ``jinja.export_training_chat_template``);
-    a template that needs a tokenizer (``hf``) has ``bind(tokenizer)`` (see ``hf.resolve_template``).
-    """
-
-    name: str
-
-    def render(self, conversation: Conversation) -> list[Segment]:
-        """The whole conversation, in order; concatenating the texts gives the training string."""
-        ...
-
-    def render_prompt(self, conversation: Conversation) -> str:
-        """The text a model continues to produce the next assistant reply (a generation prompt)."""
-        ...
-
-
-def render_text(template: Template, conversation: Conversation) -> str:
-    """The training string of a conversation (its segments joined)."""
-    return "".join(segment.text for segment in template.render(conversation))
-
+# the contract itself lives below this package (see template_contract); these names stay importable from here
+from ru_llm.dataset.template_contract import Segment as Segment
+from ru_llm.dataset.template_contract import Template as Template
+from ru_llm.dataset.template_contract import render_text as render_text
 
 _LAZY = {
     "IGNORE_INDEX": "labels",

@@ -97,7 +97,7 @@ class HFTemplate:
 
 def resolve_template(name: str, tokenizer: Any = None) -> Template:
     """The registered template ``name``, bound to ``tokenizer`` when it needs one (``hf``)."""
-    from ru_llm.dataset.registry import get_template  # the registry imports this package
+    from ru_llm.dataset.registry import get_template  # lazily: the registry loads plugins
 
     template = get_template(name)
     bind = getattr(template, "bind", None)

@@ -322,7 +322,7 @@ def read_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
     """The base directory's byte-level BPE ``tokenizer.json``; one-line errors for a missing or other tokenizer.
 
     SentencePiece bases (a ``tokenizer.model``) are :mod:`ru_llm.tokenize.sentencepiece.extend`'s: see
-    :func:`ru_llm.tokenize.sentencepiece.extend.uses_sentencepiece`.
+    :func:`uses_sentencepiece`.
     """
     from ru_llm.tokenize.loading import base_directory, has_sentencepiece_model
 
@@ -353,6 +353,19 @@ def has_byte_level_tokenizer_json(base_dir: str | Path) -> bool:
     except (OSError, ValueError, RuLLMError):
         return False
     return True
+
+
+def uses_sentencepiece(base_dir: str | Path) -> bool:
+    """Whether ``extend`` treats the base as SentencePiece (:mod:`ru_llm.tokenize.sentencepiece.extend`): a
+    ``tokenizer.model`` and no byte-level ``tokenizer.json``.
+
+    A LLaMA-2 directory from the hub holds both, its ``tokenizer.json`` being a converted SentencePiece one.
+    Here, beside the byte-level check, so that neither ``bpe`` nor ``sentencepiece`` imports the other back.
+    """
+    from ru_llm.tokenize.loading import has_sentencepiece_model
+
+    base = Path(base_dir).expanduser()
+    return base.is_dir() and has_sentencepiece_model(base) and not has_byte_level_tokenizer_json(base)
 
 
 def write_extended_tokenizer(base_dir: str | Path, out_dir: Path, tokenizer_json: dict[str, Any]) -> None:

@@ -59,8 +59,8 @@ def _sentencepiece_json(tokenizer_json: dict[str, Any]) -> bool:
 
 def read_base(base_dir: str | Path) -> dict[str, Any]:
     """The base's byte-level BPE ``tokenizer.json``; a one-line error for SentencePiece bases (not supported)."""
+    from ru_llm.tokenize.bpe.extend import uses_sentencepiece
     from ru_llm.tokenize.loading import has_sentencepiece_model
-    from ru_llm.tokenize.sentencepiece.extend import uses_sentencepiece
 
     base = Path(base_dir).expanduser()
     sentencepiece = uses_sentencepiece(base)

@@ -30,10 +30,10 @@ from ru_llm.tokenize.bpe.extend import (
     PRIVATE_USE,
     ExtendReport,
     check_new_tokens,
-    has_byte_level_tokenizer_json,
     repeat_counts,
     train_merges,
 )
+from ru_llm.tokenize.bpe.extend import uses_sentencepiece as uses_sentencepiece  # its callers read it here
 from ru_llm.tokenize.produced import (
     ROUND_TRIP_SAMPLES,
     check_out_dir,
@@ -54,7 +54,6 @@ from ru_llm.tokenize.sentencepiece.model import (
     base_model_file,
     check_fast_matches_model,
     collect_lines,
-    find_model_file,
     hf_added_tokens,
     lowest_score,
     model_proto,
@@ -76,15 +75,6 @@ _EXAMPLES = 10
 # runs of base pieces, this many characters in all (wordfreq:ru's are 13.4 million; 3 s to segment them).
 CHECK_CHARS = 20_000_000
 _ENCODE_BATCH = 65536
-
-
-def uses_sentencepiece(base_dir: str | Path) -> bool:
-    """Whether ``extend`` treats the base as SentencePiece: a ``tokenizer.model`` and no byte-level ``tokenizer.json``.
-
-    A LLaMA-2 directory from the hub holds both, its ``tokenizer.json`` being a converted SentencePiece one.
-    """
-    base = Path(base_dir).expanduser()
-    return base.is_dir() and find_model_file(base) is not None and not has_byte_level_tokenizer_json(base)
 
 
 def read_sentencepiece_bpe(base_dir: str | Path) -> Any:
