@@ -86,6 +86,16 @@ def _gemma_tokenizer(work: Path) -> Any:
     return AutoTokenizer.from_pretrained(work)
 
 
+def _small_llama_tokenizer(work: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    # LLaMA-2's layout (<unk>, <s>, </s> first; BOS added, no pad) on a vocabulary of SMALL_VOCAB pieces.
+    (work / "tokenizer.model").write_bytes(_sentencepiece("bpe", unk_id=0, bos_id=1, eos_id=2, pad_id=-1))
+    config = {"tokenizer_class": "LlamaTokenizer", "add_bos_token": True, "add_eos_token": False, "legacy": False}
+    (work / "tokenizer_config.json").write_text(json.dumps(config))
+    return AutoTokenizer.from_pretrained(work)
+
+
 def _xglm_tokenizer(_: Path) -> Any:
     from transformers import XGLMTokenizer
 
@@ -222,6 +232,9 @@ def _m2m100_config(tok: Any) -> Any:
 # name -> (tokenizer factory, config factory, model class name)
 TINY_MODELS: dict[str, tuple[Callable[[Path], Any], Callable[[Any], Any], str]] = {
     "llama": (_real_tokenizer("llama2"), _decoder_config("LlamaConfig"), "LlamaForCausalLM"),
+    # LLaMA with a small learned vocabulary: for tests whose cost is the head over 32k logits at every
+    # position (DPO scores every token of both replies with the policy and the reference), not the tokenizer.
+    "llama-small": (_small_llama_tokenizer, _decoder_config("LlamaConfig"), "LlamaForCausalLM"),
     "mistral": (
         _real_tokenizer("mistral-7b-v0.1"),
         _decoder_config("MistralConfig", sliding_window=None),

@@ -24,6 +24,10 @@ from ru_llm.train.configfile import resolve_config
 from ru_llm.train.run import load_model_config, load_run_tokenizer
 
 PAIRS = 8
+# DPO scores every token of both replies with the policy and the reference: over LLaMA-2's 32k vocabulary
+# that head dominated these tests (about 4 CPU-minutes); the same model with a 1,000-piece vocabulary
+# runs every code path at a fraction of it.
+MODEL = "llama-small"
 
 
 def _short_pairs(n: int = PAIRS) -> list[dict[str, Any]]:
@@ -64,7 +68,7 @@ def _pair_margins(model: Any, config_path: Path, pairs: list[dict[str, Any]]) ->
     return margins
 
 
-def _dpo_config(run_config: Callable[..., Path], tmp_path: Path, **values: Any) -> Path:
+def _dpo_config(run_config: Callable[..., Path], tmp_path: Path, family: str = MODEL, **values: Any) -> Path:
     data = values.pop("data", None) or str(write_jsonl(tmp_path / "pairs.jsonl", _short_pairs()))
     defaults: dict[str, Any] = {
         "strategy": "dpo",
@@ -76,7 +80,7 @@ def _dpo_config(run_config: Callable[..., Path], tmp_path: Path, **values: Any) 
     }
     for key, value in values.items():
         defaults[key] = {**defaults[key], **value} if isinstance(value, dict) and key in defaults else value
-    return run_config("llama", **defaults)
+    return run_config(family, **defaults)
 
 
 @pytest.mark.slow
@@ -106,9 +110,9 @@ def test_lora_dpo_raises_the_chosen_log_probability_relative_to_the_rejected(run
         keys = list(fh.keys())
     assert keys and not any(".ref." in k for k in keys)
     pairs = _short_pairs()
-    base = AutoModelForCausalLM.from_pretrained(tiny_model("llama"))
+    base = AutoModelForCausalLM.from_pretrained(tiny_model(MODEL))
     before = _pair_margins(base, config, pairs)
-    tuned = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model("llama")), str(out))
+    tuned = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model(MODEL)), str(out))
     after = _pair_margins(tuned, config, pairs)
     assert sum(after) / PAIRS > sum(before) / PAIRS + 0.05
     assert sum(a > b for a, b in zip(after, before, strict=True)) >= PAIRS - 1
@@ -128,7 +132,7 @@ def test_full_dpo_with_precomputed_reference_saves_a_model_that_reloads(run_conf
     metrics = _metrics(out)
     assert metrics[-1]["rewards/margins"] > metrics[0]["rewards/margins"]
     pairs = _short_pairs()
-    before = _pair_margins(AutoModelForCausalLM.from_pretrained(tiny_model("llama")), config, pairs)
+    before = _pair_margins(AutoModelForCausalLM.from_pretrained(tiny_model(MODEL)), config, pairs)
     after = _pair_margins(AutoModelForCausalLM.from_pretrained(out), config, pairs)
     assert sum(after) > sum(before)
     # tokens seen are the training batches' only (the reference pass before training is not counted)
@@ -228,7 +232,7 @@ def test_reference_free_losses_raise_the_margin_and_save_an_adapter(run_config, 
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    config = _dpo_config(run_config, tmp_path, dpo={"loss": loss, "beta": 2.0 if loss == "simpo" else 0.1})
+    config = _dpo_config(run_config, tmp_path, dpo={"loss": loss, "beta": 2.0 if loss == "simpo" else 1.0}, max_steps=8)
     result = cli("train", "run", config)
     assert result.exit_code == 0, result.output
     out = tmp_path / "out"
@@ -236,8 +240,8 @@ def test_reference_free_losses_raise_the_margin_and_save_an_adapter(run_config, 
     assert all("rewards/margins" in m and "rewards/chosen" in m for m in metrics)
     assert metrics[-1]["rewards/margins"] > metrics[0]["rewards/margins"]
     pairs = _short_pairs()
-    before = _pair_margins(AutoModelForCausalLM.from_pretrained(tiny_model("llama")), config, pairs)
-    tuned = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model("llama")), str(out))
+    before = _pair_margins(AutoModelForCausalLM.from_pretrained(tiny_model(MODEL)), config, pairs)
+    tuned = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model(MODEL)), str(out))
     after = _pair_margins(tuned, config, pairs)
     assert sum(after) > sum(before)
 
@@ -245,7 +249,8 @@ def test_reference_free_losses_raise_the_margin_and_save_an_adapter(run_config, 
 @pytest.mark.parametrize(("reference", "expected"), [("gpt2", "embedding rows"), ("mistral", "another tokenizer")])
 def test_a_reference_with_another_vocabulary_is_refused(run_config, cli, tmp_path, tiny_model, reference, expected):
     line = one_line_error(
-        cli("train", "run", _dpo_config(run_config, tmp_path), f"dpo.reference={tiny_model(reference)}")
+        # LLaMA-2's own vocabulary: the small one is as large as GPT-2's, which would not be refused for its size
+        cli("train", "run", _dpo_config(run_config, tmp_path, "llama"), f"dpo.reference={tiny_model(reference)}")
     )
     assert expected in line
 
@@ -372,7 +377,7 @@ def test_orpo_nll_term_is_on_the_reply_only(run_config, cli, tmp_path, tiny_mode
     )  # fmt: skip
     ids = torch.tensor([tokens.prompt_ids + tokens.chosen_ids])
     with torch.no_grad():  # step 1 logs the loss of the untouched model (LoRA B starts at zero)
-        logits = AutoModelForCausalLM.from_pretrained(tiny_model("llama"))(input_ids=ids).logits[0, :-1]
+        logits = AutoModelForCausalLM.from_pretrained(tiny_model(MODEL))(input_ids=ids).logits[0, :-1]
     per_token = torch.nn.functional.cross_entropy(logits, ids[0, 1:], reduction="none")
     reply_only = float(per_token[len(tokens.prompt_ids) - 1 :].mean())
     whole = float(per_token.mean())
