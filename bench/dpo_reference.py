@@ -14,6 +14,8 @@ Each way runs ``ru-llm train run`` in its own process (peak resident memory is t
 LLaMA-2 tokenizer's 32,000-token vocabulary) and ``--pairs`` real preference pairs from the bundled
 OASST trees (human-ranked sibling replies: best = chosen, worst = rejected). The two runs alternate
 ``--repeats`` times and the lower peak and time of each way are kept (the machine is shared).
+``--tokenizer`` swaps in another LLaMA-layout tokenizer directory (the test passes a 1,000-piece one to
+exercise the script in seconds; its numbers say nothing about real vocabularies).
 
     uv run python bench/dpo_reference.py [--hidden 512] [--layers 8] [--pairs 16] [--steps 4] [--repeats 2]
 """
@@ -46,11 +48,14 @@ print(json.dumps({"seconds": time.perf_counter() - start, "steps": result.steps,
 """
 
 
-def build_model(out: Path, hidden: int, layers: int) -> int:
+LLAMA2 = REPO / "tests" / "data" / "tokenizers" / "llama2"
+
+
+def build_model(out: Path, hidden: int, layers: int, tokenizer_dir: Path = LLAMA2) -> int:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(REPO / "tests" / "data" / "tokenizers" / "llama2")
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=hidden * 3,
         num_hidden_layers=layers, num_attention_heads=max(1, hidden // 64), num_key_value_heads=max(1, hidden // 64),
@@ -81,6 +86,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--tokenizer", type=Path, default=LLAMA2, help="a LLaMA-layout tokenizer directory")
     args = parser.parse_args()
 
     import yaml
@@ -88,7 +94,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-dpo-") as tmp:
         work = Path(tmp)
-        parameters = build_model(work / "model", args.hidden, args.layers)
+        parameters = build_model(work / "model", args.hidden, args.layers, args.tokenizer)
         pairs = oasst_preference_pairs(args.pairs)
         data = write_jsonl(work / "pairs.jsonl", pairs)
         configs = {}
@@ -119,6 +125,7 @@ def main() -> None:
         "benchmark": "dpo_reference",
         "machine": f"{os.cpu_count()} CPUs, no GPU" if not _cuda() else "CUDA",
         "parameters": parameters,
+        "vocabulary": "LLaMA-2" if args.tokenizer == LLAMA2 else str(args.tokenizer),
         "weights_fp32_mb": round(weights_mb, 1),
         "pairs": len(pairs),
         "steps": args.steps,

@@ -13,9 +13,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_dpo_reference_benchmark_reports_both_ways_as_json() -> None:
+def test_dpo_reference_benchmark_reports_both_ways_as_json(tiny_model) -> None:
+    # the tiny LLaMA's 1,000-piece vocabulary: the script's path in seconds (32k logits cost most of a minute)
     command = [sys.executable, str(REPO / "bench" / "dpo_reference.py"), "--hidden", "64", "--layers", "1"]
     command += ["--pairs", "4", "--steps", "1", "--max-length", "256", "--repeats", "1"]
+    command += ["--tokenizer", str(tiny_model("llama-small"))]
     proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -23,5 +25,6 @@ def test_dpo_reference_benchmark_reports_both_ways_as_json() -> None:
     for way in ("reference_model", "precomputed"):
         assert report[way]["peak_rss_mb"] > 0 and report[way]["seconds"] > 0
     assert report["peak_rss_ratio"] > 0 and report["time_ratio"] > 0
+    assert report["vocabulary"] == str(tiny_model("llama-small"))
     # the same reference log-probabilities either way: the same training loss
     assert report["precomputed"]["final_train_loss"] == pytest.approx(report["reference_model"]["final_train_loss"])

@@ -1,6 +1,6 @@
 """DPO under ``torchrun`` with ZeRO-3 on two CPU processes gives the run one process gives.
 
-Four pairs, two steps: one process takes two pairs per step, the two ranks one each of the same two
+Two pairs, two steps (two epochs): one process takes both pairs per step, the two ranks one each
 (the distributed sampler deals the seeded permutation out in turn). The DPO loss of a batch is the mean
 over its pairs, so averaged gradients are the same; a rank whose pair is lost, a reference model that
 is not gathered, or rewards gathered from one rank only would show in the losses or the margins.
@@ -29,10 +29,10 @@ def _logged(out: Path) -> dict[int, dict[str, Any]]:
 @pytest.mark.slow
 def test_two_processes_under_zero3_match_one_process(tmp_path, tiny_model):
     pytest.importorskip("deepspeed")
-    pairs = [p for p in oasst_preference_pairs() if sum(len(m["content"]) for m in p["messages"]) < 150][:4]
+    pairs = [p for p in oasst_preference_pairs() if sum(len(m["content"]) for m in p["messages"]) < 150][:2]
     values: dict[str, Any] = {
         "strategy": "dpo",
-        "model": str(tiny_model("llama")),
+        "model": str(tiny_model("llama-small")),  # DPO's cost is the head: a 1,000-piece vocabulary
         "data": str(write_jsonl(tmp_path / "pairs.jsonl", pairs)),
         "max_length": 256,
         "max_steps": 2,
@@ -58,4 +58,5 @@ def test_two_processes_under_zero3_match_one_process(tmp_path, tiny_model):
     for step in (1, 2):
         for key in ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins"):
             assert got[step][key] == pytest.approx(expected[step][key], abs=1e-4), (step, key)
-    assert got[2]["rewards/margins"] > 0.01  # it learned: the comparison is not of two untrained runs
+    # it learned (step 2 scores the pairs step 1 trained on): the comparison is not of two untrained runs
+    assert got[2]["rewards/margins"] > 0.1
