@@ -12,7 +12,6 @@ tokenizer is then extended with Russian merges (:mod:`ru_llm.tokenize.bpe.extend
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import time
 from collections import Counter
@@ -25,7 +24,9 @@ from ru_llm.core.atomic import atomic_directory
 from ru_llm.core.errors import ConfigError, RuLLMError
 from ru_llm.tokenize.bpe.extend import (
     bare_model,
+    check_byte_level_bpe,
     check_new_tokens,
+    copy_for_model_edit,
     count_pre_tokens,
     extended_tokenizer_json,
     learn_full_extension,
@@ -64,11 +65,13 @@ def read_base(base_dir: str | Path) -> dict[str, Any]:
 
     base = Path(base_dir).expanduser()
     sentencepiece = uses_sentencepiece(base)
+    data: dict[str, Any] | None = None
     if not sentencepiece and base.is_dir():
         path = base / "tokenizer.json"
         if path.is_file():
             with contextlib.suppress(UnicodeDecodeError, json.JSONDecodeError):  # read_tokenizer_json names it
-                sentencepiece = _sentencepiece_json(json.loads(path.read_text(encoding="utf-8")))
+                data = json.loads(path.read_text(encoding="utf-8"))
+                sentencepiece = _sentencepiece_json(data)
         else:
             sentencepiece = has_sentencepiece_model(base)
     if sentencepiece:
@@ -77,6 +80,9 @@ def read_base(base_dir: str | Path) -> dict[str, Any]:
             "(Qwen2/2.5, LLaMA-3, Mistral-Nemo)",
             hint=SENTENCEPIECE_HINT,
         )
+    if data is not None:  # parsed once: the file is 5-10 MB for a 128k-150k vocabulary
+        check_byte_level_bpe(data, str(base_dir))
+        return data
     return read_tokenizer_json(base)
 
 
@@ -151,7 +157,7 @@ def prune_tokenizer_json(tokenizer_json: dict[str, Any], kept: set[str]) -> tupl
     Kept model tokens take ids 0..K-1 in their old order; added tokens missing from the model vocabulary
     follow in their old order. A merge stays when its output and both parts are kept.
     """
-    pruned = copy.deepcopy(tokenizer_json)
+    pruned = copy_for_model_edit(tokenizer_json)
     model = pruned["model"]
     vocab: dict[str, int] = model["vocab"]
     old_to_new: dict[int, int] = {}
