@@ -125,28 +125,28 @@ def test_repeat_counts_are_proportional_and_unbiased() -> None:
 
 
 @pytest.mark.slow
-def test_learning_is_deterministic(real_tokenizer) -> None:
-    tokenizer_json = read_tokenizer_json(DATA / "tokenizers" / "qwen2.5")
+def test_learning_is_deterministic(small_qwen: Path) -> None:
+    tokenizer_json = read_tokenizer_json(small_qwen)
     runs = [learn_bpe_extension(tokenizer_json, weighted_texts([str(RU_DEV)]), 50) for _ in range(2)]
     assert runs[0].merges == runs[1].merges and len(runs[0].new_tokens) == 50
 
 
 @pytest.mark.slow
-def test_corpus_without_cyrillic_is_an_error(tmp_path: Path) -> None:
+def test_corpus_without_cyrillic_is_an_error(small_qwen: Path, tmp_path: Path) -> None:
     english = tmp_path / "en.txt"
     english.write_text("Only English words here.\n" * 10, encoding="utf-8")
     out = tmp_path / "out"
     with pytest.raises(RuLLMError, match="no Cyrillic words"):
-        extend_byte_level_bpe(DATA / "tokenizers" / "qwen2.5", weighted_texts([str(english)]), 10, out)
+        extend_byte_level_bpe(small_qwen, weighted_texts([str(english)]), 10, out)
     assert list(tmp_path.iterdir()) == [english]  # no output and no temp dir left
 
 
 @pytest.mark.slow
-def test_add_more_than_the_corpus_supports_says_how_many(tmp_path: Path) -> None:
+def test_add_more_than_the_corpus_supports_says_how_many(small_qwen: Path, tmp_path: Path) -> None:
     tiny = tmp_path / "tiny.txt"
     tiny.write_text("Мама мыла раму. Мама мыла раму.\n", encoding="utf-8")
     with pytest.raises(RuLLMError, match=r"^1000 new tokens: the corpus supports only (\d+) ") as error:
-        extend_byte_level_bpe(DATA / "tokenizers" / "qwen2.5", weighted_texts([str(tiny)]), 1000, tmp_path / "out")
+        extend_byte_level_bpe(small_qwen, weighted_texts([str(tiny)]), 1000, tmp_path / "out")
     assert 0 < int(error.value.message.split("only ")[1].split()[0]) < 20
     assert not (tmp_path / "out").exists() and len(list(tmp_path.iterdir())) == 1
 
@@ -165,7 +165,7 @@ def test_sentencepiece_style_tokenizer_json_without_its_model_is_refused(tmp_pat
     assert "tokenizer.model" in error.value.hint
 
 
-def test_base_without_tokenizer_and_existing_out_are_errors(tmp_path: Path) -> None:
+def test_base_without_tokenizer_and_existing_out_are_errors(small_qwen: Path, tmp_path: Path) -> None:
     with pytest.raises(RuLLMError, match="has no tokenizer.json"):
         read_tokenizer_json(tmp_path)
     with pytest.raises(RuLLMError, match="no such directory"):
@@ -174,13 +174,13 @@ def test_base_without_tokenizer_and_existing_out_are_errors(tmp_path: Path) -> N
     out.mkdir()
     (out / "keep.txt").write_text("x", encoding="utf-8")
     with pytest.raises(RuLLMError, match="already exists and is not empty"):
-        extend_byte_level_bpe(DATA / "tokenizers" / "qwen2.5", weighted_texts([str(RU_DEV)]), 10, out)
+        extend_byte_level_bpe(small_qwen, weighted_texts([str(RU_DEV)]), 10, out)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
 
 
 @pytest.mark.slow
-def test_overwrite_replaces_the_output(tmp_path: Path) -> None:
-    base = DATA / "tokenizers" / "qwen2.5"
+def test_overwrite_replaces_the_output(small_qwen: Path, tmp_path: Path) -> None:
+    base = small_qwen  # the output-directory rules do not depend on the vocabulary's size
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("x", encoding="utf-8")

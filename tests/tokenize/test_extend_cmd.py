@@ -40,10 +40,12 @@ def test_extend_writes_a_loadable_tokenizer_and_reports_json(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
-def test_extend_prints_a_summary_table(tmp_path: Path) -> None:
-    result = run("--base", QWEN, "--corpus", RU_DEV, "--add", 20, "--out", tmp_path / "out")
+def test_extend_prints_a_summary_table(small_qwen: Path, tmp_path: Path) -> None:
+    data = json.loads((small_qwen / "tokenizer.json").read_text(encoding="utf-8"))
+    first_new_id = max([*data["model"]["vocab"].values(), *(t["id"] for t in data["added_tokens"])]) + 1
+    result = run("--base", small_qwen, "--corpus", RU_DEV, "--add", 20, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
-    assert "new tokens" in result.output and "151665" in result.output
+    assert "new tokens" in result.output and str(first_new_id) in result.output
 
 
 @pytest.mark.slow
@@ -73,14 +75,14 @@ def test_sentencepiece_unigram_base_is_one_line_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_bad_corpus_and_too_large_add_are_one_line_errors(tmp_path: Path) -> None:
+def test_bad_corpus_and_too_large_add_are_one_line_errors(small_qwen: Path, tmp_path: Path) -> None:
     binary = tmp_path / "blob.txt"
     binary.write_bytes(b"\x00\x01\x02")
-    result = run("--base", QWEN, "--corpus", binary, "--add", 10, "--out", tmp_path / "o")
+    result = run("--base", small_qwen, "--corpus", binary, "--add", 10, "--out", tmp_path / "o")
     assert result.exit_code == 1 and "looks binary" in result.output and str(binary) in result.output
     tiny = tmp_path / "tiny.txt"
     tiny.write_text("Мама мыла раму.\n", encoding="utf-8")
-    result = run("--base", QWEN, "--corpus", tiny, "--add", 500, "--out", tmp_path / "o")
+    result = run("--base", small_qwen, "--corpus", tiny, "--add", 500, "--out", tmp_path / "o")
     assert result.exit_code == 1 and "the corpus supports only" in result.output
     result = run("--base", tmp_path, "--corpus", tiny, "--add", 5, "--out", tmp_path / "o")
     assert result.exit_code == 1 and "has no tokenizer.json" in result.output

@@ -104,18 +104,21 @@ def test_add_learns_russian_tokens_after_pruning(optimized: tuple[Path, dict], e
 
 
 @pytest.mark.slow
-def test_min_count_keeps_fewer_tokens_and_config_ids_follow(english: Path, tmp_path: Path) -> None:
+def test_min_count_keeps_fewer_tokens_and_config_ids_follow(small_qwen: Path, english: Path, tmp_path: Path) -> None:
     import shutil
 
     base = tmp_path / "base"
-    shutil.copytree(QWEN, base)
+    shutil.copytree(small_qwen, base)  # Qwen's pipeline, bytes and added tokens; a small vocabulary before them
+    ids = {t["content"]: t["id"] for t in json.loads((base / "tokenizer.json").read_text("utf-8"))["added_tokens"]}
+    assert ids["<|endoftext|>"] > 1000
     config = json.loads((base / "tokenizer_config.json").read_text(encoding="utf-8"))
     config["added_tokens_decoder"] = {
-        str(151643 + i): {"content": token, "special": True}
-        for i, token in enumerate(["<|endoftext|>", "<|im_start|>", "<|im_end|>"])
+        str(ids[token]): {"content": token, "special": True}
+        for token in ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     }
     (base / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
-    (base / "generation_config.json").write_text(json.dumps({"eos_token_id": [151645, 151643]}), encoding="utf-8")
+    eos = [ids["<|im_end|>"], ids["<|endoftext|>"]]
+    (base / "generation_config.json").write_text(json.dumps({"eos_token_id": eos}), encoding="utf-8")
     out = tmp_path / "out"
     result = run("--base", base, "--keep-corpus", english, "--min-count", 1e9, "--out", out)
     assert result.exit_code == 0, result.output
@@ -162,14 +165,15 @@ def test_the_library_checks_typed_values_without_naming_flags() -> None:
 
 
 @pytest.mark.slow
-def test_errors_are_one_line_and_leave_nothing(english: Path, tmp_path: Path) -> None:
+def test_errors_are_one_line_and_leave_nothing(small_qwen: Path, english: Path, tmp_path: Path) -> None:
     out = tmp_path / "o"
+    base = small_qwen  # the errors do not depend on the vocabulary's size
     cases = [
         (("--base", DATA / "tokenizers" / "mistral-7b-v0.1", "--keep-corpus", english), "is a SentencePiece tokenizer"),
-        (("--base", QWEN, "--keep-corpus", english, "--add", 10), "--add needs --corpus"),
-        (("--base", QWEN, "--keep-corpus", english, "--corpus", RU_DEV), "--corpus needs --add"),
-        (("--base", QWEN, "--keep-corpus", english, "--min-count", 0), "--min-count 0: must be at least 1"),
-        (("--base", QWEN, "--keep-corpus", english, "--corpus", RU_DEV, "--add", 0), "--add 0: must be between 1"),
+        (("--base", base, "--keep-corpus", english, "--add", 10), "--add needs --corpus"),
+        (("--base", base, "--keep-corpus", english, "--corpus", RU_DEV), "--corpus needs --add"),
+        (("--base", base, "--keep-corpus", english, "--min-count", 0), "--min-count 0: must be at least 1"),
+        (("--base", base, "--keep-corpus", english, "--corpus", RU_DEV, "--add", 0), "--add 0: must be between 1"),
         (("--base", tmp_path, "--keep-corpus", english), "has no tokenizer"),
     ]
     for args, message in cases:
@@ -180,18 +184,18 @@ def test_errors_are_one_line_and_leave_nothing(english: Path, tmp_path: Path) ->
     full = tmp_path / "full"
     full.mkdir()
     (full / "x").write_text("x")
-    result = run("--base", QWEN, "--keep-corpus", english, "--out", full)
+    result = run("--base", base, "--keep-corpus", english, "--out", full)
     assert result.exit_code == 1 and "already exists and is not empty" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
 
 
 @pytest.mark.slow
-def test_an_empty_keep_corpus_is_an_error(tmp_path: Path) -> None:
+def test_an_empty_keep_corpus_is_an_error(small_qwen: Path, tmp_path: Path) -> None:
     from ru_llm.core.errors import RuLLMError
     from ru_llm.tokenize.bpe.optimize import optimize_tokenizer
 
     with pytest.raises(RuLLMError, match="keep corpus is empty"):
-        optimize_tokenizer(QWEN, [], tmp_path / "o")
+        optimize_tokenizer(small_qwen, [], tmp_path / "o")
     assert not (tmp_path / "o").exists()
 
 

@@ -7,12 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO
 
 from ru_llm.core.errors import RuLLMError
 from ru_llm.tokenize.produced import check_out_dir, copy_tokenizer_files, tokenizer_files, verify_tokenizer
-
-QWEN = REPO / "tests" / "data" / "tokenizers" / "qwen2.5"
 
 
 def test_model_files_and_hidden_files_stay_behind(tmp_path: Path) -> None:
@@ -50,28 +47,28 @@ def test_out_dir_checks(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_faithful_copy_passes_and_a_changed_chat_template_fails(tmp_path: Path) -> None:
+def test_a_faithful_copy_passes_and_a_changed_chat_template_fails(small_qwen: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
-    shutil.copytree(QWEN, copy)
-    verify_tokenizer(copy, QWEN, keeps_base_ids=True)
+    shutil.copytree(small_qwen, copy)
+    verify_tokenizer(copy, small_qwen, keeps_base_ids=True)
     config_path = copy / "tokenizer_config.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     config["chat_template"] = "{{ messages }}"
     config_path.write_text(json.dumps(config), encoding="utf-8")
     with pytest.raises(AssertionError, match="chat template"):
-        verify_tokenizer(copy, QWEN)
+        verify_tokenizer(copy, small_qwen)
 
 
 @pytest.mark.slow
-def test_a_moved_base_id_fails_in_extend_mode(tmp_path: Path) -> None:
+def test_a_moved_base_id_fails_in_extend_mode(small_qwen: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
-    shutil.copytree(QWEN, copy)
+    shutil.copytree(small_qwen, copy)
     data = json.loads((copy / "tokenizer.json").read_text(encoding="utf-8"))
     vocab = data["model"]["vocab"]
     vocab["a"], vocab["b"] = vocab["b"], vocab["a"]  # two ids swapped: every text still round-trips
     (copy / "tokenizer.json").write_text(json.dumps(data), encoding="utf-8")
     for name in ("vocab.json", "merges.txt"):
         (copy / name).unlink(missing_ok=True)
-    verify_tokenizer(copy, QWEN)  # fine for a replaced vocabulary
+    verify_tokenizer(copy, small_qwen)  # fine for a replaced vocabulary
     with pytest.raises(AssertionError, match="changed id"):
-        verify_tokenizer(copy, QWEN, keeps_base_ids=True)
+        verify_tokenizer(copy, small_qwen, keeps_base_ids=True)

@@ -55,8 +55,8 @@ def test_replace_qwen_reports_json_and_counts_the_base_tokens_kept(tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_replace_prints_a_table_and_the_next_step(tmp_path: Path) -> None:
-    result = run("--base", QWEN, "--corpus", RU_DEV, "--vocab-size", 500, "--out", tmp_path / "out")
+def test_replace_prints_a_table_and_the_next_step(small_qwen: Path, tmp_path: Path) -> None:
+    result = run("--base", small_qwen, "--corpus", RU_DEV, "--vocab-size", 500, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert "base tokens kept" in result.output and "and 18 more" in result.output  # 22 special tokens
     assert "ru-llm tokenize resize-model" in result.output
@@ -83,13 +83,14 @@ def test_the_trainer_is_picked_by_the_base_kind(real_tokenizer) -> None:
 
 
 @pytest.mark.slow
-def test_a_trainer_that_does_not_fit_names_those_that_do(tmp_path: Path) -> None:
+def test_a_trainer_that_does_not_fit_names_those_that_do(small_qwen: Path, tmp_path: Path) -> None:
     one_line_error(
         run("--base", LLAMA2, "--trainer", "bpe", "--corpus", RU_DEV, "--vocab-size", 500, "--out", tmp_path / "o"),
         "trainer 'bpe': cannot learn a vocabulary of the same kind", "fit this base: sentencepiece-bpe",
     )  # fmt: skip
     one_line_error(
-        run("--base", QWEN, "--trainer", "wordpiece", "--corpus", RU_DEV, "--vocab-size", 500, "--out", tmp_path / "o"),
+        run("--base", small_qwen, "--trainer", "wordpiece", "--corpus", RU_DEV, "--vocab-size", 500,
+            "--out", tmp_path / "o"),
         "unknown tokenizer trainer 'wordpiece'",
     )  # fmt: skip
     assert list(tmp_path.iterdir()) == []
@@ -119,13 +120,13 @@ def test_base_problems_are_one_line_errors(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_corpus_and_size_problems_are_one_line_errors_and_leave_nothing(tmp_path: Path) -> None:
+def test_corpus_and_size_problems_are_one_line_errors_and_leave_nothing(small_qwen: Path, tmp_path: Path) -> None:
     cp1251 = tmp_path / "cp1251.txt"
     cp1251.write_bytes("Привет, мир!\n".encode("cp1251"))
     empty = tmp_path / "empty.txt"
     empty.write_text("\n", encoding="utf-8")
     out = tmp_path / "out"
-    base = ("--base", QWEN, "--out", out, "--corpus")
+    base = ("--base", small_qwen, "--out", out, "--corpus")  # Qwen's 256 bytes and 22 added tokens
     one_line_error(run(*base, cp1251, "--vocab-size", 500), "not UTF-8")
     one_line_error(run(*base, empty, "--vocab-size", 500), "is empty")
     one_line_error(run(*base, RU_DEV, "--vocab-size", 100), "vocabulary size 100", "needs at least 278")
