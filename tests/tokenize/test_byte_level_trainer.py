@@ -191,10 +191,10 @@ def test_too_small_corpus_names_how_many_tokens_it_supports(tmp_path: Path) -> N
     assert report.vocab_size == supported
 
 
-def test_empty_corpus_and_too_small_vocab_are_one_line_errors(tmp_path: Path) -> None:
+def test_empty_corpus_and_too_small_vocab_are_one_line_errors(small_qwen: Path, tmp_path: Path) -> None:
     with pytest.raises(RuLLMError, match="the corpus has no text to learn from"):
         ByteLevelBpeTrainer().train([], 300, tmp_path)
     with pytest.raises(RuLLMError, match="needs at least 278"):  # 256 bytes + Qwen2.5's 22 added tokens
-        ByteLevelBpeTrainer().train(ru_texts(), 277, tmp_path, base_dir=QWEN)
-    assert ByteLevelBpeTrainer().min_vocab_size(base_dir=QWEN, special_tokens=["<|im_end|>", "<new>"]) == 279
+        ByteLevelBpeTrainer().train(ru_texts(), 277, tmp_path, base_dir=small_qwen)
+    assert ByteLevelBpeTrainer().min_vocab_size(base_dir=small_qwen, special_tokens=["<|im_end|>", "<new>"]) == 279
     assert ByteLevelBpeTrainer().min_vocab_size() == 257

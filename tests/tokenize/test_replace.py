@@ -200,7 +200,7 @@ def test_resize_model_works_on_a_replaced_tokenizer(tiny_model, tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_a_broken_base_fails_before_the_corpus_is_read(tmp_path: Path) -> None:
+def test_a_broken_base_fails_before_the_corpus_is_read(small_qwen: Path, tmp_path: Path) -> None:
     missing = tmp_path / "missing.txt"  # never read: each error comes first
     model_only = tmp_path / "model_only"
     model_only.mkdir()
@@ -211,7 +211,7 @@ def test_a_broken_base_fails_before_the_corpus_is_read(tmp_path: Path) -> None:
     )  # fmt: skip
     broken = tmp_path / "broken"
     broken.mkdir()
-    for item in QWEN.iterdir():
+    for item in small_qwen.iterdir():
         (broken / item.name).write_bytes(item.read_bytes())
     (broken / "tokenizer_config.json").write_text("{not json", encoding="utf-8")
     one_line_error(
