@@ -87,14 +87,17 @@ def _peak_while_consuming(path: Path) -> tuple[int, int]:
 
 @pytest.mark.slow
 def test_a_large_file_streams_in_flat_memory(tmp_path: Path) -> None:
-    small = _write_alpaca(tmp_path / "small.jsonl", 5_000)
-    large = _write_alpaca(tmp_path / "large.jsonl", 50_000)
-    assert large.stat().st_size > 5_000_000
+    """Both files peak at ~15 KB while converting. The bounds catch anything kept per row: the absolute one
+    anything of 25 bytes or more a row (a kept conversation is hundreds), the relative one 6 bytes a row
+    over the 18,000 extra rows (with 50,000 and 5,000 rows and bounds of 2 MB and 200 KB, 40 and 5)."""
+    small = _write_alpaca(tmp_path / "small.jsonl", 2_000)
+    large = _write_alpaca(tmp_path / "large.jsonl", 20_000)
+    assert large.stat().st_size > 3_000_000
     count_small, peak_small = _peak_while_consuming(small)
     count_large, peak_large = _peak_while_consuming(large)
-    assert (count_small, count_large) == (5_000, 50_000)
-    assert peak_large < 2_000_000  # well under the file's size: nothing accumulates
-    assert peak_large < 2 * peak_small + 200_000  # ten times the rows, about the same memory
+    assert (count_small, count_large) == (2_000, 20_000)
+    assert peak_large < 500_000  # a seventh of the file's size: nothing accumulates
+    assert peak_large < 2 * peak_small + 80_000  # ten times the rows, about the same memory
 
 
 def test_conversion_is_lazy(tmp_path: Path) -> None:

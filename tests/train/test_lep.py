@@ -14,6 +14,9 @@ from ru_llm.train.lep import propagate
 pytestmark = pytest.mark.slow
 
 NEW_TOKENS = ["привет", "спасибо", "сегодня", "говорить"]
+# "llama" runs on llama-small: LLaMA with untied embeddings as LLaMA-2 has, on a 1,000-piece vocabulary (the
+# real 32,000-piece one made each llama case load and save its tokenizer ~10 times, ~8 s a case)
+MODELS = {"llama": "llama-small", "gpt2": "gpt2"}
 
 
 def _constructed(tmp_path: Path, base: Path) -> tuple[Path, Path, torch.Tensor, torch.Tensor]:
@@ -53,7 +56,7 @@ def _constructed(tmp_path: Path, base: Path) -> tuple[Path, Path, torch.Tensor, 
 def test_lep_recovers_the_map_and_applies_it_to_the_adapted_rows(
     tiny_model, tmp_path: Path, family: str, mode: str
 ) -> None:
-    base = tiny_model(family)
+    base = tiny_model(MODELS[family])
     instruct, b2_dir, p_in, p_out = _constructed(tmp_path, base)
     report = propagate(str(base), str(instruct), str(b2_dir), tmp_path / "out", mode=mode)
     b2 = AutoModelForCausalLM.from_pretrained(b2_dir)
@@ -87,7 +90,7 @@ def test_lep_recovers_the_map_and_applies_it_to_the_adapted_rows(
 
 
 def test_lep_refuses_mismatched_models_with_one_line(tiny_model, tmp_path: Path, cli) -> None:
-    llama, gpt2 = tiny_model("llama"), tiny_model("gpt2")
+    llama, gpt2 = tiny_model(MODELS["llama"]), tiny_model("gpt2")
     line = one_line_error(
         cli("train", "lep", "--base", llama, "--instruct", gpt2, "--adapted-base", llama, "--out", tmp_path / "o")
     )
