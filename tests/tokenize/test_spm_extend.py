@@ -42,14 +42,14 @@ MORE_SAMPLES = (
 
 
 @pytest.fixture(scope="module", params=["llama2", pytest.param("mistral-7b-v0.1", marks=pytest.mark.slow)])
-def extended(request, tmp_path_factory):
+def extended(request, real_tokenizer, tmp_path_factory):
     """(base tokenizer, base dir, extended tokenizer, out dir, report), extended by ADD pieces from RU_DEV."""
     from transformers import AutoTokenizer
 
     base_dir = DATA / "tokenizers" / request.param
     out = tmp_path_factory.mktemp(f"spm-ext-{request.param}") / "out"
     report = extend_sentencepiece_bpe(base_dir, weighted_texts([str(RU_DEV)]), ADD, out)
-    return AutoTokenizer.from_pretrained(base_dir), base_dir, AutoTokenizer.from_pretrained(out), out, report
+    return real_tokenizer(request.param), base_dir, AutoTokenizer.from_pretrained(out), out, report  # base: read-only
 
 
 def test_round_trips_russian_english_code_emoji_mixed(extended) -> None:
