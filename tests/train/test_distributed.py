@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import torch
 import yaml
+from kit.launch import forked_ranks
 from kit.launch import torchrun as _torchrun
 from kit.train_data import one_line_error
 from kit.zero3_runs import train_one_process, zero3_values
@@ -129,14 +130,16 @@ def test_a_signal_to_one_rank_stops_both_at_the_same_step_and_the_run_resumes(
     config, out = _zero3_config(tmp_path, setup)
     script = tmp_path / "signal_one_rank.py"
     script.write_text(SIGNAL_ONE_RANK, encoding="utf-8")
-    stopped = _torchrun(script, config, cwd=tmp_path)
+    # the ranks forked from one process that imported the libraries (kit/launch.py): this test is about the
+    # ranks' stop and resume, the test above runs the real torchrun
+    stopped = forked_ranks(script, config, cwd=tmp_path)
     assert stopped.returncode == 0, stopped.stderr[-4000:]
     for rank in (0, 1):
         assert f"rank {rank}: stopped by SIGTERM at step 2" in stopped.stdout, stopped.stdout
     assert (out / "checkpoint-2").is_dir() and not list(out.glob("checkpoint-[13]"))
     assert not (out / "README.md").exists() and not (out / "model.safetensors").exists()
 
-    resumed = _torchrun("-m", "ru_llm.cli", "train", "run", config, cwd=tmp_path)
+    resumed = forked_ranks("-m", "ru_llm.cli", "train", "run", config, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-4000:]
     report = json.loads((out / "train_report.json").read_text(encoding="utf-8"))
     assert report["resumed_from"].endswith("checkpoint-2")

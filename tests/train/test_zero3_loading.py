@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kit.launch import torchrun
+from kit.launch import forked_ranks
 
 WORKER = r"""
 import math, os, sys
@@ -109,7 +109,7 @@ def test_zero3_models_load_partitioned_on_two_ranks(tiny_model: Callable[[str], 
     config.write_text(yaml.safe_dump(values), encoding="utf-8")
     script = tmp_path / "worker.py"
     script.write_text(WORKER, encoding="utf-8")
-    done = torchrun(script, config, models, tmp_path / "renamed", cwd=tmp_path)
+    done = forked_ranks(script, config, models, tmp_path / "renamed", cwd=tmp_path)  # kit/launch.py
     assert done.returncode == 0, done.stderr[-6000:]
     for rank in (0, 1):
         for label in ("llama", "xglm", "lora"):
