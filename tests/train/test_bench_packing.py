@@ -1,4 +1,8 @@
-"""bench/train_packing.py runs end to end on a few samples and ends with its JSON report (no timing checks)."""
+"""bench/train_packing.py runs end to end on a few samples and ends with its JSON report (no timing checks).
+
+Six samples at 256 tokens: three padded steps, and packs that hold more than one sample (at 128 tokens
+every sample filled its own pack, so the packed way would not pack). The bench starts four processes
+(the parent, the timed child, one memory child per way); each sample more costs a step in three of them."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ def test_packing_benchmark_reports_both_ways_as_json() -> None:
         sys.executable,
         str(REPO / "bench" / "train_packing.py"),
         "--samples",
-        "10",
+        "6",
         "--max-length",
         "256",
         "--batch-size",
@@ -46,7 +50,9 @@ def test_packing_benchmark_reports_both_ways_as_json() -> None:
         for key in ("tokens_per_s", "tokens_per_cpu_s", "padding_fraction", "peak_rss_mb", "steps", "tokens"):
             assert key in result, (way, key)
         # --tokens 0: each way trains the whole workload once, so both see the same tokens
-        assert result["samples_trained"] == 10
+        assert result["samples_trained"] == 6
         assert result["tokens"] == report["workload"]["tokens"]
         assert result["trained_tokens"] == report["workload"]["trained_tokens"]
     assert 0 < report["pack_fill_rate"] <= 1
+    assert report["workload"]["packs"] < report["workload"]["samples"]  # packing put samples together
+    assert report["packed"]["steps"] < report["padded"]["steps"]
