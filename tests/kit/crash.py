@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kit.launch import LAUNCH_VARS
+from kit.launch import environment
 
 PHASES = (
     "first-step",
@@ -113,13 +113,8 @@ def main(argv: list[str]) -> None:
 def run_killed(phase: str, *args: Any, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     """``ru-llm ARGS`` in a child process killed at ``phase``; fails unless SIGKILL ended it."""
     kit_root = Path(__file__).resolve().parent.parent
-    env = {k: v for k, v in os.environ.items() if k not in LAUNCH_VARS}
-    env.update(
-        PYTHONPATH=os.pathsep.join(filter(None, [str(kit_root), env.get("PYTHONPATH")])),
-        COLUMNS="200",
-        OMP_NUM_THREADS="1",
-        DS_ACCELERATOR="cpu",
-    )
+    pythonpath = os.pathsep.join(filter(None, [str(kit_root), os.environ.get("PYTHONPATH")]))
+    env = environment(PYTHONPATH=pythonpath, DS_ACCELERATOR="cpu")
     command = [sys.executable, "-m", "kit.crash", phase, "--", *map(str, args)]
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != -signal.SIGKILL:

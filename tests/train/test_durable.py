@@ -93,12 +93,20 @@ def test_the_final_output_is_finished_only_when_every_file_is_published(tmp_path
 COMMON = {"max_steps": 6, "save_steps": 3, "batch_size": 1, "lora": {"dropout": 0.1}}
 
 
+@pytest.fixture(scope="module")
+def reference_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("durable-reference")
+
+
 @pytest.fixture
-def reference(run_config, tmp_path: Path) -> Path:
-    """An uninterrupted LoRA run of the config the tests interrupt."""
-    config, _ = resolve_config(run_config("llama", name="a.yaml", output_dir=str(tmp_path / "a"), **COMMON))
-    train(config, progress=False)
-    return tmp_path / "a"
+def reference(run_config, reference_root: Path) -> Path:
+    """An uninterrupted LoRA run of the config the tests interrupt, trained by the first test that asks and
+    read by the others (the same config, data and seed: the weights are the same)."""
+    out = reference_root / "a"
+    if not is_finished(out):
+        config, _ = resolve_config(run_config("llama", name="a.yaml", output_dir=str(out), **COMMON))
+        train(config, progress=False)
+    return out
 
 
 @pytest.mark.slow
