@@ -1,4 +1,5 @@
-"""DPO under ``torchrun`` with ZeRO-3 on two CPU processes gives the run one process gives.
+"""DPO with ZeRO-3 on two CPU ranks gives the run one process gives (the ranks are forked with torchrun's
+variables from one process that imported the libraries, kit/launch.py: the test is about DPO, not torchrun).
 
 Two pairs, two steps (two epochs): one process takes both pairs per step, the two ranks one each
 (the distributed sampler deals the seeded permutation out in turn). The DPO loss of a batch is the mean
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from kit.launch import torchrun
+from kit.launch import forked_ranks
 from kit.train_data import oasst_preference_pairs, write_jsonl
 
 from ru_llm.train.configfile import resolve_config
@@ -49,7 +50,7 @@ def test_two_processes_under_zero3_match_one_process(tmp_path, tiny_model):
     two = tmp_path / "two.yaml"
     sharded = {**values, "batch_size": 1, "output_dir": str(tmp_path / "two"), "full": {"deepspeed": "zero3"}}
     two.write_text(yaml.safe_dump(sharded), encoding="utf-8")
-    done = torchrun("-m", "ru_llm.cli", "train", "run", two, cwd=tmp_path)
+    done = forked_ranks("-m", "ru_llm.cli", "train", "run", two, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-4000:]
     assert (tmp_path / "two" / "model.safetensors").is_file()
 
