@@ -17,11 +17,12 @@ REPO = Path(__file__).resolve().parents[2]
 def test_zero3_memory_benchmark_reports_both_ways_and_equal_weights() -> None:
     pytest.importorskip("deepspeed")
     command = [sys.executable, str(REPO / "bench" / "zero3_memory.py"), "--hidden", "32", "--layers", "1"]
-    command += ["--intermediate", "64", "--heads", "2"]
+    command += ["--intermediate", "64", "--heads", "2", "--launcher", "fork"]  # ranks forked: kit/launch.py
     proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=900, check=False)
     assert proc.returncode == 0, proc.stderr[-4000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["benchmark"] == "zero3_memory" and report["processes"] == 2 and report["steps"] == 1
+    assert report["launcher"] == "fork"
     for way in ("sharded", "whole"):
         ranks = report[way]["per_rank"]
         assert sorted(r["rank"] for r in ranks) == [0, 1]
