@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kit.launch import environment
+from kit.launch import forked
 
 PHASES = (
     "first-step",
@@ -112,11 +112,8 @@ def main(argv: list[str]) -> None:
 
 def run_killed(phase: str, *args: Any, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
     """``ru-llm ARGS`` in a child process killed at ``phase``; fails unless SIGKILL ended it."""
-    kit_root = Path(__file__).resolve().parent.parent
-    pythonpath = os.pathsep.join(filter(None, [str(kit_root), os.environ.get("PYTHONPATH")]))
-    env = environment(PYTHONPATH=pythonpath, DS_ACCELERATOR="cpu")
-    command = [sys.executable, "-m", "kit.crash", phase, "--", *map(str, args)]
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    # forked from kit.launch's server, which has imported the libraries once: still a process of its own
+    done = forked(["-m", "kit.crash", phase, "--", *map(str, args)], cwd=cwd, timeout=timeout, DS_ACCELERATOR="cpu")
     if done.returncode != -signal.SIGKILL:
         raise AssertionError(
             f"{phase}: exit {done.returncode}, not killed\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"

@@ -6,18 +6,28 @@
   still its own process (its own process group member, signals, exit); what it does not pay is a second
   import of the libraries (about 10 CPU-seconds a rank here) nor torchrun's agent (about 4). For tests
   about what the ranks do, not about torchrun itself (test_distributed.py and test_multinode.py keep
-  real torchrun runs).
+  real torchrun runs);
+* :func:`forked`: the same for any ``python TARGET`` (kit/crash.py's killed runs: ``processes=0``, no
+  rank variables).
+
+Both go through one launch server per test process (``python -m kit.launch --serve``, started on first
+use): it imports the libraries once, then forks a child per request that takes the request's directory,
+environment and output files and forks the ranks. ``python -m kit.launch N ARGS`` does one launch
+without a server (bench/zero3_memory.py ``--launcher fork``).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import json
 import os
 import runpy
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -52,12 +62,63 @@ def torchrun(*args: Any, cwd: Path, processes: int = 2, timeout: int = 300) -> s
 def forked_ranks(*args: Any, cwd: Path, processes: int = 2, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     """``ARGS`` (``-m MODULE ...`` or ``SCRIPT ...``) on ``processes`` ranks forked from one process that
     imported the libraries first; the result reads as :func:`torchrun`'s (returncode, stdout, stderr)."""
+    return forked([str(a) for a in args], cwd=cwd, processes=processes, timeout=timeout)
+
+
+def forked(
+    target: list[str], *, cwd: Path, processes: int = 0, timeout: int = 300, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
+    """``python TARGET`` (``-m MODULE ...`` or ``SCRIPT ...``) in a process forked from this test process's
+    launch server (``python -m kit.launch --serve``, started on first use: it imports the libraries once);
+    ``processes`` > 0 forks that many ranks with torchrun's variables, 0 runs TARGET as a plain process.
+    A returncode below zero is the signal that ended it, as :mod:`subprocess` says."""
+    server = _server()
+    with tempfile.TemporaryDirectory(prefix="kit-launch-") as tmp:
+        out, err = Path(tmp, "stdout"), Path(tmp, "stderr")
+        request = {"target": target, "processes": processes, "cwd": str(cwd), "timeout": timeout}
+        request.update(env=environment(**extra_env), stdout=str(out), stderr=str(err))
+        assert server.stdin is not None and server.stdout is not None
+        server.stdin.write(json.dumps(request) + "\n")
+        server.stdin.flush()
+        line = server.stdout.readline()
+        if not line:
+            raise RuntimeError(f"kit.launch server exited with {server.wait()}")
+        reply = json.loads(line)
+        stdout, stderr = out.read_text(errors="replace"), err.read_text(errors="replace")
+    if reply.get("timed_out"):
+        raise subprocess.TimeoutExpired(target, timeout, stdout, stderr)
+    return subprocess.CompletedProcess(target, reply["code"], stdout, stderr)
+
+
+_SERVERS: list[subprocess.Popen[str]] = []
+
+
+def _server() -> subprocess.Popen[str]:
+    """This process's launch server (environment variables that libraries read on import come from the first
+    call's environment)."""
+    if _SERVERS and _SERVERS[0].poll() is None:
+        return _SERVERS[0]
     env = environment(PYTHONPATH=os.pathsep.join(filter(None, [str(KIT_ROOT), os.environ.get("PYTHONPATH")])))
-    command = [sys.executable, "-m", "kit.launch", str(processes), *map(str, args)]
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kit.launch", "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+        text=True, cwd=KIT_ROOT,
+    )  # fmt: skip
+    atexit.register(_close, server)
+    _SERVERS[:] = [server]
+    return server
 
 
-# -- python -m kit.launch N ARGS: the forking parent ------------------------------------------------
+def _close(server: subprocess.Popen[str]) -> None:
+    if server.stdin is not None:
+        with contextlib.suppress(OSError):
+            server.stdin.close()  # the server ends at end of input
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+# -- python -m kit.launch N ARGS | --serve: the forking parent ------------------------------------------------
 
 
 def _free_port() -> int:
@@ -73,6 +134,24 @@ def _run_rank(rank: int, processes: int, port: int, target: list[str]) -> int:
         LOCAL_WORLD_SIZE=str(processes), ROLE_WORLD_SIZE=str(processes), MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port), TORCHELASTIC_RESTART_COUNT="0", TORCHELASTIC_MAX_RESTARTS="0",
     )  # fmt: skip
+    return _run_target(target)
+
+
+def _preimport() -> None:
+    """What every rank imports anyway; nothing here starts a thread pool or touches a process group."""
+    if "DS_ACCELERATOR" not in os.environ and not Path("/dev/nvidiactl").exists():
+        os.environ["DS_ACCELERATOR"] = "cpu"  # as ru_llm.cli.main does before DeepSpeed is imported
+    import deepspeed  # noqa: F401
+    import torch.distributed  # noqa: F401
+    import transformers.trainer  # noqa: F401
+
+    import ru_llm.cli.main
+    import ru_llm.train.run
+    import ru_llm.train.trainer  # noqa: F401
+
+
+def _run_target(target: list[str]) -> int:
+    """``target`` as ``python TARGET`` would run it; the exit code."""
     try:
         if target[0] == "-m":
             sys.argv = [target[1], *target[2:]]
@@ -93,19 +172,8 @@ def _run_rank(rank: int, processes: int, port: int, target: list[str]) -> int:
         return 1
 
 
-def main(argv: list[str]) -> int:
-    processes, target = int(argv[0]), argv[1:]
-    if "DS_ACCELERATOR" not in os.environ and not Path("/dev/nvidiactl").exists():
-        os.environ["DS_ACCELERATOR"] = "cpu"  # as ru_llm.cli.main does before DeepSpeed is imported
-    # what every rank imports anyway; nothing here starts a thread pool or touches a process group
-    import deepspeed  # noqa: F401
-    import torch.distributed  # noqa: F401
-    import transformers.trainer  # noqa: F401
-
-    import ru_llm.cli.main
-    import ru_llm.train.run
-    import ru_llm.train.trainer  # noqa: F401
-
+def _fork_ranks(processes: int, target: list[str]) -> int:
+    """Fork the ranks, wait for them; the first failure stops the others and is the exit code."""
     port = _free_port()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -128,6 +196,61 @@ def main(argv: list[str]) -> int:
             print(f"kit.launch: a rank exited with {code}; stopping the others", file=sys.stderr, flush=True)
             _stop(list(children))
     return failed
+
+
+def _launch(request: dict[str, Any]) -> None:
+    """In the server's forked child (never returns): the request's directory, environment and output files."""
+    try:
+        os.setsid()
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
+            os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644), fd)
+        target = request["target"]
+        code = _fork_ranks(request["processes"], target) if request["processes"] else _run_target(target)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    os._exit(code)
+
+
+def _serve() -> None:
+    """One request (a JSON line) at a time on stdin: fork, wait, answer ``{"code": ...}`` on stdout."""
+    _preimport()
+    replies = sys.stdout
+    for line in sys.stdin:
+        request = json.loads(line)
+        replies.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            _launch(request)
+        deadline = time.monotonic() + request["timeout"]
+        timed_out = False
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline and not timed_out:
+                timed_out = True
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+            time.sleep(0.1)
+        replies.write(json.dumps({"code": os.waitstatus_to_exitcode(status), "timed_out": timed_out}) + "\n")
+        replies.flush()
+
+
+def main(argv: list[str]) -> int:
+    if argv == ["--serve"]:
+        _serve()
+        return 0
+    _preimport()
+    return _fork_ranks(int(argv[0]), argv[1:])
 
 
 def _stop(pids: list[int]) -> None:
