@@ -43,3 +43,19 @@ def test_tiny_models_are_deterministic(tmp_path) -> None:
     a = load_file(build_tiny_model("gpt2", tmp_path / "a") / "model.safetensors")
     b = load_file(build_tiny_model("gpt2", tmp_path / "b") / "model.safetensors")
     assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
+
+
+def test_llama_small_keeps_the_llama2_tokenizer_layout(tiny_model) -> None:
+    """llama-small stands in for LLaMA-2 in the DPO tests: its special tokens and ids, BOS added, few pieces."""
+    from kit.tiny_models import SMALL_VOCAB
+    from transformers import AutoTokenizer
+
+    small = AutoTokenizer.from_pretrained(tiny_model("llama-small"))
+    real = AutoTokenizer.from_pretrained(tiny_model("llama"))
+    specials = ("unk_token", "bos_token", "eos_token", "pad_token", "unk_token_id", "bos_token_id", "eos_token_id")
+    for attribute in specials:
+        assert getattr(small, attribute) == getattr(real, attribute), attribute
+    for tokenizer in (small, real):
+        ids = tokenizer("Привет, мир")["input_ids"]
+        assert ids[0] == tokenizer.bos_token_id and ids[-1] != tokenizer.eos_token_id
+    assert len(small) == SMALL_VOCAB < len(real)
