@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
-from kit.heap import frozen_heap
 from transformers import AutoModelForCausalLM
 
 from ru_llm.train.configfile import resolve_config
 from ru_llm.train.run import train
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _frozen_heap() -> Iterator[None]:
-    """Every training run starts with a full gc.collect() over the imported stack; freeze that stack once."""
-    yield from frozen_heap()
 
 
 def _changed(before: torch.nn.Module, after: torch.nn.Module) -> set[str]:

@@ -3,21 +3,13 @@ checkpoint never blocks the corrected config."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from kit.heap import frozen_heap
 from kit.train_data import one_line_error
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _frozen_heap() -> Iterator[None]:
-    """Every training run starts with a full gc.collect() over the imported stack; freeze that stack once."""
-    yield from frozen_heap()
 
 
 @pytest.mark.parametrize(

@@ -5,24 +5,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
-from kit.heap import frozen_heap
 
 from ru_llm.train.configfile import resolve_config
 from ru_llm.train.run import train
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _frozen_heap() -> Iterator[None]:
-    """Every training run starts with a full gc.collect() over the imported stack; freeze that stack once."""
-    yield from frozen_heap()
 
 
 def _losses(out: Path) -> dict[int, float]:
