@@ -57,6 +57,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=order)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Hand the frozen objects back before exit: left frozen, nanobind (triton) reports them as leaked."""
+    import gc
+
+    gc.unfreeze()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def settled_heap() -> Iterator[None]:
+    """Each module starts with the garbage collector's work so far frozen (see kit.heap)."""
+    from kit.heap import freeze_what_lives
+
+    freeze_what_lives()
+    yield
+
+
 @pytest.fixture(autouse=True)
 def isolated_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every test starts with a manager built anew and no entry-point plugins.

@@ -1,40 +1,21 @@
-"""Keep Python's garbage collector off the imported training stack while a test module trains.
+"""Keep Python's garbage collector off the objects that live for the whole test run.
 
 transformers' ``Trainer`` starts every training loop with accelerate's ``free_memory()``, a full
-``gc.collect()``. After torch, transformers, peft and TRL are imported that walks ~600,000 objects that
-live until the process ends: 0.4-0.7 s a run, so a module of a dozen tiny runs spends seconds in it.
-``gc.freeze()`` moves what exists into a generation the collector skips; the objects the tests create
-are still collected as before, and nothing a test checks depends on the collector. Module-scoped:
-the frozen objects are handed back (``gc.unfreeze``) when the module's tests are done.
+``gc.collect()``. Once torch, transformers, peft and TRL are imported that walks ~600,000 objects that
+live until the process ends: 0.4-0.7 s a run, paid by every training run in the suite.
+``gc.freeze()`` moves what exists into a generation the collector skips. The root conftest calls
+:func:`freeze_what_lives` as each test module starts: a collection first frees the garbage the last
+module left (its fixtures are torn down by then), then what is still alive (imports, session fixtures)
+is frozen, so each later full collection walks only what was created since. Objects the tests create
+are collected as before, and nothing a test checks depends on the collector.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
-# What a DPO/LoRA training run imports on its way in: imported here, so their objects are frozen too.
-TRAINING_STACK = (
-    "torch",
-    "transformers.trainer",
-    "transformers.models.llama.modeling_llama",
-    "peft",
-    "trl.trainer.dpo_trainer",
-    "datasets",
-    "ru_llm.train.run",
-    "ru_llm.train.trainer",
-)
-
-
-def frozen_heap(modules: tuple[str, ...] = TRAINING_STACK) -> Iterator[None]:
-    """Import ``modules``, collect once, freeze what is left; unfreeze afterwards (a fixture's body)."""
+def freeze_what_lives() -> None:
+    """Collect the garbage there is, then freeze the survivors out of later collections."""
     import gc
-    import importlib
 
-    for name in modules:
-        importlib.import_module(name)
-    gc.collect()
+    gc.collect()  # walks only what is not frozen yet: everything at the first call, then one module's leftovers
     gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-from kit.heap import frozen_heap
 from kit.train_data import oasst_preference_pairs, one_line_error, write_jsonl
 
 from ru_llm.core.families import model_family_for
@@ -29,12 +28,6 @@ PAIRS = 8
 # that head dominated these tests (about 4 CPU-minutes); the same model with a 1,000-piece vocabulary
 # runs every code path at a fraction of it.
 MODEL = "llama-small"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _frozen_heap() -> Iterator[None]:
-    """Every training run starts with a full gc.collect() over the imported stack; freeze that stack once."""
-    yield from frozen_heap()
 
 
 def _short_pairs(n: int = PAIRS) -> list[dict[str, Any]]:
