@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import json
 import os
 import runpy
@@ -148,6 +149,12 @@ def _preimport() -> None:
     import ru_llm.cli.main
     import ru_llm.train.run
     import ru_llm.train.trainer  # noqa: F401
+
+    # out of the collector's reach: the Trainer's gc.collect() before each training loop would walk these
+    # ~600k objects in every rank (0.4-0.7 s) and copy their pages from the parent (the root conftest does
+    # the same for the test process)
+    gc.collect()
+    gc.freeze()
 
 
 def _run_target(target: list[str]) -> int:
