@@ -167,6 +167,14 @@ def _run(command: list[str], cwd: Path) -> None:
         sys.exit(f"zero3_memory: {' '.join(command[:6])} ... failed:\n{done.stderr[-12000:]}")
 
 
+def _forked(root: Path, processes: int, tail: list[str]) -> None:
+    from kit.launch import forked_ranks
+
+    done = forked_ranks(Path(__file__).resolve(), "--worker", *tail, cwd=root, processes=processes, timeout=900)
+    if done.returncode != 0:
+        sys.exit(f"zero3_memory: forked ranks ({tail[1]}) failed:\n{done.stderr[-12000:]}")
+
+
 def _write_config(path: Path, values: dict[str, Any]) -> Path:
     import yaml
 
@@ -235,20 +243,21 @@ def main() -> None:
         }
         reports = root / "reports"
         reports.mkdir()
-        if args.launcher == "torchrun":
-            launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node"]
-        else:
-            launch = [sys.executable, "-m", "kit.launch"]
+        launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node"]
         launch += [str(args.processes), str(Path(__file__).resolve()), "--worker"]
+        os.environ["RU_LLM_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # in the fork launcher's server too
         outputs = {}
         for way in ("sharded", "whole"):
             outputs[way] = root / f"out-{way}"
             config = {**values, "batch_size": 1, "output_dir": str(outputs[way]), "full": {"deepspeed": "zero3"}}
-            _run([*launch, str(_write_config(root / f"{way}.yaml", config)), way, str(reports)], cwd=root)
+            tail = [str(_write_config(root / f"{way}.yaml", config)), way, str(reports)]
+            if args.launcher == "torchrun":
+                _run([*launch, *tail], cwd=root)
+            else:  # both ways' ranks forked from one server that imported the libraries once
+                _forked(root, args.processes, tail)
         outputs["one"] = root / "out-one"
         config = {**values, "batch_size": args.processes, "output_dir": str(outputs["one"])}
         # the reference trains here (no memory is measured from it): torch and transformers are imported already
-        os.environ["RU_LLM_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         import torch
 
         torch.set_num_threads(1)  # as the ranks (OMP_NUM_THREADS=1)
