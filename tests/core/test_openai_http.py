@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.parse
 from collections.abc import Iterator
 
 import pytest
@@ -231,6 +232,28 @@ def test_the_key_comes_from_the_environment_by_name(server: FakeOpenAI, monkeypa
     assert "Authorization" not in server.requests[-1]["headers"]
     with pytest.raises(ConfigError, match="not an http"):
         ChatClient("ftp://user:pw@host/v1", "m")
+
+
+def test_credentials_in_the_url_go_in_a_basic_header_and_nowhere_else(
+    server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    monkeypatch.delenv(ENV, raising=False)
+    password = "pä ss:w0rd-long-enough"
+    url = server.url.replace("http://", f"http://proxy-user:{urllib.parse.quote(password, safe='')}@")
+    client = ChatClient(url, "m", key_env=ENV, backoff=0, retries=0)
+    assert client.chat(HI) == "RU:hi"  # the host is 127.0.0.1, not "proxy-user:...@127.0.0.1"
+    sent = server.requests[-1]["headers"]["Authorization"]
+    assert sent == "Basic " + base64.b64encode(f"proxy-user:{password}".encode()).decode()
+    assert password not in client.where and "proxy-user" not in repr(client)
+    server.script = [echo_key_401]
+    with pytest.raises(RequestRefused) as caught:
+        client.chat(HI)
+    assert base64.b64encode(f"proxy-user:{password}".encode()).decode() not in str(caught.value)
+    monkeypatch.setenv(ENV, SECRET)  # a key as well: one Authorization header cannot carry both
+    with pytest.raises(ConfigError, match=rf"credentials in the URL and an API key in \${ENV}"):
+        ChatClient(url, "m", key_env=ENV)
 
 
 def test_check_reachable(server: FakeOpenAI) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import traceback
@@ -160,8 +161,16 @@ def test_credentials_in_a_server_url_are_not_written_to_the_results(
     args = [str(a) for a in _args(answers, judges, out)]
     args[args.index(f"judge_base_url={judges.url}")] = f"judge_base_url={secret_url}"
     args += ["--task-option", "retry_backoff=0"]  # the failed judge calls' messages are checked, not their waits
-    done = _cli(*args)
+    # a judge key as well: the one Authorization header cannot carry both, so the run refuses before any call
+    refused = _cli(*args)
+    assert refused.exit_code == 1 and "credentials in the URL and an API key" in refused.output
+    assert "url-secret-7f3a" not in refused.output and not judges.requests
+    done = _cli(*args, **{JUDGE_ENV: None})
     assert done.exit_code == 0, done.output
+    # the URL's user and password reach the judge as HTTP Basic authentication, the host stays 127.0.0.1
+    assert judges.requests and {r["headers"].get("Authorization") for r in judges.requests} == {
+        "Basic " + base64.b64encode(b"judge-user:url-secret-7f3a").decode()
+    }
     results = json.loads((out / "r.json").read_text(encoding="utf-8"))
     assert results["settings"]["judge_base_url"] == judges.url.rstrip("/")
     for secret in ("url-secret-7f3a", "query-secret-91b2"):

@@ -3,9 +3,12 @@
 ``POST {base_url}/chat/completions`` (:meth:`ChatClient.chat`) or ``POST {base_url}/completions``
 (:meth:`ChatClient.completion`, the text endpoint that gives prompt log-probabilities) with a JSON body.
 The key is read from an environment variable, named by the caller, when the client is made; it goes only
-into the ``Authorization`` header and is never part of what the client returns, raises or logs: every
-message and hint passes through :func:`~ru_llm.core.redact.redact` with the key, so a server that echoes
-the header (``Incorrect API key provided: Bearer sk-...``) shows ``Bearer ***``.
+into the ``Authorization`` header (``Bearer``). Credentials in the URL (``https://user:password@host/v1``, as a
+proxy with basic authentication wants) are taken out of it and sent as ``Basic`` instead; a key and URL
+credentials together are refused, as both would need that one header. Neither is ever part of what the
+client returns, raises or logs: every message and hint passes through :func:`~ru_llm.core.redact.redact`
+with them, so a server that echoes the header (``Incorrect API key provided: Bearer sk-...``) shows
+``Bearer ***``.
 
 Retried, up to ``retries`` times: HTTP 408, 409, 425, 429 and 5xx (but 501 and 505, which no retry
 changes), timeouts, and refused or dropped connections. The waits are ``backoff`` seconds doubled each
@@ -20,6 +23,7 @@ asks for longer (at most :data:`MAX_WAIT`). What a caller gets:
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import http.client
 import json
@@ -145,6 +149,45 @@ def api_key(env: str, *, what: str, required: bool, hint: str | None = None) -> 
     return key or None
 
 
+@dataclass(frozen=True, repr=False)
+class ServerAuth:
+    """What a server is sent: ``url`` without user info, and the ``Authorization`` header value (or ``None``)."""
+
+    url: str
+    header: str | None
+    secrets: tuple[str, ...]  # what redaction masks: the key, the password, the encoded pair
+
+    def __repr__(self) -> str:  # never the secrets
+        return f"ServerAuth({public_url(self.url)!r}, {'with' if self.header else 'no'} Authorization)"
+
+
+def server_auth(
+    base_url: str, key_env: str | None, *, what: str, required: bool, hint: str | None = None
+) -> ServerAuth:
+    """How to authenticate to ``base_url``: the key in ``$key_env`` as ``Bearer``, or the URL's own
+    ``user:password@`` as ``Basic`` (urllib would take them for part of the host name).
+
+    URL credentials stand for a required key (a proxy authenticates the caller); a key and URL credentials
+    together are a :class:`ConfigError`, as both would need the one header. Callers run this before
+    loading models, so the mistake is reported at once.
+    """
+    parts = urllib.parse.urlsplit(base_url)
+    user, password = urllib.parse.unquote(parts.username or ""), urllib.parse.unquote(parts.password or "")
+    basic = base64.b64encode(f"{user}:{password}".encode()).decode() if user or password else None
+    if basic:
+        host = parts.netloc.rpartition("@")[2]
+        base_url = urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    key = api_key(key_env, what=what, required=required and not basic, hint=hint) if key_env else None
+    if key and basic:
+        raise ConfigError(
+            f"{what} {public_url(base_url)}: credentials in the URL and an API key in ${key_env}: both would go in "
+            "the one Authorization header",
+            hint=f"keep one: unset {key_env}, or drop user:password@ from the URL",
+        )
+    header = f"Bearer {key}" if key else f"Basic {basic}" if basic else None
+    return ServerAuth(base_url, header, tuple(filter(None, (key, password, basic))))
+
+
 def check_reachable(base_url: str, *, what: str, timeout: float = 5.0) -> None:
     """Fail with one line when ``base_url`` is no http(s) URL or nothing listens there (a TCP connect only)."""
     parsed = urllib.parse.urlparse(base_url)
@@ -187,12 +230,13 @@ class ChatClient:
             raise ConfigError(
                 f"{what} {public_url(base_url)!r}: not an http(s) URL", hint="e.g. http://127.0.0.1:8000/v1"
             )
-        self.base_url = base_url.rstrip("/")
+        auth = server_auth(base_url, key_env, what=what, required=key_required)
+        self.base_url = auth.url.rstrip("/")
         self.url = self.base_url + "/chat/completions"
         self.where = public_url(self.url)
         self.model = model
         self.key_env = key_env
-        self.__key = api_key(key_env, what=what, required=key_required) if key_env else None
+        self.__auth: ServerAuth | None = auth
         self.what = what
         self.timeout = timeout
         self.retries = retries
@@ -204,11 +248,11 @@ class ChatClient:
 
     def redact(self, text: str) -> str:
         """``text`` with this client's key and anything else key-shaped masked."""
-        return redact(text, (self.__key,))
+        return redact(text, self.__auth.secrets if self.__auth else ())
 
     def close(self) -> None:
-        """Forget the key (a closed client sends none)."""
-        self.__key = None
+        """Forget the key and URL credentials (a closed client sends none)."""
+        self.__auth = None
 
     def chat(self, messages: list[dict[str, str]], **params: Any) -> str:
         """The first choice's message content; ``params`` go into the body (``temperature``, ``max_tokens``...)."""
@@ -250,8 +294,8 @@ class ChatClient:
         url = url or self.url
         where = public_url(url)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self.__key:
-            headers["Authorization"] = f"Bearer {self.__key}"
+        if self.__auth and self.__auth.header:
+            headers["Authorization"] = self.__auth.header
         problem, status, detail, wait_at_least = "", None, "", 0.0
         for attempt in range(self.retries + 1):
             if attempt:

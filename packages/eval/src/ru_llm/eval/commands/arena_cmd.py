@@ -61,7 +61,7 @@ def arena_command(
 
     from ru_llm.core.errors import ConfigError
     from ru_llm.core.jsonl import atomic_open
-    from ru_llm.core.openai_http import api_key, check_reachable
+    from ru_llm.core.openai_http import check_reachable, server_auth
     from ru_llm.eval.judges.arena import AnswerSettings, ArenaSettings, load_questions, run_arena
 
     if bootstrap_unit not in ("battle", "question"):
@@ -78,7 +78,7 @@ def arena_command(
             raise ConfigError(f"--model {spec}: no such directory", hint="a model directory, or openai:NAME")
         if spec.startswith("openai:") and not base_url:
             raise ConfigError(f"--model {spec}: needs --base-url URL (an OpenAI-compatible server)")
-    api_key(judge_api_key_env, what="--judge-model", required=True)
+    server_auth(judge_base_url, judge_api_key_env, what="--judge-model", required=True)
     check_reachable(judge_base_url, what="--judge-base-url")
     if base_url and any(s.startswith("openai:") for s in model or []):
         check_reachable(base_url, what="--base-url")

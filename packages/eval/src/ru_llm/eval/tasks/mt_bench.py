@@ -37,7 +37,7 @@ from typing import Any
 
 from ru_llm.core.cache import JsonlCache, cache_root
 from ru_llm.core.errors import ConfigError, first_line
-from ru_llm.core.openai_http import CallFailed, ChatClient, api_key, check_reachable, public_url
+from ru_llm.core.openai_http import CallFailed, ChatClient, check_reachable, public_url, server_auth
 from ru_llm.eval.judges.calls import cache_key, judge_all
 from ru_llm.eval.judges.verdicts import read_pair_verdict, read_score
 from ru_llm.eval.model import ChatRequest, Chats, EvalModel
@@ -332,8 +332,8 @@ class MTBench:
             )
         judge_key_env = opts.judge_api_key_env
         other = "--task-option judge_api_key_env=VAR"
-        api_key(judge_key_env, what="judge_model", required=True,
-                hint=f"export {judge_key_env}=..., or name another variable with {other}")  # fmt: skip
+        server_auth(opts.judge_base_url, judge_key_env, what="judge_model", required=True,
+                    hint=f"export {judge_key_env}=..., or name another variable with {other}")  # fmt: skip
         check_reachable(opts.judge_base_url, what="judge_base_url")
         if settings.data:
             questions, refs, sha = load_local(Path(settings.data).expanduser())
