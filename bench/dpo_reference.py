@@ -15,7 +15,9 @@ LLaMA-2 tokenizer's 32,000-token vocabulary) and ``--pairs`` real preference pai
 OASST trees (human-ranked sibling replies: best = chosen, worst = rejected). The two runs alternate
 ``--repeats`` times and the lower peak and time of each way are kept (the machine is shared).
 ``--tokenizer`` swaps in another LLaMA-layout tokenizer directory (the test passes a 1,000-piece one to
-exercise the script in seconds; its numbers say nothing about real vocabularies).
+exercise the script in seconds; its numbers say nothing about real vocabularies). ``--children fork`` (the
+test's choice too) forks each run from this process, which imported the libraries once, instead of starting
+a fresh one; each run's peak then starts from this process's resident size (the same base both ways).
 
     uv run python bench/dpo_reference.py [--hidden 512] [--layers 8] [--pairs 16] [--steps 4] [--repeats 2]
 """
@@ -68,7 +70,29 @@ def build_model(out: Path, hidden: int, layers: int, tokenizer_dir: Path = LLAMA
     return sum(p.numel() for p in model.parameters())
 
 
-def run_once(config: Path) -> dict[str, Any]:
+def run_in_this_process(config: Path) -> dict[str, Any]:
+    """What RUN does, for a forked child."""
+    import time
+
+    from ru_llm.train.configfile import resolve_config
+    from ru_llm.train.run import train
+
+    resolved, _ = resolve_config(config)
+    start = time.perf_counter()
+    result = train(resolved, progress=False, overwrite=True)
+    return {
+        "seconds": time.perf_counter() - start,
+        "steps": result.steps,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "final": result.final,
+    }
+
+
+def run_once(config: Path, children: str = "spawn") -> dict[str, Any]:
+    if children == "fork":
+        from kit.fork_call import call_forked
+
+        return call_forked(run_in_this_process, config)
     env = {**os.environ, "RU_LLM_DEBUG": "1"}
     done = subprocess.run(
         [sys.executable, "-c", RUN, str(config)], capture_output=True, text=True, env=env, check=False
@@ -87,7 +111,18 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--tokenizer", type=Path, default=LLAMA2, help="a LLaMA-layout tokenizer directory")
+    parser.add_argument(
+        "--children", choices=("spawn", "fork"), default="spawn",
+        help="fork: each run is forked from this process (one import of the libraries; for tests)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.children == "fork":
+        import torch
+        import trl  # noqa: F401
+
+        import ru_llm.train.run  # noqa: F401  (imported once, for every run)
+
+        torch.set_num_threads(1)  # an OpenMP pool started before a fork can hang the child
 
     import yaml
     from kit.train_data import oasst_preference_pairs, write_jsonl
@@ -110,7 +145,7 @@ def main() -> None:
         results: dict[str, list[dict[str, Any]]] = {way: [] for way in configs}
         for _ in range(args.repeats):
             for way, config in configs.items():
-                results[way].append(run_once(config))
+                results[way].append(run_once(config, args.children))
                 print(f"{way}: {results[way][-1]['peak_rss_mb']:.0f} MB, {results[way][-1]['seconds']:.1f} s")
     best = {
         way: {
@@ -126,6 +161,7 @@ def main() -> None:
         "machine": f"{os.cpu_count()} CPUs, no GPU" if not _cuda() else "CUDA",
         "parameters": parameters,
         "vocabulary": "LLaMA-2" if args.tokenizer == LLAMA2 else str(args.tokenizer),
+        "children": args.children,
         "weights_fp32_mb": round(weights_mb, 1),
         "pairs": len(pairs),
         "steps": args.steps,

@@ -1,8 +1,9 @@
 """bench/train_packing.py runs end to end on a few samples and ends with its JSON report (no timing checks).
 
 Six samples at 256 tokens: three padded steps, and packs that hold more than one sample (at 128 tokens
-every sample filled its own pack, so the packed way would not pack). The bench starts four processes
-(the parent, the timed child, one memory child per way); each sample more costs a step in three of them."""
+every sample filled its own pack, so the packed way would not pack). The bench's three child runs (the
+timed one, one memory run per way) are forked from it (``--children fork``): fresh processes would import
+torch and transformers three times more; each sample more costs a step in all three."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ def test_packing_benchmark_reports_both_ways_as_json() -> None:
         "2",
         "--tokens",
         "0",
+        "--children",
+        "fork",
     ]
     proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -53,6 +56,7 @@ def test_packing_benchmark_reports_both_ways_as_json() -> None:
         assert result["samples_trained"] == 6
         assert result["tokens"] == report["workload"]["tokens"]
         assert result["trained_tokens"] == report["workload"]["trained_tokens"]
+    assert report["children"] == "fork" and report["memory_measure"] == "ru_maxrss of a forked process per way"
     assert 0 < report["pack_fill_rate"] <= 1
     assert report["workload"]["packs"] < report["workload"]["samples"]  # packing put samples together
     assert report["packed"]["steps"] < report["padded"]["steps"]
