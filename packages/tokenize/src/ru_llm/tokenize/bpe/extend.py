@@ -341,6 +341,13 @@ def read_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
     SentencePiece bases (a ``tokenizer.model``) are :mod:`ru_llm.tokenize.sentencepiece.extend`'s: see
     :func:`uses_sentencepiece`.
     """
+    data = parse_tokenizer_json(base_dir)
+    check_byte_level_bpe(data, str(base_dir))
+    return data
+
+
+def parse_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
+    """The base directory's ``tokenizer.json``, parsed (one-line errors for a missing or broken file), unchecked."""
     from ru_llm.tokenize.loading import base_directory, has_sentencepiece_model
 
     hint = "pass a local directory holding the base model's tokenizer.json"
@@ -358,7 +365,6 @@ def read_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RuLLMError(f"base {path}: not a valid tokenizer.json ({error})", hint=hint) from error
-    check_byte_level_bpe(data, str(base_dir))
     return data
 
 

@@ -11,7 +11,6 @@ tokenizer is then extended with Russian merges (:mod:`ru_llm.tokenize.bpe.extend
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections import Counter
@@ -31,7 +30,7 @@ from ru_llm.tokenize.bpe.extend import (
     extended_tokenizer_json,
     learn_full_extension,
     merge_pair,
-    read_tokenizer_json,
+    parse_tokenizer_json,
     write_slow_files,
 )
 from ru_llm.tokenize.produced import check_out_dir, verify_tokenizer
@@ -64,26 +63,22 @@ def read_base(base_dir: str | Path) -> dict[str, Any]:
     from ru_llm.tokenize.loading import has_sentencepiece_model
 
     base = Path(base_dir).expanduser()
-    sentencepiece = uses_sentencepiece(base)
-    data: dict[str, Any] | None = None
-    if not sentencepiece and base.is_dir():
-        path = base / "tokenizer.json"
-        if path.is_file():
-            with contextlib.suppress(UnicodeDecodeError, json.JSONDecodeError):  # read_tokenizer_json names it
-                data = json.loads(path.read_text(encoding="utf-8"))
-                sentencepiece = _sentencepiece_json(data)
-        else:
-            sentencepiece = has_sentencepiece_model(base)
-    if sentencepiece:
-        raise RuLLMError(
-            f"base {base_dir}: is a SentencePiece tokenizer; optimize supports byte-level BPE bases only "
-            "(Qwen2/2.5, LLaMA-3, Mistral-Nemo)",
-            hint=SENTENCEPIECE_HINT,
-        )
-    if data is not None:  # parsed once: the file is 5-10 MB for a 128k-150k vocabulary
-        check_byte_level_bpe(data, str(base_dir))
-        return data
-    return read_tokenizer_json(base)
+    no_json = base.is_dir() and not (base / "tokenizer.json").is_file()
+    if uses_sentencepiece(base) or (no_json and has_sentencepiece_model(base)):
+        raise _sentencepiece_base(base_dir)
+    data = parse_tokenizer_json(base)  # once: the file is 5-10 MB for a 128k-150k vocabulary
+    if _sentencepiece_json(data):  # e.g. a Unigram or byte-fallback tokenizer.json without tokenizer.model
+        raise _sentencepiece_base(base_dir)
+    check_byte_level_bpe(data, str(base_dir))
+    return data
+
+
+def _sentencepiece_base(base_dir: str | Path) -> RuLLMError:
+    return RuLLMError(
+        f"base {base_dir}: is a SentencePiece tokenizer; optimize supports byte-level BPE bases only "
+        "(Qwen2/2.5, LLaMA-3, Mistral-Nemo)",
+        hint=SENTENCEPIECE_HINT,
+    )
 
 
 def token_usage(tokenizer_json: dict[str, Any], pre_tokens: Counter[str]) -> Counter[int]:
