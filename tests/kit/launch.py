@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import gc
 import json
 import os
 import runpy
@@ -122,7 +121,8 @@ def _close(server: subprocess.Popen[str]) -> None:
 # -- python -m kit.launch N ARGS | --serve: the forking parent ------------------------------------------------
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -145,6 +145,7 @@ def _preimport() -> None:
     import deepspeed  # noqa: F401
     import torch.distributed  # noqa: F401
     import transformers.trainer  # noqa: F401
+    from kit.heap import freeze_what_lives
 
     import ru_llm.cli.main
     import ru_llm.train.run
@@ -153,8 +154,7 @@ def _preimport() -> None:
     # out of the collector's reach: the Trainer's gc.collect() before each training loop would walk these
     # ~600k objects in every rank (0.4-0.7 s) and copy their pages from the parent (the root conftest does
     # the same for the test process)
-    gc.collect()
-    gc.freeze()
+    freeze_what_lives()
 
 
 def _run_target(target: list[str]) -> int:
@@ -181,7 +181,7 @@ def _run_target(target: list[str]) -> int:
 
 def _fork_ranks(processes: int, target: list[str]) -> int:
     """Fork the ranks, wait for them; the first failure stops the others and is the exit code."""
-    port = _free_port()
+    port = free_port()
     sys.stdout.flush()
     sys.stderr.flush()
     children: dict[int, int] = {}
@@ -266,14 +266,15 @@ def _stop(pids: list[int]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(_running(pid) for pid in pids):
+    while time.monotonic() < deadline and any(running(pid) for pid in pids):
         time.sleep(0.2)
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
 
-def _running(pid: int) -> bool:
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie is dead, waiting for its reaper)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:

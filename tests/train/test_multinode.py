@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 from kit.crash import max_difference, weights
-from kit.launch import LAUNCH_VARS
+from kit.launch import LAUNCH_VARS, free_port, running
 from kit.zero3_runs import train_one_process, zero3_values
 
 from ru_llm.train.checkpoints import COMPLETE, STAGING, is_finished
@@ -55,12 +54,6 @@ if marker:
     Trainer.training_step = held
 main(sys.argv[1:])
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _node(tail: list[Any], *, port: int, run_id: str, cwd: Path, log: Path, **env: str) -> subprocess.Popen[bytes]:
@@ -102,14 +95,6 @@ def _kill_node(node: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(group, signal.SIGKILL)
     node.wait(timeout=30)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rindex(")") + 2] not in "ZX"  # a zombie is dead, waiting for its reaper
 
 
 def _wait(nodes: list[subprocess.Popen[bytes]], seconds: float) -> bool:
@@ -164,7 +149,7 @@ def test_a_node_killed_mid_run_then_both_restarted_gives_the_uninterrupted_weigh
     logs = [tmp_path / "node0.log", tmp_path / "node1.log"]
     nodes: list[subprocess.Popen[bytes]] = []
     try:
-        port = _free_port()
+        port = free_port()
         tail = ["hold.py", "train", "run", config]
         nodes = [
             _node(tail, port=port, run_id="multinode", cwd=tmp_path, log=logs[0]),
@@ -186,16 +171,16 @@ def test_a_node_killed_mid_run_then_both_restarted_gives_the_uninterrupted_weigh
         _kill_node(nodes[1])
         assert nodes[1].returncode == -signal.SIGKILL
         deadline = time.monotonic() + 10
-        while _alive(held) and time.monotonic() < deadline:
+        while running(held) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not _alive(held), "node 1's worker outlived its node"
+        assert not running(held), "node 1's worker outlived its node"
         if not _wait(nodes[:1], 30):  # its peer gone, node 0 fails or waits in a collective: end it too
             _kill_node(nodes[0])
         assert nodes[0].returncode != 0, _logs(logs[0])
         assert not is_finished(out)
 
         # both nodes again, the same command (the documented one), a fresh rendezvous port
-        port = _free_port()
+        port = free_port()
         tail = ["-m", "ru_llm.cli", "train", "run", config]
         resume_logs = [tmp_path / "resume0.log", tmp_path / "resume1.log"]
         nodes = [_node(tail, port=port, run_id="multinode", cwd=tmp_path, log=log) for log in resume_logs]
