@@ -40,7 +40,7 @@ KIT_ROOT = Path(__file__).resolve().parent.parent
 
 def environment(**extra: str) -> dict[str, str]:
     """This environment without launcher variables, one OpenMP thread, and this interpreter's bin directory
-    first on PATH: DeepSpeed JIT-builds its CPU shared-memory op with the ``ninja`` found there, and two
+    first on PATH: DeepSpeed JIT-builds ops (CPU Adam for offload) with the ``ninja`` found there, and two
     ninja versions (the virtual environment's, the system's) keep rebuilding each other's build (about 85
     CPU-seconds each time)."""
     env = {k: v for k, v in os.environ.items() if k not in LAUNCH_VARS}
@@ -50,12 +50,14 @@ def environment(**extra: str) -> dict[str, str]:
     return env
 
 
-def torchrun(*args: Any, cwd: Path, processes: int = 2, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+def torchrun(
+    *args: Any, cwd: Path, processes: int = 2, timeout: int = 300, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
     """``torchrun --standalone --nproc_per_node N ARGS`` (a free rendezvous port per run)."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes)]
     return subprocess.run(
-        [*command, *map(str, args)], cwd=cwd, env=environment(), capture_output=True, text=True, timeout=timeout,
-        check=False,
+        [*command, *map(str, args)], cwd=cwd, env=environment(**extra_env), capture_output=True, text=True,
+        timeout=timeout, check=False,
     )  # fmt: skip
 
 

@@ -96,8 +96,11 @@ def test_two_processes_under_zero3_train_the_model_one_process_would(
     setup: dict[str, Any], tiny_model: Callable[[str], Path], tmp_path: Path
 ) -> None:
     config, out = _zero3_config(tmp_path, setup)
-    done = _torchrun("-m", "ru_llm.cli", "train", "run", config, cwd=tmp_path)
+    extensions = tmp_path / "torch_extensions"  # where DeepSpeed would JIT-build ops (torch's cpp_extension)
+    done = _torchrun("-m", "ru_llm.cli", "train", "run", config, cwd=tmp_path, TORCH_EXTENSIONS_DIR=str(extensions))
     assert done.returncode == 0, done.stderr[-4000:]
+    # nothing compiled: the CPU shared-memory op only serves inference all-reduce (1-2 minutes of g++ otherwise)
+    assert not any(path.is_file() for path in extensions.rglob("*")), sorted(extensions.rglob("*"))
     assert done.stderr.count("done: ") == 1, done.stderr[-4000:]  # rank 0 reports; rank 1's console is quiet
     assert done.stderr.count("training data:") == 1
 

@@ -56,6 +56,32 @@ def single_process_env() -> dict[str, str]:
     return values
 
 
+def before_deepspeed_starts() -> None:
+    """Prepare this process for the trainer's arguments to start DeepSpeed: a one-process group when no launcher
+    started it (:func:`single_process_env`), and no build of the CPU shared-memory op (:func:`skip_cpu_shm_op`)."""
+    single_process_env()
+    skip_cpu_shm_op()
+
+
+def skip_cpu_shm_op() -> None:
+    """Keep DeepSpeed's CPU accelerator from compiling its shared-memory all-reduce op when it starts.
+
+    DeepSpeed's communication layer JIT-builds ``deepspeed_shm_comm`` with the system's C++ compiler as it
+    starts on the CPU accelerator (1-2 minutes of g++ on the first run, and again whenever the installation's
+    path changes, since the include paths are in the build file). Only its inference all-reduce (tensor-parallel
+    inference) calls it; ZeRO training reduces through torch.distributed, so the run is the same without it and
+    needs no compiler. DeepSpeed keeps which ops it may build in ``deepspeed.ops.__compatible_ops__``, a dict
+    probed once per process and read when the op would be built; on a GPU accelerator this does nothing.
+    """
+    from deepspeed.accelerator import get_accelerator
+
+    if get_accelerator().device_name() != "cpu":
+        return
+    import deepspeed.ops
+
+    deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

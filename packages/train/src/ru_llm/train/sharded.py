@@ -77,12 +77,12 @@ def sharded_loading(config: RunConfig, strategy: TrainerStrategy, out: Path, has
     from transformers import TrainingArguments
 
     from ru_llm.train.arguments import run_argument_values
-    from ru_llm.train.deepspeed import single_process_env
+    from ru_llm.train.deepspeed import before_deepspeed_starts
 
     known = {f.name for f in dataclasses.fields(TrainingArguments)}
     values = run_argument_values(config, out, has_validation)
     values.update({k: v for k, v in strategy.trainer_arguments(config, out).items() if k in known})
-    single_process_env()  # as the trainer's arguments do: a run without a launcher is a one-process group
+    before_deepspeed_starts()  # as the trainer's arguments do: a run without a launcher is a one-process group
     arguments = TrainingArguments(**values)
     join_deepspeed_comm()
     return ShardedLoading(arguments)

@@ -91,9 +91,9 @@ def training_arguments(
         # TRL's configs turn gradient checkpointing on by default, under its old name; say it both ways
         values["gradient_checkpointing"] = config.gradient_checkpointing
     if values.get("deepspeed"):
-        from ru_llm.train.deepspeed import single_process_env
+        from ru_llm.train.deepspeed import before_deepspeed_starts
 
-        single_process_env()  # a run without a launcher: a one-process group instead of MPI discovery
+        before_deepspeed_starts()  # a run without a launcher: a one-process group instead of MPI discovery
     try:
         return arguments_class(**values)
     except (ValueError, ImportError) as e:
