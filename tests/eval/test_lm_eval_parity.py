@@ -228,6 +228,42 @@ def test_a_bare_lm_eval_task_name_says_to_write_lm_eval_prefix(cli, tmp_path: Pa
     assert not (tmp_path / "r.json").exists()
 
 
+def test_a_typo_of_an_lm_eval_task_is_told_without_indexing_lm_evals_own_tasks(tmp_path: Path, monkeypatch) -> None:
+    """lm-eval's own index (~14k names from ~16k YAML files, ~10 CPU-s) is built only for a name its task
+    files mention somewhere; a typo is refused with close names from a second's plain reading of them."""
+    pytest.importorskip("lm_eval")
+    import lm_eval.tasks
+
+    from ru_llm.core.errors import ConfigError
+    from ru_llm.eval.lm_eval_bridge import LMEvalTask, lm_eval_may_ship
+    from ru_llm.eval.task import TaskSettings
+
+    # names its index holds (one with brackets, which the quick name scan misses), never our typos
+    for name in ("hellaswag", "mmlu", "tmmluplus_education_(profession_level)", "arc_easy"):
+        assert lm_eval_may_ship(name), name
+    assert not lm_eval_may_ship("hellaswagg") and not lm_eval_may_ship("ru_llm_mmlu_anatomyy")
+
+    built: list[bool] = []
+    real = lm_eval.tasks.TaskManager
+
+    def recording(*args, include_defaults: bool = True, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(include_defaults)
+        return real(*args, include_defaults=include_defaults, **kwargs)
+
+    monkeypatch.setattr(lm_eval.tasks, "TaskManager", recording)
+    with pytest.raises(ConfigError) as error:
+        LMEvalTask("hellaswagg").load(TaskSettings())
+    assert "lm-evaluation-harness has no task 'hellaswagg'" in str(error.value)
+    assert "hellaswag" in (error.value.hint or "").split("close: ")[1]
+    assert built == [False]  # lm-eval's own tasks were not indexed
+
+    (tmp_path / "mine.yaml").write_text("task: my_task\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        LMEvalTask("my_taks").load(TaskSettings(data=str(tmp_path)))
+    assert f"(nor in {tmp_path})" in str(error.value) and "my_task" in (error.value.hint or "")
+    assert built == [False, False, False]
+
+
 def test_lm_eval_output_folds_into_metrics_subtasks_and_string_id_items() -> None:
     from ru_llm.eval.lm_eval_bridge import fold_results
 

@@ -76,16 +76,36 @@ def lm_eval_task_file(name: str) -> bool:
     )
 
 
+def lm_eval_may_ship(name: str) -> bool:
+    """Whether lm-evaluation-harness's own task index could hold ``name``: ``False`` only when no task
+    YAML or template it ships contains the text at all (its index takes every name from them), a second's
+    reading instead of the ~10 CPU-seconds of building its index."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("lm_eval")
+    if spec is None or spec.origin is None:
+        return False
+    return any(name in text for text in _shipped_texts(Path(spec.origin).parent / "tasks"))
+
+
 @functools.cache
-def _shipped_names(root: Path) -> frozenset[str]:
-    names: set[str] = set()
-    for path in root.rglob("*"):  # task YAMLs, and the templates they include (`_default_template_yaml`)
+def _shipped_texts(root: Path) -> tuple[str, ...]:
+    """Every task YAML under ``root`` and the templates they include (``_default_template_yaml``)."""
+    texts = []
+    for path in sorted(root.rglob("*")):
         if not (path.name.endswith("yaml") or "." not in path.name) or not path.is_file():
             continue
         try:
-            text = path.read_text(encoding="utf-8")
+            texts.append(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError):
             continue
+    return tuple(texts)
+
+
+@functools.cache
+def _shipped_names(root: Path) -> frozenset[str]:
+    names: set[str] = set()
+    for text in _shipped_texts(root):
         for match in _NAME_KEY.finditer(text):
             value, items = match.group(1), match.group(2)
             names.update([value] if value else _LIST_ITEM.findall(items or ""))
@@ -119,7 +139,8 @@ class LMEvalTask:
         include = _include_path(settings.data, self.name)
         self._manager = _task_manager(self.task, include)
         if self.task not in self._manager.all_tasks:
-            close = difflib.get_close_matches(self.task, self._manager.all_tasks, n=3)
+            known = set(self._manager.all_tasks) | (lm_eval_task_names() or frozenset())
+            close = difflib.get_close_matches(self.task, sorted(known), n=3)
             hint = f"close: {', '.join(close)}" if close else "`lm-eval ls tasks` lists them"
             where = f" (nor in {include})" if include else ""
             raise ConfigError(f"{self.name}: lm-evaluation-harness has no task {self.task!r}{where}", hint=hint)
@@ -298,13 +319,16 @@ def _include_path(data: str | None, name: str) -> Path | None:
 
 def _task_manager(task: str, include: Path | None) -> Any:
     """lm-eval's ``TaskManager``; with an include path, its tasks alone first (indexing lm-eval's own
-    thousands of tasks takes seconds), lm-eval's too when the task is not there."""
+    thousands of tasks takes ~10 CPU-seconds), lm-eval's too when the task is not there and lm-eval's task
+    files mention its name (a typo is told without indexing them: the caller finds it missing)."""
     from lm_eval.tasks import TaskManager
 
     if include is not None:
         manager = TaskManager(include_path=str(include), include_defaults=False)
         if task in manager.all_tasks:
             return manager
+    if not lm_eval_may_ship(task):
+        return TaskManager(include_path=str(include) if include else None, include_defaults=False)
     return TaskManager(include_path=str(include) if include else None)
 
 
