@@ -1,12 +1,10 @@
 """Launching two local CPU ranks from tests, free of any enclosing launcher's variables.
 
-* :func:`torchrun`: the real ``torchrun --standalone`` (its agent process plus one process per rank);
-* :func:`forked_ranks`: the same ranks with the same process-group variables, forked from one process
-  that imported torch, transformers and DeepSpeed first (``python -m kit.launch N ARGS``). Each rank is
-  still its own process (its own process group member, signals, exit); what it does not pay is a second
-  import of the libraries (about 10 CPU-seconds a rank here) nor torchrun's agent (about 4). For tests
-  about what the ranks do, not about torchrun itself (test_distributed.py and test_multinode.py keep
-  real torchrun runs);
+* :func:`forked_ranks`: ranks with torchrun's process-group variables, forked from one process that
+  imported torch, transformers and DeepSpeed first (``python -m kit.launch N ARGS``). Each rank is still
+  its own process (its own process group member, signals, exit); what it does not pay is a second import
+  of the libraries (about 10 CPU-seconds a rank here) nor torchrun's agent (about 4). For tests about what
+  the ranks do, not about torchrun itself (test_multinode.py runs the real torchrun: two agents, c10d);
 * :func:`forked`: the same for any ``python TARGET`` (kit/crash.py's killed runs: ``processes=0``, no
   rank variables).
 
@@ -50,20 +48,9 @@ def environment(**extra: str) -> dict[str, str]:
     return env
 
 
-def torchrun(
-    *args: Any, cwd: Path, processes: int = 2, timeout: int = 300, **extra_env: str
-) -> subprocess.CompletedProcess[str]:
-    """``torchrun --standalone --nproc_per_node N ARGS`` (a free rendezvous port per run)."""
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes)]
-    return subprocess.run(
-        [*command, *map(str, args)], cwd=cwd, env=environment(**extra_env), capture_output=True, text=True,
-        timeout=timeout, check=False,
-    )  # fmt: skip
-
-
 def forked_ranks(*args: Any, cwd: Path, processes: int = 2, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     """``ARGS`` (``-m MODULE ...`` or ``SCRIPT ...``) on ``processes`` ranks forked from one process that
-    imported the libraries first; the result reads as :func:`torchrun`'s (returncode, stdout, stderr)."""
+    imported the libraries first; the result reads as ``subprocess.run``'s (returncode, stdout, stderr)."""
     return forked([str(a) for a in args], cwd=cwd, processes=processes, timeout=timeout)
 
 

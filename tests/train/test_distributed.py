@@ -1,4 +1,8 @@
-"""`torchrun -m ru_llm.cli train run` with ZeRO-3 on two CPU processes (gloo) trains the model one process would.
+"""`ru-llm train run` with ZeRO-3 on two CPU ranks (gloo) trains the model one process would.
+
+The ranks get torchrun's variables but are forked from one process that imported the libraries
+(kit/launch.py): what is tested is what the ranks do. The real torchrun, its agents and c10d rendezvous
+run in tests/train/test_multinode.py, on the same command.
 
 The reference is one process without DeepSpeed and twice the per-device batch: the same four
 conversations per step, so the two runs differ only in float summation order (sharded
@@ -20,8 +24,7 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from kit.launch import forked_ranks
-from kit.launch import torchrun as _torchrun
+from kit.launch import forked, forked_ranks
 from kit.train_data import one_line_error
 from kit.zero3_runs import train_one_process, zero3_values
 
@@ -97,7 +100,8 @@ def test_two_processes_under_zero3_train_the_model_one_process_would(
 ) -> None:
     config, out = _zero3_config(tmp_path, setup)
     extensions = tmp_path / "torch_extensions"  # where DeepSpeed would JIT-build ops (torch's cpp_extension)
-    done = _torchrun("-m", "ru_llm.cli", "train", "run", config, cwd=tmp_path, TORCH_EXTENSIONS_DIR=str(extensions))
+    target = ["-m", "ru_llm.cli", "train", "run", str(config)]
+    done = forked(target, cwd=tmp_path, processes=2, TORCH_EXTENSIONS_DIR=str(extensions))
     assert done.returncode == 0, done.stderr[-4000:]
     # nothing compiled: the CPU shared-memory op only serves inference all-reduce (1-2 minutes of g++ otherwise)
     assert not any(path.is_file() for path in extensions.rglob("*")), sorted(extensions.rglob("*"))
@@ -134,7 +138,7 @@ def test_a_signal_to_one_rank_stops_both_at_the_same_step_and_the_run_resumes(
     script = tmp_path / "signal_one_rank.py"
     script.write_text(SIGNAL_ONE_RANK, encoding="utf-8")
     # the ranks forked from one process that imported the libraries (kit/launch.py): this test is about the
-    # ranks' stop and resume, the test above runs the real torchrun
+    # ranks' stop and resume; test_multinode.py runs the real torchrun
     stopped = forked_ranks(script, config, cwd=tmp_path)
     assert stopped.returncode == 0, stopped.stderr[-4000:]
     for rank in (0, 1):
