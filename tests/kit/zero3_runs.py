@@ -8,11 +8,14 @@ size 1, so both see the same four conversations per two steps (tests/train/test_
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 from kit.train_data import dolly_conversations, write_jsonl
+
+STEPS = 4  # optimizer steps of the two-rank runs and their reference: two epochs of two steps
 
 
 def zero3_values(root: Path, model: Path, *, steps: int) -> dict[str, Any]:
@@ -42,3 +45,18 @@ def train_one_process(root: Path, values: dict[str, Any]) -> Path:
     config, _ = resolve_config(path)
     train(config, progress=False)
     return reference
+
+
+def shared_reference(root: Path, model: Path, *, steps: int) -> tuple[dict[str, Any], Path]:
+    """:func:`zero3_values` and :func:`train_one_process` under ``root``, done once however many test processes
+    ask (a file lock; a marker written after the run says it is done). Returns the settings and the reference's
+    output directory, both read-only for the callers."""
+    from filelock import FileLock
+
+    done = root / "reference-done.json"
+    with FileLock(str(root / "reference.lock")):
+        if not done.is_file():
+            values = zero3_values(root, model, steps=steps)
+            train_one_process(root, values)
+            done.write_text(json.dumps(values), encoding="utf-8")
+    return json.loads(done.read_text(encoding="utf-8")), root / "one-process"

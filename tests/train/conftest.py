@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import shared_dir
 from kit.train_data import dolly_conversations, write_jsonl
 
 
@@ -42,3 +43,15 @@ def run_config(tmp_path: Path, tiny_model: Callable[[str], Path]) -> Callable[..
         return path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def zero3_reference(tmp_path_factory: pytest.TempPathFactory, tiny_model: Callable[[str], Path]) -> dict[str, Any]:
+    """The run settings of the two-rank ZeRO-3 tests and their one-process reference run (kit/zero3_runs.py),
+    trained once per test run for every worker: ``{"values": ..., "reference": Path}``, both read-only."""
+    pytest.importorskip("deepspeed")
+    from kit.zero3_runs import STEPS, shared_reference
+
+    root = shared_dir(tmp_path_factory, "zero3-reference")
+    values, reference = shared_reference(root, tiny_model("llama"), steps=STEPS)
+    return {"values": values, "reference": reference}

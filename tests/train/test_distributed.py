@@ -26,9 +26,7 @@ import torch
 import yaml
 from kit.launch import forked, forked_ranks
 from kit.train_data import one_line_error
-from kit.zero3_runs import train_one_process, zero3_values
-
-STEPS = 4
+from kit.zero3_runs import STEPS
 
 # Rank 1 alone gets SIGTERM after step 2: both ranks must stop there and save one checkpoint.
 SIGNAL_ONE_RANK = """
@@ -63,19 +61,10 @@ def _weights(path: Path) -> dict[str, torch.Tensor]:
     return {name: p.detach() for name, p in model.named_parameters()}
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory, tiny_model: Callable[[str], Path]) -> dict[str, Any]:
-    """The shared run settings, and the one-process reference run trained in-process."""
-    pytest.importorskip("deepspeed")
-    root = tmp_path_factory.mktemp("distributed")
-    values = zero3_values(root, tiny_model("llama"), steps=STEPS)  # two epochs of two steps
-    return {"values": values, "reference": train_one_process(root, values)}
-
-
-def _zero3_config(directory: Path, setup: dict[str, Any]) -> tuple[Path, Path]:
+def _zero3_config(directory: Path, zero3_reference: dict[str, Any]) -> tuple[Path, Path]:
     out = directory / "zero3"
     path = directory / "zero3.yaml"
-    values = {**setup["values"], "batch_size": 1, "output_dir": str(out), "full": {"deepspeed": "zero3"}}
+    values = {**zero3_reference["values"], "batch_size": 1, "output_dir": str(out), "full": {"deepspeed": "zero3"}}
     path.write_text(yaml.safe_dump(values), encoding="utf-8")
     return path, out
 
@@ -96,9 +85,9 @@ def _same_model_as_one_process(out: Path, reference: Path, base: Path) -> None:
 
 @pytest.mark.slow
 def test_two_processes_under_zero3_train_the_model_one_process_would(
-    setup: dict[str, Any], tiny_model: Callable[[str], Path], tmp_path: Path
+    zero3_reference: dict[str, Any], tiny_model: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    config, out = _zero3_config(tmp_path, setup)
+    config, out = _zero3_config(tmp_path, zero3_reference)
     extensions = tmp_path / "torch_extensions"  # where DeepSpeed would JIT-build ops (torch's cpp_extension)
     target = ["-m", "ru_llm.cli", "train", "run", str(config)]
     done = forked(target, cwd=tmp_path, processes=2, TORCH_EXTENSIONS_DIR=str(extensions))
@@ -112,15 +101,15 @@ def test_two_processes_under_zero3_train_the_model_one_process_would(
     assert (out / "model.safetensors").is_file()
     assert not list(out.glob("global_step*")) and not list(out.glob("checkpoint-*"))
     assert not (out / "pytorch_model.bin").exists()
-    _same_model_as_one_process(out, setup["reference"], tiny_model("llama"))
+    _same_model_as_one_process(out, zero3_reference["reference"], tiny_model("llama"))
 
     # tokens of both ranks, as the one process counts them
     records = _records(out)
-    reference = _records(setup["reference"])
+    reference = _records(zero3_reference["reference"])
     assert [r["tokens_seen"] for r in records if "loss" in r] == [r["tokens_seen"] for r in reference if "loss" in r]
     assert sum("train_runtime" in r for r in records) == 1
     report = json.loads((out / "train_report.json").read_text(encoding="utf-8"))
-    expected_report = json.loads((setup["reference"] / "train_report.json").read_text(encoding="utf-8"))
+    expected_report = json.loads((zero3_reference["reference"] / "train_report.json").read_text(encoding="utf-8"))
     assert report["tokens_seen"] == expected_report["tokens_seen"] and report["steps"] == STEPS
 
     resolved = yaml.safe_load((out / "config.resolved.yaml").read_text(encoding="utf-8"))
@@ -132,9 +121,9 @@ def test_two_processes_under_zero3_train_the_model_one_process_would(
 
 @pytest.mark.slow
 def test_a_signal_to_one_rank_stops_both_at_the_same_step_and_the_run_resumes(
-    setup: dict[str, Any], tiny_model: Callable[[str], Path], tmp_path: Path
+    zero3_reference: dict[str, Any], tiny_model: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    config, out = _zero3_config(tmp_path, setup)
+    config, out = _zero3_config(tmp_path, zero3_reference)
     script = tmp_path / "signal_one_rank.py"
     script.write_text(SIGNAL_ONE_RANK, encoding="utf-8")
     # the ranks forked from one process that imported the libraries (kit/launch.py): this test is about the
@@ -150,7 +139,7 @@ def test_a_signal_to_one_rank_stops_both_at_the_same_step_and_the_run_resumes(
     assert resumed.returncode == 0, resumed.stderr[-4000:]
     report = json.loads((out / "train_report.json").read_text(encoding="utf-8"))
     assert report["resumed_from"].endswith("checkpoint-2")
-    _same_model_as_one_process(out, setup["reference"], tiny_model("llama"))
+    _same_model_as_one_process(out, zero3_reference["reference"], tiny_model("llama"))
 
 
 def test_zero3_without_deepspeed_installed_is_one_line_before_anything_is_written(

@@ -26,11 +26,10 @@ import pytest
 import yaml
 from kit.crash import max_difference, weights
 from kit.launch import LAUNCH_VARS, free_port, running
-from kit.zero3_runs import train_one_process, zero3_values
+from kit.zero3_runs import STEPS
 
 from ru_llm.train.checkpoints import COMPLETE, STAGING, is_finished
 
-STEPS = 4
 SAVE_STEPS = 2
 
 # The first run's entry point: `ru-llm ARGS`, except that with HOLD_MARKER set the worker writes its pid
@@ -134,11 +133,9 @@ def _check_published(out: Path, step: int) -> None:
 
 @pytest.mark.slow
 def test_a_node_killed_mid_run_then_both_restarted_gives_the_uninterrupted_weights(
-    tiny_model: Callable[[str], Path], tmp_path: Path
+    zero3_reference: dict[str, Any], tiny_model: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    pytest.importorskip("deepspeed")
-    values = zero3_values(tmp_path, tiny_model("llama"), steps=STEPS)
-    reference = train_one_process(tmp_path, values)
+    values, reference = zero3_reference["values"], zero3_reference["reference"]
 
     out = tmp_path / "shared" / "run"  # the "shared filesystem" both nodes write to
     config = tmp_path / "run.yaml"
