@@ -1,56 +1,27 @@
 """The example plugin's evaluation model kind, installed into a fresh virtual environment and run through ``ru-llm``.
 
-The ru-llm packages and the example are built and installed (not editable) with ``uv pip install --offline``
-from uv's cache, so the plugin is found the way a user's would be: through its installed entry point.
+The ru-llm packages and the example are installed with ``uv pip install --offline`` from uv's cache (the
+example built, not editable), so the plugin is found the way a user's would be: through its installed entry
+point. The environment is shared with test_example_plugin_strategy.py (tests/example_venv.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import REPO
+from example_venv import example_venv
 
-PACKAGES = ("core", "dataset", "translate", "tokenize", "train", "eval", "cli")
-EXAMPLE = REPO / "examples" / "ru-llm-plugin-example"
 MMLU_DATA = REPO / "tests" / "data" / "mmlu"
-
-
-def _uv() -> str:
-    uv = os.environ.get("UV") or shutil.which("uv")
-    if not uv:
-        pytest.skip("uv is not on PATH")
-    return uv
 
 
 @pytest.fixture(scope="module")
 def fresh_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """A new virtual environment with the ru-llm packages and the example installed, and its environment."""
-    venv = tmp_path_factory.mktemp("fresh") / "venv"
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
-    env |= {"HF_HUB_OFFLINE": "1", "COLUMNS": "200", "NO_COLOR": "1"}
-    env.pop("RU_LLM_DISABLE_PLUGIN_AUTOLOAD", None)
-    env.pop("RU_LLM_LOAD_PLUGINS", None)
-    subprocess.run([_uv(), "venv", "-q", str(venv), "--python", sys.executable], check=True, env=env)
-    sources = [str(REPO / "packages" / name) for name in PACKAGES] + [str(EXAMPLE)]
-    install = [
-        _uv(),
-        "pip",
-        "install",
-        "-q",
-        "--offline",
-        "--link-mode=hardlink",
-        "--python",
-        str(venv / "bin" / "python"),
-    ]
-    done = subprocess.run([*install, *sources], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return venv, env
+    """The run's fresh environment with the packages and the example installed (tests/example_venv.py)."""
+    return example_venv(tmp_path_factory)
 
 
 def _ru_llm(fresh_env: tuple[Path, dict[str, str]], *args: object) -> subprocess.CompletedProcess[str]:

@@ -5,14 +5,13 @@ virtual environment where the workspace packages and the example are installed l
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import REPO
+from example_venv import example_venv
 from kit.distributions import expose_project, put_on_path
 from kit.train_data import dolly_conversations, write_jsonl
 
@@ -76,20 +75,17 @@ def test_it_keeps_the_lora_traits_and_groups_the_b_matrices(installed: None, tin
     assert slow["params"] and all(".lora_A." in names[id(p)] for p in slow["params"])
 
 
+@pytest.fixture(scope="module")
+def fresh_env(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """The run's fresh environment with the packages and the example installed (tests/example_venv.py)."""
+    return example_venv(tmp_path_factory)
+
+
 @pytest.mark.slow
-def test_ru_llm_trains_it_from_a_config_in_a_fresh_environment(tmp_path: Path, tiny_model) -> None:
-    uv = shutil.which("uv")
-    if uv is None:
-        pytest.skip("uv is not installed")
-    venv = tmp_path / "venv"
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("RU_LLM_", "VIRTUAL_ENV", "PYTHONPATH"))}
-    subprocess.run([uv, "venv", "-q", str(venv)], check=True, env=environ, timeout=120)
-    packages = [str(REPO / "packages" / name) for name in ("core", "dataset", "tokenize", "translate", "train",
-                                                           "eval", "cli")]  # fmt: skip
-    install = [uv, "pip", "install", "-q", "-p", str(venv / "bin" / "python"), *packages, str(EXAMPLE)]
-    done = subprocess.run([*install[:3], "--offline", *install[3:]], env=environ, capture_output=True, text=True)
-    if done.returncode != 0:  # not everything in the local cache: from the index
-        subprocess.run(install, check=True, env=environ, timeout=900)
+def test_ru_llm_trains_it_from_a_config_in_a_fresh_environment(
+    fresh_env: tuple[Path, dict[str, str]], tmp_path: Path, tiny_model
+) -> None:
+    venv, environ = fresh_env
     config = {
         "strategy": "lora_plus",
         "model": str(tiny_model("llama")),
@@ -108,7 +104,7 @@ def test_ru_llm_trains_it_from_a_config_in_a_fresh_environment(tmp_path: Path, t
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     result = subprocess.run(
         [str(venv / "bin" / "ru-llm"), "train", "run", str(path)],
-        capture_output=True, text=True, env={**environ, "HF_HUB_OFFLINE": "1"}, timeout=600, cwd=tmp_path,
+        capture_output=True, text=True, env=environ, timeout=600, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / "out"
