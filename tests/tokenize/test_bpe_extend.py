@@ -14,6 +14,7 @@ from ru_llm.tokenize.bpe.extend import (
     extend_byte_level_bpe,
     has_cyrillic,
     learn_bpe_extension,
+    load_json_once,
     merge_pair,
     read_tokenizer_json,
     repeat_counts,
@@ -47,7 +48,7 @@ def extended(request, real_tokenizer, tmp_path_factory):
     base = real_tokenizer(request.param)
     base_dir = Path(base.name_or_path)
     out = tmp_path_factory.mktemp(f"ext-{request.param}") / "out"
-    report = extend_byte_level_bpe(base_dir, weighted_texts([str(RU_DEV)]), ADD, out)
+    report = extend_byte_level_bpe(base_dir, weighted_texts([str(RU_DEV)]), ADD, out, base_tokenizer=base)
     return base, base_dir, AutoTokenizer.from_pretrained(out), out, report
 
 
@@ -149,6 +150,20 @@ def test_add_more_than_the_corpus_supports_says_how_many(small_qwen: Path, tmp_p
         extend_byte_level_bpe(small_qwen, weighted_texts([str(tiny)]), 1000, tmp_path / "out")
     assert 0 < int(error.value.message.split("only ")[1].split()[0]) < 20
     assert not (tmp_path / "out").exists() and len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_parsed_tokenizer_json_is_reused_until_the_file_changes(tmp_path: Path) -> None:
+    path = tmp_path / "tokenizer.json"
+    path.write_text('{"model": {"vocab": {"a": 0}}}', encoding="utf-8")
+    first = load_json_once(path)
+    assert load_json_once(path) is first and first == {"model": {"vocab": {"a": 0}}}
+    path.write_text('{"model": {"vocab": {"b": 0, "c": 1}}}', encoding="utf-8")  # another size and mtime
+    assert load_json_once(path) == {"model": {"vocab": {"b": 0, "c": 1}}}
+    moved = tmp_path / "moved.json"
+    path.rename(moved)
+    path.write_text('{"model": {"vocab": {"d": 0, "e": 1}}}', encoding="utf-8")  # same size, another file
+    assert load_json_once(path) == {"model": {"vocab": {"d": 0, "e": 1}}}
+    assert load_json_once(moved) == {"model": {"vocab": {"b": 0, "c": 1}}}
 
 
 @pytest.mark.parametrize("name", ["llama2", "mistral-7b-v0.1"])

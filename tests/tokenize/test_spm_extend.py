@@ -48,8 +48,9 @@ def extended(request, real_tokenizer, tmp_path_factory):
 
     base_dir = DATA / "tokenizers" / request.param
     out = tmp_path_factory.mktemp(f"spm-ext-{request.param}") / "out"
-    report = extend_sentencepiece_bpe(base_dir, weighted_texts([str(RU_DEV)]), ADD, out)
-    return real_tokenizer(request.param), base_dir, AutoTokenizer.from_pretrained(out), out, report  # base: read-only
+    base = real_tokenizer(request.param)  # read-only
+    report = extend_sentencepiece_bpe(base_dir, weighted_texts([str(RU_DEV)]), ADD, out, base_tokenizer=base)
+    return base, base_dir, AutoTokenizer.from_pretrained(out), out, report
 
 
 def test_round_trips_russian_english_code_emoji_mixed(extended) -> None:

@@ -14,7 +14,13 @@ from ru_llm.tokenize.bpe.extend import ExtendReport
 
 
 def check_base(base_dir: str | Path) -> Callable[..., ExtendReport]:
-    """Check the base before any corpus is read (one-line errors) and return the function that extends it."""
+    """Check the base before any corpus is read (one-line errors) and return the function that extends it.
+
+    The returned function reuses the base tokenizer loaded here for its final check (a 150k-token base
+    takes a second to load).
+    """
+    from functools import partial
+
     from ru_llm.tokenize.bpe.extend import extend_byte_level_bpe, read_tokenizer_json
     from ru_llm.tokenize.loading import check_base_tokenizer
     from ru_llm.tokenize.sentencepiece import extend as spm_extend
@@ -25,8 +31,8 @@ def check_base(base_dir: str | Path) -> Callable[..., ExtendReport]:
     else:
         read_tokenizer_json(base_dir)
         extend = extend_byte_level_bpe
-    check_base_tokenizer(base_dir)  # the kind is right; now it must load as the model will load it
-    return extend
+    base_tokenizer = check_base_tokenizer(base_dir)  # the kind is right; now it must load as the model will
+    return partial(extend, base_tokenizer=base_tokenizer)
 
 
 def extend_tokenizer(

@@ -88,7 +88,9 @@ def _special_strings(tokenizer: Any) -> dict[str, str | None]:
     }
 
 
-def verify_tokenizer(out_dir: Path, base_dir: Path | None = None, *, keeps_base_ids: bool = False) -> Any:
+def verify_tokenizer(
+    out_dir: Path, base_dir: Path | None = None, *, keeps_base_ids: bool = False, base_tokenizer: Any = None
+) -> Any:
     """Load ``out_dir`` with ``AutoTokenizer`` and check what every produced tokenizer promises.
 
     * every sample of :data:`ROUND_TRIP_SAMPLES` round-trips (with a base: every sample the base round-trips);
@@ -97,12 +99,17 @@ def verify_tokenizer(out_dir: Path, base_dir: Path | None = None, *, keeps_base_
     * ``keeps_base_ids`` (extend): every base token keeps its id, and text without Cyrillic gives exactly
       the base's ids.
 
+    :param base_tokenizer: ``base_dir`` already loaded by ``AutoTokenizer`` (only read here): the commands
+        load the base before reading any corpus, and a 150k-token base takes a second to load again.
+
     Returns the loaded tokenizer. Raises ``AssertionError`` (a bug, not a user error) when a check fails.
     """
     from transformers import AutoTokenizer
 
     new = AutoTokenizer.from_pretrained(str(out_dir), trust_remote_code=False)
-    base = AutoTokenizer.from_pretrained(str(base_dir), trust_remote_code=False) if base_dir is not None else None
+    base = base_tokenizer
+    if base is None and base_dir is not None:
+        base = AutoTokenizer.from_pretrained(str(base_dir), trust_remote_code=False)
     for text in ROUND_TRIP_SAMPLES:
         if (base is None or _round_trips(base, text)) and not _round_trips(new, text):
             raise AssertionError(f"tokenizer {out_dir} does not round-trip {text!r}")

@@ -177,13 +177,14 @@ def replace_vocabulary(
     start = time.perf_counter()
     base = Path(base_dir).expanduser()
     out = Path(out_dir).expanduser()
-    old_vocab = check_base_tokenizer(base).get_vocab()
+    base_tokenizer = check_base_tokenizer(base)
+    old_vocab = base_tokenizer.get_vocab()
     check_out_dir(out, overwrite, base)
     chosen = pick_trainer(base, trainer)
     check_vocab_size(chosen, vocab_size, base, [])
     with atomic_directory(out, command="tokenize replace") as work:
         learned = chosen.train(texts, vocab_size, work, base_dir=base, on_text=on_text)
-        new = verify_tokenizer(work, base)
+        new = verify_tokenizer(work, base, base_tokenizer=base_tokenizer)
     new_vocab = new.get_vocab()
     return ReplaceReport(
         base=str(base_dir),

@@ -339,15 +339,40 @@ def read_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
     """The base directory's byte-level BPE ``tokenizer.json``; one-line errors for a missing or other tokenizer.
 
     SentencePiece bases (a ``tokenizer.model``) are :mod:`ru_llm.tokenize.sentencepiece.extend`'s: see
-    :func:`uses_sentencepiece`.
+    :func:`uses_sentencepiece`. Shared with later reads of the unchanged file (:func:`load_json_once`): treat
+    it as read-only.
     """
     data = parse_tokenizer_json(base_dir)
     check_byte_level_bpe(data, str(base_dir))
     return data
 
 
+# Parsed tokenizer.json files by (path, inode, size, mtime): a command reads its base several times (the base
+# checks, the trainer's fits_base, min_vocab_size and train); parsing 5-10 MB of JSON takes 0.3-0.5 s each.
+_PARSED: dict[tuple[str, int, int, int], dict[str, Any]] = {}
+_PARSED_KEPT = 2
+
+
+def load_json_once(path: Path) -> Any:
+    """``path`` parsed as JSON, the same object again while the file is unchanged in this process.
+
+    The result is shared: read it, or copy before changing it (:func:`copy_for_model_edit`). Raises what
+    ``Path.read_text`` and ``json.loads`` raise.
+    """
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key not in _PARSED:
+        _PARSED[key] = json.loads(path.read_text(encoding="utf-8"))
+        while len(_PARSED) > _PARSED_KEPT:
+            del _PARSED[next(iter(_PARSED))]  # the oldest
+    return _PARSED[key]
+
+
 def parse_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
-    """The base directory's ``tokenizer.json``, parsed (one-line errors for a missing or broken file), unchecked."""
+    """The base directory's ``tokenizer.json``, parsed (one-line errors for a missing or broken file), unchecked.
+
+    Shared with later reads of the unchanged file (:func:`load_json_once`): treat it as read-only.
+    """
     from ru_llm.tokenize.loading import base_directory, has_sentencepiece_model
 
     hint = "pass a local directory holding the base model's tokenizer.json"
@@ -362,7 +387,7 @@ def parse_tokenizer_json(base_dir: str | Path) -> dict[str, Any]:
             )
         raise RuLLMError(f"base {base_dir}: the directory has no tokenizer.json", hint=hint)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load_json_once(path)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise RuLLMError(f"base {path}: not a valid tokenizer.json ({error})", hint=hint) from error
     return data
@@ -372,7 +397,7 @@ def has_byte_level_tokenizer_json(base_dir: str | Path) -> bool:
     """Whether the directory's ``tokenizer.json`` exists, parses and is a byte-level BPE."""
     path = Path(base_dir).expanduser() / "tokenizer.json"
     try:
-        check_byte_level_bpe(json.loads(path.read_text(encoding="utf-8")), str(base_dir))
+        check_byte_level_bpe(load_json_once(path), str(base_dir))
     except (OSError, ValueError, RuLLMError):
         return False
     return True
@@ -437,10 +462,14 @@ def extend_byte_level_bpe(
     *,
     overwrite: bool = False,
     on_text: Callable[[], None] | None = None,
+    base_tokenizer: Any = None,
 ) -> ExtendReport:
     """Learn ``new_tokens`` Russian tokens as merges on top of a byte-level BPE base and save the tokenizer.
 
     Writes to a temp dir beside ``out_dir`` and renames it into place: a failure leaves nothing half-written.
+
+    :param base_tokenizer: the base already loaded by ``AutoTokenizer`` (as :func:`ru_llm.tokenize.extend.check_base`
+        loads it), so the final check does not load it again.
     """
     import time
 
@@ -455,7 +484,7 @@ def extend_byte_level_bpe(
     vocab = extended["model"]["vocab"]
     with atomic_directory(out, command="tokenize extend") as work:
         write_extended_tokenizer(base, work, extended)
-        verify_tokenizer(work, base, keeps_base_ids=True)
+        verify_tokenizer(work, base, keeps_base_ids=True, base_tokenizer=base_tokenizer)
     from tokenizers.decoders import ByteLevel
 
     decode = ByteLevel().decode

@@ -214,11 +214,15 @@ def optimize_tokenizer(
     add_texts: Iterable[tuple[str, float]] | None = None,
     overwrite: bool = False,
     on_text: Callable[[], None] | None = None,
+    base_tokenizer: Any = None,
 ) -> OptimizeReport:
     """Drop the base tokens unused on ``keep_texts``, optionally learn ``add`` Russian tokens from ``add_texts``.
 
     Writes ``tokenizer.json``, the slow files the base ships, its other tokenizer files with ids remapped and
     ``id_map.json`` to a temp dir beside ``out_dir``, verifies it, and renames it into place.
+
+    :param base_tokenizer: the base already loaded by ``AutoTokenizer`` (the command loads it before reading
+        any corpus), so the final check does not load it again.
     """
     from ru_llm.tokenize.replace import copy_base_files
 
@@ -255,7 +259,7 @@ def optimize_tokenizer(
             "dropped": len(old_tokens) - len(old_to_new),
         }
         (work / ID_MAP).write_text(json.dumps(id_map, indent=1) + "\n", "utf-8")
-        verify_tokenizer(work, base)
+        verify_tokenizer(work, base, base_tokenizer=base_tokenizer)
     return OptimizeReport(
         base=str(base_dir),
         out_dir=str(out),

@@ -58,14 +58,21 @@ def optimize_command(
         check_add(add)
     base = tokenizer_dir(base_spec)
     read_base(base)
-    check_base_tokenizer(base)
+    base_tokenizer = check_base_tokenizer(base)
     check_out_dir(out, overwrite, base)
     console = Console(stderr=True)
     with console.status("checking the keep corpus") as status:
         keep_texts = with_progress(weighted_texts(keep_corpus), status)
         add_texts = with_progress(weighted_texts(corpus), status) if corpus else None
         report = optimize_tokenizer(
-            base, keep_texts, out, min_count=min_count, add=add, add_texts=add_texts, overwrite=overwrite
+            base,
+            keep_texts,
+            out,
+            min_count=min_count,
+            add=add,
+            add_texts=add_texts,
+            overwrite=overwrite,
+            base_tokenizer=base_tokenizer,
         )
     print_report(
         report.to_dict(),

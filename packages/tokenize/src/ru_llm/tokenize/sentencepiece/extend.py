@@ -410,11 +410,15 @@ def extend_sentencepiece_bpe(
     *,
     overwrite: bool = False,
     on_text: Callable[[], None] | None = None,
+    base_tokenizer: Any = None,
 ) -> ExtendReport:
     """Learn ``new_tokens`` Russian pieces after a SentencePiece BPE base's pieces and save the tokenizer.
 
     Writes ``tokenizer.model`` and a matching ``tokenizer.json`` (plus the base's other files) to a temp dir
     beside ``out_dir`` and renames it into place: a failure leaves nothing half-written.
+
+    :param base_tokenizer: the base already loaded by ``AutoTokenizer`` (as :func:`ru_llm.tokenize.extend.check_base`
+        loads it); otherwise it is loaded once here for the final checks.
     """
     start = time.perf_counter()
     base = Path(base_dir).expanduser()
@@ -441,12 +445,14 @@ def extend_sentencepiece_bpe(
         copy_tokenizer_files(base, work, skip=(model_file.name, "tokenizer.json"))
         (work / model_file.name).write_bytes(model)
         write_tokenizer_json(work, pipeline_from=base / "tokenizer.json")
-        verify_tokenizer(work, base, keeps_base_ids=True)
-        from transformers import AutoTokenizer
+        base_fast = base_tokenizer
+        if base_fast is None:
+            from transformers import AutoTokenizer
 
-        base_fast = AutoTokenizer.from_pretrained(str(base), trust_remote_code=False)
+            base_fast = AutoTokenizer.from_pretrained(str(base), trust_remote_code=False)
+        new = verify_tokenizer(work, base, keeps_base_ids=True, base_tokenizer=base_fast)
         samples = (*ROUND_TRIP_SAMPLES, *_AGREEMENT_SAMPLES)
-        check_fast_matches_model(work, model, samples, base=(proto.SerializeToString(), base_fast))
+        check_fast_matches_model(work, model, samples, base=(proto.SerializeToString(), base_fast), fast=new)
     first_new = len(extended.pieces) - len(extension.pieces)
     examples = [p.replace("▁", " ") for p in extension.pieces if len(p.strip("▁")) > 1][:_EXAMPLES]
     return ExtendReport(

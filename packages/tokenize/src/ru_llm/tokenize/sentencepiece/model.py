@@ -505,17 +505,21 @@ def write_tokenizer_json(directory: Path, *, pipeline_from: Path | None = None) 
 
 
 def check_fast_matches_model(
-    directory: Path, model: bytes, texts: Iterable[str], *, base: tuple[bytes, Any] | None = None
+    directory: Path, model: bytes, texts: Iterable[str], *, base: tuple[bytes, Any] | None = None, fast: Any = None
 ) -> None:
     """Raise ``AssertionError`` (a bug) where the fast tokenizer in ``directory`` segments a text unlike ``model``.
 
     :param base: ``(base model bytes, base fast tokenizer)``: texts the base's own fast and slow tokenizers
         already split differently are skipped (transformers merges LLaMA-2's runs of spaces in another order).
+    :param fast: ``directory`` already loaded by ``AutoTokenizer`` (e.g. by
+        :func:`~ru_llm.tokenize.produced.verify_tokenizer`); loaded here otherwise.
     """
     import sentencepiece
-    from transformers import AutoTokenizer
 
-    fast = AutoTokenizer.from_pretrained(str(directory), trust_remote_code=False)
+    if fast is None:
+        from transformers import AutoTokenizer
+
+        fast = AutoTokenizer.from_pretrained(str(directory), trust_remote_code=False)
     slow = sentencepiece.SentencePieceProcessor(model_proto=model)
     base_slow = sentencepiece.SentencePieceProcessor(model_proto=base[0]) if base is not None else None
     for text in texts:
