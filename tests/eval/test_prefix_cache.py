@@ -8,13 +8,14 @@ begin with their prefix's (a token spanning the boundary) must be scored whole a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from ru_llm.eval.models.hf import HFEvalModel, ModelSettings
-from ru_llm.eval.models.prefix_cache import BOUNDARY, UNSHARED, ScoreRow, plan
+from ru_llm.eval.models.prefix_cache import BOUNDARY, UNSHARED, PrefixStats, ScoreRow, plan
 from ru_llm.eval.run import evaluate
 from ru_llm.eval.task import ChoiceRequest, TaskSettings
 from ru_llm.eval.tasks.mmlu import MMLU
@@ -75,6 +76,30 @@ def adapters(tiny_model, tmp_path_factory):  # type: ignore[no-untyped-def]
     return get
 
 
+@pytest.fixture(scope="module")
+def loaded(tiny_model, adapters):  # type: ignore[no-untyped-def]
+    """``loaded(family, with_adapter, **settings)``: this module's one ``HFEvalModel`` per family and adapter
+    (fp32 on the CPU), its settings replaced by ``settings`` over the defaults and its prefix counts reset.
+
+    Loading is what costs (Qwen's 151k-piece tokenizer: about a CPU-second each time); what the tests vary
+    (``add_bos``, ``batch_size``, ``chat_template``, ``prefix_cache``) is read from ``model.settings`` at
+    every call, so a model given other settings answers exactly as one loaded with them."""
+    models: dict[tuple[str, bool], HFEvalModel] = {}
+
+    def get(family: str, with_adapter: bool = False, **settings: object) -> HFEvalModel:
+        if (family, with_adapter) not in models:
+            adapter = str(adapters(family)) if with_adapter else None
+            defaults = ModelSettings(str(tiny_model(family)), adapter=adapter, device="cpu", dtype="fp32")
+            models[family, with_adapter] = HFEvalModel(defaults)
+        model = models[family, with_adapter]
+        defaults = ModelSettings(model.settings.model, adapter=model.settings.adapter, device="cpu", dtype="fp32")
+        model.settings = dataclasses.replace(defaults, **settings)  # type: ignore[arg-type]
+        model.prefix_stats = PrefixStats(used=model.settings.prefix_cache)
+        return model
+
+    return get
+
+
 # -- which prompts use which prefix (no model) ----------------------------------------------------
 def test_a_prompt_uses_the_cache_only_where_its_tokens_begin_with_the_prefix_and_another_shares_it() -> None:
     shared = (1, 5, 6, 7)
@@ -107,17 +132,10 @@ def test_a_prompt_uses_the_cache_only_where_its_tokens_begin_with_the_prefix_and
 @pytest.mark.parametrize("add_bos", [None, True, False])
 @pytest.mark.parametrize("with_adapter", [False, True])
 def test_cached_prefix_gives_the_uncached_log_likelihoods(
-    tiny_model, adapters, family: str, add_bos: bool | None, with_adapter: bool
+    loaded, family: str, add_bos: bool | None, with_adapter: bool
 ) -> None:
-    settings = ModelSettings(
-        str(tiny_model(family)),
-        adapter=str(adapters(family)) if with_adapter else None,
-        device="cpu",
-        dtype="fp32",
-        batch_size=3,  # several batches, rows of different lengths padded in each
-        add_bos=add_bos,
-    )
-    model = HFEvalModel(settings)
+    # batch size 3: several batches, rows of different lengths padded in each
+    model = loaded(family, with_adapter, batch_size=3, add_bos=add_bos)
     requests = _requests(model)
     cached, whole, stats, tokens = _both_ways(model, requests)
     assert _max_diff(cached, whole) <= TOLERANCE
@@ -125,13 +143,13 @@ def test_cached_prefix_gives_the_uncached_log_likelihoods(
     assert stats["prefixes"] == 3  # one per subject
     assert tokens["cached"] < 0.8 * tokens["whole"]  # the shots went through the model once per subject
     if with_adapter:  # the adapter is applied on the cached path too: its numbers differ from the base's
-        base = HFEvalModel(ModelSettings(str(tiny_model(family)), device="cpu", dtype="fp32", add_bos=add_bos))
+        base = loaded(family, add_bos=add_bos)
         assert _max_diff(base.loglikelihood(requests, lambda n: None), cached) > 1e-3
 
 
 @pytest.mark.slow
-def test_dropped_shots_and_boundary_merges_are_scored_whole_or_with_their_own_prefix(tiny_model) -> None:
-    model = HFEvalModel(ModelSettings(str(tiny_model("llama")), device="cpu", dtype="fp32", batch_size=4))
+def test_dropped_shots_and_boundary_merges_are_scored_whole_or_with_their_own_prefix(loaded) -> None:
+    model = loaded("llama", batch_size=4)
     requests = _requests(model, shots=3, limit=6)  # 3 shots do not fit 256 tokens for every question
     shots = {r.context.count("Answer: ") for r in requests}
     assert len(shots) > 1, "some questions should have dropped shots"
@@ -154,10 +172,10 @@ def test_dropped_shots_and_boundary_merges_are_scored_whole_or_with_their_own_pr
 
 
 @pytest.mark.slow
-def test_a_model_without_a_copyable_cache_scores_whole_and_says_so(tiny_model, monkeypatch) -> None:
+def test_a_model_without_a_copyable_cache_scores_whole_and_says_so(loaded, monkeypatch) -> None:
     from ru_llm.eval.models import prefix_cache
 
-    model = HFEvalModel(ModelSettings(str(tiny_model("llama")), device="cpu", dtype="fp32", batch_size=4))
+    model = loaded("llama", batch_size=4)
     requests = _requests(model, shots=1, limit=2)
     monkeypatch.setattr(prefix_cache, "run_prefix", lambda lm, ids: None)
     cached, whole, stats, tokens = _both_ways(model, requests)
@@ -167,10 +185,8 @@ def test_a_model_without_a_copyable_cache_scores_whole_and_says_so(tiny_model, m
 
 
 @pytest.mark.slow
-def test_a_chat_template_prefix_starts_after_the_templates_opening(tiny_model) -> None:
-    model = HFEvalModel(
-        ModelSettings(str(tiny_model("qwen2")), device="cpu", dtype="fp32", batch_size=4, chat_template=True)
-    )
+def test_a_chat_template_prefix_starts_after_the_templates_opening(loaded) -> None:
+    model = loaded("qwen2", batch_size=4, chat_template=True)
     requests = _requests(model, shots=1, limit=3)
     cached, whole, stats, tokens = _both_ways(model, requests)
     assert _max_diff(cached, whole) <= TOLERANCE
