@@ -102,7 +102,8 @@ def run_once(config: Path, children: str = "spawn") -> dict[str, Any]:
     return json.loads(done.stdout.strip().split("\n")[-1])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """The benchmark on ``argv`` (else the command line); prints the JSON report and returns it."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hidden", type=int, default=512)
     parser.add_argument("--layers", type=int, default=8)
@@ -115,7 +116,7 @@ def main() -> None:
         "--children", choices=("spawn", "fork"), default="spawn",
         help="fork: each run is forked from this process (one import of the libraries; for tests)",
     )  # fmt: skip
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.children == "fork":
         import torch
         import trl  # noqa: F401
@@ -171,7 +172,8 @@ def main() -> None:
         "peak_rss_ratio": round(best["precomputed"]["peak_rss_mb"] / best["reference_model"]["peak_rss_mb"], 3),
         "time_ratio": round(best["precomputed"]["seconds"] / best["reference_model"]["seconds"], 3),
     }
-    print(json.dumps(report))
+    print(json.dumps(report), flush=True)
+    return report
 
 
 def _cuda() -> bool:

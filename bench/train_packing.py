@@ -338,7 +338,8 @@ def run_child(what: str, work: Path, args: argparse.Namespace) -> dict[str, Any]
 
 
 # -- the comparison -----------------------------------------------------------------------------------
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """The benchmark on ``argv`` (else the command line); prints the JSON report and returns it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=400, help="workload size (drawn from the real samples)")
     parser.add_argument("--max-length", type=int, default=1024)
@@ -352,12 +353,12 @@ def main() -> None:
         help="fork: the child runs are forked from this process (one import of the libraries; for tests)",
     )  # fmt: skip
     parser.add_argument("--child", nargs=2, metavar=("WHAT", "WORK"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.child:
         what, work = args.child
         result = speed_child(Path(work), args) if what == "speed" else memory_child(what, Path(work), args)
         print(json.dumps(result))
-        return
+        return result
 
     import torch
     from transformers import AutoConfig, AutoTokenizer
@@ -431,7 +432,8 @@ def main() -> None:
         "target_packed_vs_padded_tokens_per_s": TARGET,
         "meets_target": ratio >= TARGET,
     }
-    print(json.dumps(report))
+    print(json.dumps(report), flush=True)
+    return report
 
 
 if __name__ == "__main__":
