@@ -168,11 +168,31 @@ def _run(command: list[str], cwd: Path) -> None:
 
 
 def _forked(root: Path, processes: int, tail: list[str]) -> None:
-    from kit.launch import forked_ranks
+    """The ranks forked from this process (``kit.launch``: it imports the libraries here first, once), their
+    output in a log file that a failure shows; the test runs this script forked from its launch server, so
+    nothing is imported again."""
+    from kit import launch
 
-    done = forked_ranks(Path(__file__).resolve(), "--worker", *tail, cwd=root, processes=processes, timeout=900)
-    if done.returncode != 0:
-        sys.exit(f"zero3_memory: forked ranks ({tail[1]}) failed:\n{done.stderr[-12000:]}")
+    log = root / f"ranks-{tail[1]}.log"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved, here = (os.dup(1), os.dup(2)), os.getcwd()
+    written = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.dup2(written, 1)
+        os.dup2(written, 2)
+        os.chdir(root)
+        code = launch.main([str(processes), str(Path(__file__).resolve()), "--worker", *tail])
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.chdir(here)
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(written)
+    if code != 0:
+        sys.exit(f"zero3_memory: forked ranks ({tail[1]}) failed:\n{log.read_text(errors='replace')[-12000:]}")
 
 
 def _write_config(path: Path, values: dict[str, Any]) -> Path:
@@ -212,7 +232,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument(
         "--launcher", choices=("torchrun", "fork"), default="torchrun",
-        help="fork: the ranks are forked from one process that imported the libraries (tests/kit/launch.py), "
+        help="fork: the ranks are forked from this process once it imported the libraries (tests/kit/launch.py), "
         "which saves the tests ~16 CPU-seconds a run; each rank still measures its own peak from its own start",
     )  # fmt: skip
     parser.add_argument("--worker", nargs=3, metavar=("CONFIG", "WAY", "REPORTS"), help=argparse.SUPPRESS)
@@ -222,6 +242,14 @@ def main() -> None:
         return
 
     from kit.train_data import dolly_conversations, write_jsonl
+
+    if args.launcher == "fork":  # this process is the ranks' launcher: its environment is theirs
+        environment = _environment()
+        os.environ.clear()
+        os.environ.update(environment)
+        import torch
+
+        torch.set_num_threads(1)  # before any torch operation: an OpenMP pool started before a fork can hang
 
     with tempfile.TemporaryDirectory(prefix="zero3-memory-") as tmp:
         root = Path(tmp)
@@ -253,7 +281,7 @@ def main() -> None:
             tail = [str(_write_config(root / f"{way}.yaml", config)), way, str(reports)]
             if args.launcher == "torchrun":
                 _run([*launch, *tail], cwd=root)
-            else:  # both ways' ranks forked from one server that imported the libraries once
+            else:  # both ways' ranks forked from this process, which imported the libraries once
                 _forked(root, args.processes, tail)
         outputs["one"] = root / "out-one"
         config = {**values, "batch_size": args.processes, "output_dir": str(outputs["one"])}

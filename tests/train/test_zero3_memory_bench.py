@@ -1,14 +1,18 @@
 """bench/zero3_memory.py runs end to end on a tiny LLaMA and ends with its JSON report (no memory targets:
-at this size the libraries, not the model, fill the processes; the numbers are in docs/training-distributed.md)."""
+at this size the libraries, not the model, fill the processes; the numbers are in docs/training-distributed.md).
+
+The script runs forked from this test process's launch server (tests/kit/launch.py, which imported torch,
+transformers and DeepSpeed once for every two-rank test of the worker) and forks both ways' ranks itself
+(``--launcher fork``): a fresh ``python bench/zero3_memory.py`` imported the libraries again, and so did the
+launch server it started for its ranks (~10 CPU-seconds each)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from kit.launch import forked
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -16,9 +20,9 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_zero3_memory_benchmark_reports_both_ways_and_equal_weights() -> None:
     pytest.importorskip("deepspeed")
-    command = [sys.executable, str(REPO / "bench" / "zero3_memory.py"), "--hidden", "32", "--layers", "1"]
+    command = [str(REPO / "bench" / "zero3_memory.py"), "--hidden", "32", "--layers", "1"]
     command += ["--intermediate", "64", "--heads", "2", "--launcher", "fork"]  # ranks forked: kit/launch.py
-    proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=900, check=False)
+    proc = forked(command, cwd=REPO, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert report["benchmark"] == "zero3_memory" and report["processes"] == 2 and report["steps"] == 1
