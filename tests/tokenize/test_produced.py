@@ -72,3 +72,16 @@ def test_a_moved_base_id_fails_in_extend_mode(small_qwen: Path, tmp_path: Path) 
     verify_tokenizer(copy, small_qwen)  # fine for a replaced vocabulary
     with pytest.raises(AssertionError, match="changed id"):
         verify_tokenizer(copy, small_qwen, keeps_base_ids=True)
+
+
+@pytest.mark.slow
+def test_a_base_tokenizer_already_loaded_is_the_one_compared(small_qwen: Path) -> None:
+    from transformers import AutoTokenizer
+
+    base = AutoTokenizer.from_pretrained(small_qwen)
+    assert verify_tokenizer(small_qwen, small_qwen, keeps_base_ids=True, base_tokenizer=base).get_vocab() == (
+        base.get_vocab()
+    )
+    base.chat_template = "{{ messages }}"  # the loaded one, not the directory, is what verify compares with
+    with pytest.raises(AssertionError, match="chat template"):
+        verify_tokenizer(small_qwen, small_qwen, base_tokenizer=base)
