@@ -1,15 +1,23 @@
 """bench/gpu_suite.sh: the GPU arithmetic (peaks, FLOPs, MFU inputs), the report's line shapes, and the
-``--smoke`` run on the CPU printing every key (values where a CPU can measure them, reasons elsewhere)."""
+``--smoke`` run on the CPU printing every key (values where a CPU can measure them, reasons elsewhere).
+
+The smoke run checks the script in two halves that meet: ``gpu_suite.sh --smoke`` run with ``$PYTHON`` a
+recording stand-in (the interpreter it picks gets ``-m gpu_suite --smoke``, bench/ and tests/ on
+PYTHONPATH, the repository as its directory, ``$OUT``), and that module's ``--smoke`` run forked from this
+test process's launch server (tests/kit/launch.py, which imported torch, transformers and DeepSpeed once for
+the worker's tests) with ``$OUT`` set: a fresh interpreter imported them again (~8 CPU-seconds)."""
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from kit.launch import forked
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench"))
@@ -94,13 +102,23 @@ def test_every_figure_has_a_group_and_every_target_a_figure() -> None:
 
 
 @pytest.mark.slow
-def test_smoke_run_prints_every_key(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHON": sys.executable, "OUT": str(tmp_path / "out")}
-    env.pop(PEAK_ENV, None)
-    proc = subprocess.run(
+def test_smoke_run_prints_every_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    record, stand_in = tmp_path / "python-call", tmp_path / "python"
+    stand_in.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$PWD" "$PYTHONPATH" "$OUT" "$@" > "$RECORD"\n')
+    stand_in.chmod(stand_in.stat().st_mode | stat.S_IXUSR)
+    env = {**os.environ, "PYTHON": str(stand_in), "OUT": str(tmp_path / "out"), "RECORD": str(record)}
+    script = subprocess.run(
         ["bash", str(REPO / "bench" / "gpu_suite.sh"), "--smoke"],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900,
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60,
     )  # fmt: skip
+    assert script.returncode == 0, script.stderr
+    directory, pythonpath, out, *args = record.read_text(encoding="utf-8").splitlines()
+    assert args == ["-m", "gpu_suite", "--smoke"] and directory == str(REPO) and out == str(tmp_path / "out")
+    assert pythonpath.split(os.pathsep)[:2] == [str(REPO / "bench"), str(REPO / "tests")]
+
+    monkeypatch.delenv(PEAK_ENV, raising=False)
+    # `python bench/gpu_suite --smoke`: bench/ first on the path and the package's __main__, as `-m` runs it
+    proc = forked([str(REPO / "bench" / "gpu_suite"), "--smoke"], cwd=REPO, timeout=900, OUT=str(tmp_path / "out"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     check_smoke_lines(proc.stdout)
     copied = (tmp_path / "out" / "gpu_suite.jsonl").read_text(encoding="utf-8")
