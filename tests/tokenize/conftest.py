@@ -41,3 +41,15 @@ def small_qwen(tmp_path_factory: pytest.TempPathFactory) -> Path:
             (partial / ".ru-llm-output").unlink(missing_ok=True)
             partial.rename(target)
     return target
+
+
+@pytest.fixture(scope="session")
+def unigram_model() -> bytes:
+    """A 500-piece SentencePiece unigram ``tokenizer.model`` learned from the Russian dev text, once per run.
+
+    For the tests that a unigram base is refused where BPE is needed: its size does not matter there.
+    """
+    from ru_llm.tokenize.corpus import weighted_texts
+    from ru_llm.tokenize.sentencepiece import model as spm
+
+    return spm.train_sentencepiece(weighted_texts([str(DATA / "text" / "ru_ud_gsd_dev.txt")]), 500, spm.UNIGRAM)

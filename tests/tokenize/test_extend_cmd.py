@@ -60,13 +60,10 @@ def test_sentencepiece_base_gets_new_pieces(tmp_path: Path) -> None:
     assert len(tokenizer) == 32000 + 30 and (out / "tokenizer.model").is_file()
 
 
-def test_sentencepiece_unigram_base_is_one_line_error(tmp_path: Path) -> None:
-    from ru_llm.tokenize.corpus import weighted_texts
-    from ru_llm.tokenize.sentencepiece import model as spm
-
+def test_sentencepiece_unigram_base_is_one_line_error(unigram_model: bytes, tmp_path: Path) -> None:
     base = tmp_path / "unigram"
     base.mkdir()
-    (base / "tokenizer.model").write_bytes(spm.train_sentencepiece(weighted_texts([str(RU_DEV)]), 400, spm.UNIGRAM))
+    (base / "tokenizer.model").write_bytes(unigram_model)
     result = run("--base", base, "--corpus", RU_DEV, "--add", 10, "--out", tmp_path / "o")
     assert result.exit_code == 1
     assert "is a SentencePiece unigram tokenizer" in result.output and "tokenize replace" in result.output

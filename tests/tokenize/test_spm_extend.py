@@ -207,9 +207,8 @@ def test_corpus_without_cyrillic_or_not_utf8_is_an_error(tmp_path: Path) -> None
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cp1251.txt", "en.txt"]
 
 
-def test_unigram_base_points_to_replace(tmp_path: Path) -> None:
-    model = spm.train_sentencepiece(weighted_texts([str(RU_DEV)]), 500, spm.UNIGRAM)
-    (tmp_path / "tokenizer.model").write_bytes(model)
+def test_unigram_base_points_to_replace(unigram_model: bytes, tmp_path: Path) -> None:
+    (tmp_path / "tokenizer.model").write_bytes(unigram_model)
     assert uses_sentencepiece(tmp_path)
     with pytest.raises(RuLLMError, match="is a SentencePiece unigram tokenizer; extend supports") as error:
         extend_sentencepiece_bpe(tmp_path, weighted_texts([str(RU_DEV)]), 10, tmp_path / "out")
