@@ -1,6 +1,10 @@
 """`ru-llm chat`: one message on stdout for scripts, the interactive loop (/system, /reset, /exit, end of
 input), history trimmed to the context, LoRA adapters (base from adapter_config.json or given), and bad input
-as one line before torch or transformers is imported."""
+as one line before torch or transformers is imported.
+
+The chat model is a tiny random Qwen2 with Qwen2.5's tokenizer pruned to a small vocabulary (``chat_model``
+in tests/eval/conftest.py: the same pipeline and chat template; the 151k-piece tokenizer took a CPU-second to
+load in each of the 15 ``ru-llm chat`` runs)."""
 
 from __future__ import annotations
 
@@ -20,14 +24,14 @@ from ru_llm.eval.chat import ChatSession, GenerationSettings, StopCut, chat_loop
 
 
 @pytest.fixture(scope="module")
-def adapter(tiny_model, tmp_path_factory) -> Path:
-    """A LoRA adapter on the tiny Qwen2 with non-zero weights (so it changes replies), saved with the
+def adapter(chat_model: Path, tmp_path_factory) -> Path:
+    """A LoRA adapter on the tiny chat model with non-zero weights (so it changes replies), saved with the
     tokenizer as a LoRA run saves it."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    base = tiny_model("qwen2")
+    base = chat_model
     model = AutoModelForCausalLM.from_pretrained(base)
     peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=64, target_modules=["q_proj", "v_proj"]))
     torch.manual_seed(0)
@@ -45,11 +49,11 @@ CPU = ("--device", "cpu")
 
 
 # -- one message for scripts ---------------------------------------------------------------------------------
-def test_prompt_prints_the_greedy_reply_of_the_chat_template_alone_on_stdout(cli, tiny_model) -> None:
+def test_prompt_prints_the_greedy_reply_of_the_chat_template_alone_on_stdout(cli, chat_model: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model_dir = tiny_model("qwen2")
+    model_dir = chat_model
     result = cli("chat", model_dir, "--prompt", "Привет", "--max-new-tokens", "8", *CPU)
     assert result.exit_code == 0, result.output
     # what transformers itself gives for the same conversation: its apply_chat_template, greedy, cut at the
@@ -78,8 +82,8 @@ def test_a_registered_template_renders_a_model_without_one(cli, tiny_model) -> N
 
 
 @pytest.mark.slow
-def test_a_lora_adapter_alone_loads_its_base_and_changes_the_reply(cli, tiny_model, adapter) -> None:
-    base = tiny_model("qwen2")
+def test_a_lora_adapter_alone_loads_its_base_and_changes_the_reply(cli, chat_model: Path, adapter) -> None:
+    base = chat_model
     args = ("--prompt", "Привет", "--max-new-tokens", "8", *CPU)
     plain = cli("chat", base, *args)
     alone = cli("chat", adapter, *args)  # the base from adapter_config.json
@@ -91,8 +95,8 @@ def test_a_lora_adapter_alone_loads_its_base_and_changes_the_reply(cli, tiny_mod
     assert alone.stdout != plain.stdout
 
 
-def test_sampling_with_a_temperature_is_reproducible_by_seed(cli, tiny_model) -> None:
-    model_dir = tiny_model("qwen2")
+def test_sampling_with_a_temperature_is_reproducible_by_seed(cli, chat_model: Path) -> None:
+    model_dir = chat_model
     args = ("chat", model_dir, "--prompt", "Привет", "--max-new-tokens", "8", "--temperature", "1.5", *CPU)
     first, second = cli(*args, "--seed", "3"), cli(*args, "--seed", "3")
     assert first.exit_code == 0, first.output
@@ -100,8 +104,8 @@ def test_sampling_with_a_temperature_is_reproducible_by_seed(cli, tiny_model) ->
 
 
 # -- the interactive loop -------------------------------------------------------------------------------------
-def test_the_loop_answers_each_message_and_obeys_system_reset_and_exit(cli, tiny_model) -> None:
-    model_dir = tiny_model("qwen2")
+def test_the_loop_answers_each_message_and_obeys_system_reset_and_exit(cli, chat_model: Path) -> None:
+    model_dir = chat_model
     typed = "/system Отвечай кратко.\nПривет\n/reset\nКак дела?\n/nope\n/exit\nНе прочитано\n"
     result = cli("chat", model_dir, "--max-new-tokens", "6", *CPU, input=typed)
     assert result.exit_code == 0, result.output
@@ -115,8 +119,8 @@ def test_the_loop_answers_each_message_and_obeys_system_reset_and_exit(cli, tiny
     assert ended.exit_code == 0 and len(ended.stdout.splitlines()) == 1
 
 
-def test_history_is_trimmed_to_the_context_and_the_user_told_once(cli, tiny_model) -> None:
-    model_dir = tiny_model("qwen2")
+def test_history_is_trimmed_to_the_context_and_the_user_told_once(cli, chat_model: Path) -> None:
+    model_dir = chat_model
     long = "Расскажи подробно о том, как устроена русская грамматика и почему падежей шесть. "
     typed = "".join(f"{long}{i}\n" for i in range(4))
     result = cli("chat", model_dir, "--max-length", "80", "--max-new-tokens", "8", "--system", "Ты помощник.", *CPU,
@@ -198,17 +202,17 @@ def test_the_end_of_turn_comes_from_the_template() -> None:
 
 
 # -- bad input ---------------------------------------------------------------------------------------------------
-def _bad_inputs(root: Path, tiny_model, adapter: Path) -> dict[str, tuple[list[str], str]]:
+def _bad_inputs(root: Path, tiny_model, chat_model: Path, adapter: Path) -> dict[str, tuple[list[str], str]]:
     no_tokenizer = root / "no-tokenizer"
     no_tokenizer.mkdir()
     (no_tokenizer / "config.json").write_text("{}", encoding="utf-8")
     no_weights = root / "bin-weights"
     no_weights.mkdir()
     for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
-        (no_weights / name).write_bytes((tiny_model("qwen2") / name).read_bytes())
+        (no_weights / name).write_bytes((chat_model / name).read_bytes())
     not_adapter = root / "empty"
     not_adapter.mkdir()
-    llama, qwen = str(tiny_model("llama")), str(tiny_model("qwen2"))
+    llama, qwen = str(tiny_model("llama")), str(chat_model)
     return {
         "missing model": ([str(root / "nope")], "no such directory"),
         "no tokenizer": ([str(no_tokenizer)], "no tokenizer files"),
@@ -226,8 +230,10 @@ def _bad_inputs(root: Path, tiny_model, adapter: Path) -> dict[str, tuple[list[s
 
 
 @pytest.mark.slow
-def test_bad_input_is_one_line_before_torch_or_transformers_is_imported(tiny_model, adapter, tmp_path) -> None:
-    cases = _bad_inputs(tmp_path, tiny_model, adapter)
+def test_bad_input_is_one_line_before_torch_or_transformers_is_imported(
+    tiny_model, chat_model: Path, adapter, tmp_path
+) -> None:
+    cases = _bad_inputs(tmp_path, tiny_model, chat_model, adapter)
     script = (
         "import json, sys\nfrom ru_llm.cli.main import main\nout = {}\n"
         f"for name, args in {json.dumps({k: v[0] for k, v in cases.items()})}.items():\n"
