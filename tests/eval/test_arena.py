@@ -272,10 +272,10 @@ def test_bad_arena_input_is_one_line(cli, judge: FakeOpenAI, tmp_path: Path) -> 
 
 @pytest.mark.slow
 def test_a_local_model_answers_the_questions_through_its_chat_template(
-    cli, judge: FakeOpenAI, tiny_model, tmp_path: Path
+    cli, judge: FakeOpenAI, chat_model: Path, tmp_path: Path
 ) -> None:
     data = _data(tmp_path)
-    model = tiny_model("qwen2")
+    model = chat_model  # Qwen2.5's chat template on a small vocabulary (tests/eval/conftest.py)
     args = _args(judge, tmp_path, data, "--models", "weak", "--model", model, "--max-new-tokens", 4,
                  "--device", "cpu", "--bootstrap-rounds", 10)  # fmt: skip
     result = cli(*args)
