@@ -1,7 +1,7 @@
 """bench/dpo_reference.py runs end to end on a small model and ends with its JSON report (no timing checks).
 
 The script's ``main`` runs in a child forked from this test process, after this process imported what the
-two DPO runs import (torch, TRL, transformers, ru_llm.train): the worker's in-process training tests import
+two DPO runs import (torch, TRL's DPOTrainer, transformers, ru_llm.train): the worker's in-process training tests import
 them anyway, and a fresh ``python bench/dpo_reference.py`` paid them again (~10 CPU-seconds). The two runs
 are forked from that child (``--children fork``)."""
 
@@ -26,7 +26,7 @@ def _bench_main(argv: list[str]) -> Any:
 @pytest.mark.slow
 def test_dpo_reference_benchmark_reports_both_ways_as_json(tiny_model, capfd: pytest.CaptureFixture[str]) -> None:
     import torch  # noqa: F401  (the script sets one thread before its first torch operation)
-    import trl  # noqa: F401
+    from trl import DPOTrainer  # noqa: F401  (what both runs import; `import trl` alone is lazy)
 
     import ru_llm.train.run  # noqa: F401
 
