@@ -36,7 +36,7 @@ def _nothing_finished(out: Path) -> None:
     ],
 )
 def test_config_mistakes_are_one_line_errors(run_config, cli, tmp_path: Path, values: dict, message: str) -> None:
-    config = run_config("llama", **values)
+    config = run_config("llama-small", **values)
     line = one_line_error(cli("train", "run", config))
     assert message in line
     assert str(config) in line or "run.yaml" not in message
@@ -44,7 +44,7 @@ def test_config_mistakes_are_one_line_errors(run_config, cli, tmp_path: Path, va
 
 
 def test_the_config_file_and_overrides_are_checked(run_config, cli, tmp_path: Path) -> None:
-    config = run_config("llama")
+    config = run_config("llama-small")
     assert "no such config file" in one_line_error(cli("train", "run", tmp_path / "missing.yaml"))
     bad = tmp_path / "bad.yaml"
     bad.write_text("strategy: [lora\n", encoding="utf-8")
@@ -54,16 +54,16 @@ def test_the_config_file_and_overrides_are_checked(run_config, cli, tmp_path: Pa
 
 
 def test_missing_malformed_and_empty_data(run_config, cli, tmp_path: Path) -> None:
-    missing = run_config("llama", data=str(tmp_path / "nope.jsonl"))
+    missing = run_config("llama-small", data=str(tmp_path / "nope.jsonl"))
     assert "nope.jsonl" in one_line_error(cli("train", "run", missing))
 
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"id": "x", "messages": [}\n{"no": "messages"}\n', encoding="utf-8")
-    line = one_line_error(cli("train", "run", run_config("llama", data=str(broken))))
+    line = one_line_error(cli("train", "run", run_config("llama-small", data=str(broken))))
     assert "no usable training conversation" in line and "2 read" in line
 
     only_users = write_jsonl(tmp_path / "users.jsonl", [{"id": "u", "messages": [{"role": "user", "content": "hi"}]}])
-    line = one_line_error(cli("train", "run", run_config("llama", data=str(only_users))))
+    line = one_line_error(cli("train", "run", run_config("llama-small", data=str(only_users))))
     assert "no usable training conversation" in line and "does not end with an assistant reply" in line
     rejects = tmp_path / "out" / "rejects.jsonl"
     assert not rejects.exists()  # nothing at all is written when the run cannot start
@@ -73,13 +73,13 @@ def test_a_model_directory_without_a_tokenizer(run_config, cli, tiny_model, tmp_
     import shutil
 
     model = tmp_path / "model"
-    shutil.copytree(tiny_model("llama"), model)
+    shutil.copytree(tiny_model("llama-small"), model)
     for name in ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json"):
         (model / name).unlink(missing_ok=True)
-    line = one_line_error(cli("train", "run", run_config("llama", model=str(model))))
+    line = one_line_error(cli("train", "run", run_config("llama-small", model=str(model))))
     assert "model: " in line and "no tokenizer files (tokenizer.json" in line  # found before any model library loads
     assert "model: " in line and "no config.json" in one_line_error(
-        cli("train", "run", run_config("llama", model=str(tmp_path)))
+        cli("train", "run", run_config("llama-small", model=str(tmp_path)))
     )
 
 
@@ -89,7 +89,7 @@ def test_too_long_conversations_are_rejects_with_reasons(run_config, cli, tmp_pa
         "messages": [{"role": "user", "content": "слово " * 400}, {"role": "assistant", "content": "ok"}],
     }
     data = write_jsonl(tmp_path / "d.jsonl", [*dolly_conversations(), long])
-    result = cli("train", "run", run_config("llama", data=str(data), max_steps=1))
+    result = cli("train", "run", run_config("llama-small", data=str(data), max_steps=1))
     assert result.exit_code == 0, result.output
     rejects = [json.loads(x) for x in (tmp_path / "out" / "rejects.jsonl").read_text().split("\n") if x]
     assert [r["id"] for r in rejects] == ["long"]
@@ -106,7 +106,7 @@ def test_an_existing_output_directory_is_resumed_refused_or_replaced(
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine", encoding="utf-8")
-    config = run_config("llama", max_steps=1)
+    config = run_config("llama-small", max_steps=1)
     assert "already exists and is not empty" in one_line_error(cli("train", "run", config))
     assert "not an output directory of ru-llm" in one_line_error(cli("train", "run", config, "--overwrite"))
     assert (out / "notes.txt").read_text() == "mine"
@@ -127,7 +127,7 @@ def test_an_existing_output_directory_is_resumed_refused_or_replaced(
 
 def test_the_output_directory_may_not_hold_the_data(run_config, cli, tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "d.jsonl", dolly_conversations())
-    config = run_config("llama", data=str(data), output_dir=str(tmp_path))
+    config = run_config("llama-small", data=str(data), output_dir=str(tmp_path))
     assert "holds an input" in one_line_error(cli("train", "run", config, "--overwrite"))
     assert data.is_file()
 
@@ -136,6 +136,6 @@ def test_commercial_refuses_sources_that_are_not_cleared(run_config, cli, tmp_pa
     convs = dolly_conversations()
     convs[0] = {**convs[0], "source": "alpaca", "license": "CC-BY-NC-4.0"}
     data = write_jsonl(tmp_path / "d.jsonl", convs)
-    line = one_line_error(cli("train", "run", run_config("llama", data=str(data)), "--commercial"))
+    line = one_line_error(cli("train", "run", run_config("llama-small", data=str(data)), "--commercial"))
     assert "not cleared for commercial use: alpaca (CC-BY-NC-4.0; all records without a commercial stamp)" in line
     assert not (tmp_path / "out").exists()

@@ -49,7 +49,7 @@ def test_presets_command_lists_presets_and_strategies(cli) -> None:
 
 
 def test_preview_shows_tokens_with_their_labels(run_config, cli) -> None:
-    result = cli("train", "preview", run_config("llama", template="saiga"), "-n", "2")
+    result = cli("train", "preview", run_config("llama-small", template="saiga"), "-n", "2")
     assert result.exit_code == 0, result.output
     assert "dolly-0:" in result.stdout and "dolly-1:" in result.stdout and "dolly-2:" not in result.stdout
     assert "trained" in result.stdout and "-100" in result.stdout

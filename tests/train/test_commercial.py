@@ -43,28 +43,28 @@ def test_a_builds_train_jsonl_is_judged_by_its_records_like_the_build(run_config
     assert cli("dataset", "build", recipe, "--out", tmp_path / "built").exit_code == 0
     lines = set()
     for data in (tmp_path / "built" / "train.jsonl", tmp_path / "built"):
-        lines.add(_refused(cli, run_config("llama", data=str(data)), tmp_path))
+        lines.add(_refused(cli, run_config("llama-small", data=str(data)), tmp_path))
     (line,) = lines
     assert NOT_CLEARED + "ru_turbo_alpaca (CC-BY-4.0; all records stamped commercial: false)" in line
 
 
 def test_b_a_file_from_dataset_load_ru_turbo_alpaca_is_refused(run_config, cli, tmp_path: Path) -> None:
     data = _load(cli, tmp_path, "ru_turbo_alpaca", ALPACA)
-    line = _refused(cli, run_config("llama", data=str(data)), tmp_path)
+    line = _refused(cli, run_config("llama-small", data=str(data)), tmp_path)
     assert NOT_CLEARED + "ru_turbo_alpaca (CC-BY-4.0; all records stamped commercial: false)" in line
     assert "drop these sources" in line
 
 
 def test_c_dpo_on_a_file_from_dataset_load_ultrafeedback_is_refused(run_config, cli, tmp_path: Path) -> None:
     data = _load(cli, tmp_path, "ultrafeedback_binarized", ULTRAFEEDBACK)
-    config = run_config("llama", data=str(data), strategy="dpo", dpo={"beta": 0.1}, batch_size=1)
+    config = run_config("llama-small", data=str(data), strategy="dpo", dpo={"beta": 0.1}, batch_size=1)
     line = _refused(cli, config, tmp_path)
     assert NOT_CLEARED + "ultrafeedback_binarized (MIT; all records stamped commercial: false)" in line
 
 
 def test_an_unstamped_file_is_refused_with_a_hint_to_rebuild(run_config, cli, tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "old.jsonl", dolly_conversations(6))  # written before licence stamps
-    line = _refused(cli, run_config("llama", data=str(data)), tmp_path)
+    line = _refused(cli, run_config("llama-small", data=str(data)), tmp_path)
     assert NOT_CLEARED + "dolly (CC-BY-SA-3.0; all records without a commercial stamp)" in line
     assert "`ru-llm dataset build` or `ru-llm dataset load`" in line
 
@@ -74,7 +74,7 @@ def test_one_uncleared_record_names_only_its_source(run_config, cli, tmp_path: P
     records = [json.loads(line) for line in dolly.read_text("utf-8").splitlines()]
     records[-1] = {**records[-1], "source": "mine", "license": "CC0-1.0", "commercial": False}
     data = write_jsonl(tmp_path / "mixed.jsonl", records)
-    line = _refused(cli, run_config("llama", data=str(data)), tmp_path)
+    line = _refused(cli, run_config("llama-small", data=str(data)), tmp_path)
     assert line.split(" (hint:")[0].endswith(NOT_CLEARED + "mine (CC0-1.0; all records stamped commercial: false)")
     # with max_samples the record after the last one trained is neither read nor judged
     prepared, _ = prepare(run_config, data=str(data), max_samples=len(records) - 1)
@@ -83,7 +83,7 @@ def test_one_uncleared_record_names_only_its_source(run_config, cli, tmp_path: P
 
 def test_records_all_stamped_cleared_train_and_the_card_says_so(run_config, cli, tmp_path: Path) -> None:
     data = _load(cli, tmp_path, "dolly", DATA / "datasets" / "dolly.jsonl")
-    result = cli("train", "run", run_config("llama", data=str(data), max_steps=1), "--commercial")
+    result = cli("train", "run", run_config("llama-small", data=str(data), max_steps=1), "--commercial")
     assert result.exit_code == 0, result.output
     card = (tmp_path / "out" / "README.md").read_text("utf-8")
     assert "All data sources are cleared for commercial use" in card
@@ -96,7 +96,7 @@ def test_a_cpt_corpus_needs_commercial_true(run_config, cli, tmp_path: Path) -> 
 
     def config(name: str, **corpus: Any) -> Path:
         corpora = [{"path": str(text), "license": "CC0-1.0", **corpus}]
-        return run_config("llama", name=name, strategy="cpt", data=None, max_length=64, cpt={"corpora": corpora})
+        return run_config("llama-small", name=name, strategy="cpt", data=None, max_length=64, cpt={"corpora": corpora})
 
     line = _refused(cli, config("a.yaml"), tmp_path)  # a licence string alone clears nothing
     assert NOT_CLEARED + "ru.txt (CC0-1.0; corpus not marked commercial: true)" in line

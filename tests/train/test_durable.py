@@ -104,7 +104,7 @@ def reference(run_config, reference_root: Path) -> Path:
     read by the others (the same config, data and seed: the weights are the same)."""
     out = reference_root / "a"
     if not is_finished(out):
-        config, _ = resolve_config(run_config("llama", name="a.yaml", output_dir=str(out), **COMMON))
+        config, _ = resolve_config(run_config("llama-small", name="a.yaml", output_dir=str(out), **COMMON))
         train(config, progress=False)
     return out
 
@@ -122,7 +122,7 @@ def test_incomplete_checkpoints_beside_complete_ones_are_skipped_and_the_run_fin
                 control.should_training_stop = True
 
     out = tmp_path / "b"
-    config, _ = resolve_config(run_config("llama", name="b.yaml", output_dir=str(out), **COMMON))
+    config, _ = resolve_config(run_config("llama-small", name="b.yaml", output_dir=str(out), **COMMON))
     train(config, progress=False, callbacks=[StopAtStep3()])
     for name in ("README.md", FINISHED):  # as if the process had died right after checkpoint-3
         (out / name).unlink()
@@ -151,7 +151,7 @@ def test_a_final_save_cut_short_is_finished_by_the_rerun(
     import ru_llm.train.trainer as trainer_module
 
     out = tmp_path / "b"
-    config, _ = resolve_config(run_config("llama", name="b.yaml", output_dir=str(out), **COMMON))
+    config, _ = resolve_config(run_config("llama-small", name="b.yaml", output_dir=str(out), **COMMON))
 
     def cut(*args: object, **kwargs: object) -> None:  # the adapter (and peft's placeholder card) written
         raise KeyboardInterrupt
@@ -178,7 +178,7 @@ def test_sigkill_at_a_phase_then_a_rerun_gives_the_uninterrupted_adapter(
     phase: str, run_config, reference: Path, cli, tmp_path: Path
 ) -> None:
     out = tmp_path / "b"
-    config = run_config("llama", name="b.yaml", output_dir=str(out), **COMMON)
+    config = run_config("llama-small", name="b.yaml", output_dir=str(out), **COMMON)
     run_killed(phase, "train", "run", config, cwd=tmp_path)
     assert not is_finished(out)
     if phase == "checkpoint-save":  # the kill hit the first save: nothing named checkpoint-* yet

@@ -18,10 +18,10 @@ def _changed(before: torch.nn.Module, after: torch.nn.Module) -> set[str]:
 
 
 def test_stage_one_trains_only_the_embedding_matrices(run_config, tiny_model) -> None:
-    config, _ = resolve_config(run_config("llama", strategy="embeddings", template="saiga", max_steps=3))
+    config, _ = resolve_config(run_config("llama-small", strategy="embeddings", template="saiga", max_steps=3))
     result = train(config, progress=False)
     changed = _changed(
-        AutoModelForCausalLM.from_pretrained(tiny_model("llama")),
+        AutoModelForCausalLM.from_pretrained(tiny_model("llama-small")),
         AutoModelForCausalLM.from_pretrained(result.output_dir),
     )
     assert changed == {"model.embed_tokens.weight", "lm_head.weight"}
@@ -68,12 +68,14 @@ def test_stage_two_lora_with_embeddings_at_their_own_learning_rate(run_config, t
             seen.append([group["lr"] for group in optimizer.param_groups])
 
     config, _ = resolve_config(
-        run_config("llama", template="saiga", max_steps=2, lora={"train_embeddings": True}, embeddings={"lr": 1e-4})
+        run_config(
+            "llama-small", template="saiga", max_steps=2, lora={"train_embeddings": True}, embeddings={"lr": 1e-4}
+        )
     )
     result = train(config, progress=False, callbacks=[Rates()])
     assert seen and seen[0] == [1e-2, 1e-4]  # LoRA at optimizer.lr, the embedding copies at embeddings.lr
     adapted = AutoPeftModelForCausalLM.from_pretrained(result.output_dir)
-    base = AutoModelForCausalLM.from_pretrained(tiny_model("llama"))
+    base = AutoModelForCausalLM.from_pretrained(tiny_model("llama-small"))
     merged = adapted.merge_and_unload()
     assert not torch.equal(merged.get_input_embeddings().weight, base.get_input_embeddings().weight)
     assert not torch.equal(merged.get_output_embeddings().weight, base.get_output_embeddings().weight)
@@ -82,7 +84,7 @@ def test_stage_two_lora_with_embeddings_at_their_own_learning_rate(run_config, t
 def test_lora_on_the_first_and_last_layers_only(run_config) -> None:
     from peft import AutoPeftModelForCausalLM
 
-    config, _ = resolve_config(run_config("llama", template="saiga", max_steps=1, lora={"layers": [0, -1]}))
+    config, _ = resolve_config(run_config("llama-small", template="saiga", max_steps=1, lora={"layers": [0, -1]}))
     result = train(config, progress=False)
     adapted = AutoPeftModelForCausalLM.from_pretrained(result.output_dir)
     layers = {

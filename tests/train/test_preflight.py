@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 def test_bad_settings_stop_the_run_before_anything_is_written(
     run_config, cli, tmp_path: Path, values: dict, message: str
 ) -> None:
-    line = one_line_error(cli("train", "run", run_config("llama", **values)))
+    line = one_line_error(cli("train", "run", run_config("llama-small", **values)))
     assert message in line
     assert not (tmp_path / "out").exists()
 
@@ -42,7 +42,7 @@ def test_a_corrected_config_runs_where_a_failed_attempt_left_files(run_config, c
     (out / ".ru-llm-output").write_text("{}", encoding="utf-8")
     (out / "config.resolved.yaml").write_text(yaml.safe_dump({"strategy": "lora", "max_steps": 99}), "utf-8")
     (out / "checkpoint-2").mkdir()  # a save cut short: nothing to resume from
-    done = cli("train", "run", run_config("llama", max_steps=1))
+    done = cli("train", "run", run_config("llama-small", max_steps=1))
     assert done.exit_code == 0, done.output
     assert "stopped before its first checkpoint; starting again with this config" in done.output
     assert yaml.safe_load((out / "config.resolved.yaml").read_text())["max_steps"] == 1
@@ -50,7 +50,7 @@ def test_a_corrected_config_runs_where_a_failed_attempt_left_files(run_config, c
 
 
 def test_a_config_file_that_is_not_utf8_is_one_line(run_config, cli, tmp_path: Path) -> None:
-    config = run_config("llama")
+    config = run_config("llama-small")
     text = config.read_text(encoding="utf-8") + "# комментарий\n"
     config.write_bytes(text.encode("cp1251"))
     line = one_line_error(cli("train", "run", config))
@@ -62,7 +62,7 @@ def test_overwrite_through_a_symlinked_output_directory(run_config, cli, tmp_pat
     real.mkdir(parents=True)
     link = tmp_path / "out"
     link.symlink_to(real, target_is_directory=True)
-    config = run_config("llama", max_steps=1)
+    config = run_config("llama-small", max_steps=1)
     assert cli("train", "run", config).exit_code == 0
     again = cli("train", "run", config, "max_steps=2", "--overwrite")
     assert again.exit_code == 0, again.output
@@ -77,9 +77,9 @@ def test_a_second_run_into_the_same_output_directory_is_refused(run_config, cli,
     out = tmp_path / "out"
     out.mkdir()
     (out / ".ru-llm-running").write_text(f"{socket.gethostname()} {os.getpid()}\n", encoding="utf-8")  # alive
-    line = one_line_error(cli("train", "run", run_config("llama", max_steps=1)))
+    line = one_line_error(cli("train", "run", run_config("llama-small", max_steps=1)))
     assert "another run is writing into it" in line
     (out / ".ru-llm-running").unlink()
-    done = cli("train", "run", run_config("llama", max_steps=1))
+    done = cli("train", "run", run_config("llama-small", max_steps=1))
     assert done.exit_code == 0, done.output
     assert not (out / ".ru-llm-running").exists()

@@ -119,7 +119,7 @@ def test_an_interrupted_run_saves_a_checkpoint_and_resumes_to_the_same_losses(ru
     from transformers import TrainerCallback
 
     common = {"max_steps": 6, "save_steps": 3, "batch_size": 1, "lora": {"dropout": 0.1}}
-    straight, _ = resolve_config(run_config("llama", name="a.yaml", output_dir=str(tmp_path / "a"), **common))
+    straight, _ = resolve_config(run_config("llama-small", name="a.yaml", output_dir=str(tmp_path / "a"), **common))
     train(straight, progress=False)
     expected = _losses(tmp_path / "a")
 
@@ -128,7 +128,7 @@ def test_an_interrupted_run_saves_a_checkpoint_and_resumes_to_the_same_losses(ru
             if state.global_step == 2:
                 os.kill(os.getpid(), signal.SIGTERM)
 
-    config, _ = resolve_config(run_config("llama", name="b.yaml", output_dir=str(tmp_path / "b"), **common))
+    config, _ = resolve_config(run_config("llama-small", name="b.yaml", output_dir=str(tmp_path / "b"), **common))
     first = train(config, progress=False, callbacks=[KillAtStep2()])
     assert first.interrupted == "SIGTERM" and first.steps == 2
     assert (tmp_path / "b" / "checkpoint-2").is_dir() and not (tmp_path / "b" / "README.md").exists()
