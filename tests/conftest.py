@@ -119,8 +119,8 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
     """``tiny_model("llama")`` -> a saved tiny random model directory, built once per run (read-only: a test
     that changes files copies the directory into its tmp_path first).
 
-    Names: llama, llama-small (LLaMA with a 1,000-piece vocabulary), mistral, qwen2, gemma, gpt2, xglm (causal
-    LMs) and marian, m2m100 (seq2seq).
+    Names: llama, llama-small (LLaMA with a 1,000-piece vocabulary), mistral, qwen2, qwen2-small (Qwen2.5's
+    tokenizer pruned to ~1,900 tokens), gemma, gpt2, xglm (causal LMs) and marian, m2m100 (seq2seq).
     """
     from filelock import FileLock
     from kit.tiny_models import build_tiny_model

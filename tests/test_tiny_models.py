@@ -59,3 +59,22 @@ def test_llama_small_keeps_the_llama2_tokenizer_layout(tiny_model) -> None:
         ids = tokenizer("Привет, мир")["input_ids"]
         assert ids[0] == tokenizer.bos_token_id and ids[-1] != tokenizer.eos_token_id
     assert len(small) == SMALL_VOCAB < len(real)
+
+
+def test_qwen2_small_keeps_qwen25s_pipeline_and_chat_template(tiny_model) -> None:
+    """qwen2-small stands in for Qwen2.5 where the vocabulary is not the subject: the same special tokens,
+    chat template and text pipeline (the same string back from ids), on a thirtieth of the tokens."""
+    from transformers import AutoTokenizer
+
+    small = AutoTokenizer.from_pretrained(tiny_model("qwen2-small"))
+    real = AutoTokenizer.from_pretrained(tiny_model("qwen2"))
+    for attribute in ("eos_token", "pad_token", "bos_token", "chat_template", "add_bos_token"):
+        assert getattr(small, attribute, None) == getattr(real, attribute, None), attribute
+    assert {t.content for t in small.added_tokens_decoder.values()} == {
+        t.content for t in real.added_tokens_decoder.values()
+    }
+    messages = [{"role": "user", "content": "Привет!"}, {"role": "assistant", "content": "Здравствуйте."}]
+    assert small.apply_chat_template(messages, tokenize=False) == real.apply_chat_template(messages, tokenize=False)
+    text = "Сегодня  хорошая погода,\n\tи the cat sits 42 раза."
+    assert small.decode(small(text)["input_ids"]) == real.decode(real(text)["input_ids"]) == text
+    assert len(small) * 30 < len(real)
