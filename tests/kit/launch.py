@@ -10,8 +10,8 @@
 
 Both go through one launch server per test process (``python -m kit.launch --serve``, started on first
 use): it imports the libraries once, then forks a child per request that takes the request's directory,
-environment and output files and forks the ranks. ``python -m kit.launch N ARGS`` does one launch
-without a server (bench/zero3_memory.py ``--launcher fork``).
+environment and output files and forks the ranks. ``python -m kit.launch N ARGS`` (:func:`main`) does one
+launch without a server, from the calling process (bench/zero3_memory.py ``--launcher fork`` calls ``main``).
 """
 
 from __future__ import annotations
