@@ -100,20 +100,23 @@ class BpeExtension:
 
 
 def bare_model(tokenizer_json: dict[str, Any]) -> Any:
-    """The base BPE model alone: encoding a byte-level pre-token gives its base tokens."""
-    from tokenizers import Tokenizer
+    """The base BPE model alone: encoding a byte-level pre-token gives its base tokens.
 
-    bare = {
-        **tokenizer_json,
-        "added_tokens": [],
-        "normalizer": None,
-        "pre_tokenizer": None,
-        "post_processor": None,
-        "decoder": None,
-        "truncation": None,
-        "padding": None,
-    }
-    return Tokenizer.from_str(json.dumps(bare))
+    Built from the parsed vocabulary and merges directly: writing a 150k-token model back to JSON for
+    ``Tokenizer.from_str`` took three times as long.
+    """
+    from tokenizers import Tokenizer, models
+
+    model = tokenizer_json["model"]
+    options = ("dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix")  # absent when null
+    flags = ("fuse_unk", "byte_fallback", "ignore_merges")
+    bpe = models.BPE(
+        vocab=model["vocab"],
+        merges=[merge_pair(m) for m in model["merges"]],
+        **{key: model[key] for key in options if model.get(key) is not None},
+        **{key: bool(model.get(key)) for key in flags},
+    )
+    return Tokenizer(bpe)
 
 
 def count_pre_tokens(
