@@ -11,6 +11,7 @@ from kit.texts import english_texts
 
 from ru_llm.core.errors import RuLLMError
 from ru_llm.tokenize.bpe.extend import (
+    bare_model,
     extend_byte_level_bpe,
     has_cyrillic,
     learn_bpe_extension,
@@ -150,6 +151,18 @@ def test_add_more_than_the_corpus_supports_says_how_many(small_qwen: Path, tmp_p
         extend_byte_level_bpe(small_qwen, weighted_texts([str(tiny)]), 1000, tmp_path / "out")
     assert 0 < int(error.value.message.split("only ")[1].split()[0]) < 20
     assert not (tmp_path / "out").exists() and len(list(tmp_path.iterdir())) == 1
+
+
+def test_the_bare_model_splits_each_pre_token_as_the_whole_tokenizer_does(small_qwen: Path) -> None:
+    from tokenizers import Tokenizer
+
+    whole = Tokenizer.from_file(str(small_qwen / "tokenizer.json"))
+    bare = bare_model(read_tokenizer_json(small_qwen))
+    text = RU_DEV.read_text(encoding="utf-8")[:5000] + "".join(MORE_SAMPLES)
+    pieces = [piece for piece, _ in whole.pre_tokenizer.pre_tokenize_str(whole.normalizer.normalize_str(text))]
+    ids = [i for encoding in bare.encode_batch(pieces, add_special_tokens=False) for i in encoding.ids]
+    assert ids == whole.encode(text, add_special_tokens=False).ids
+    assert bare.normalizer is None and bare.pre_tokenizer is None and bare.get_added_tokens_decoder() == {}
 
 
 def test_a_parsed_tokenizer_json_is_reused_until_the_file_changes(tmp_path: Path) -> None:
