@@ -21,25 +21,14 @@ def small_qwen(tmp_path_factory: pytest.TempPathFactory) -> Path:
     it takes a fraction of a second instead of seconds.
     """
     from filelock import FileLock
-
-    from ru_llm.tokenize.bpe.optimize import ID_MAP, optimize_tokenizer
-    from ru_llm.tokenize.corpus import weighted_texts
+    from kit.tiny_models import small_qwen_tokenizer
 
     root = shared_dir(tmp_path_factory, "tokenize-bases")
     target = root / "small-qwen"
     with FileLock(str(root / "small-qwen.lock")):  # the first worker builds, the others wait and reuse
         if not (target / "tokenizer.json").is_file():
-            partial = root / "small-qwen.partial"
-            optimize_tokenizer(
-                DATA / "tokenizers" / "qwen2.5",
-                weighted_texts([str(DATA / "text" / "ru_ud_gsd_dev.txt")]),
-                partial,
-                min_count=3,
-                overwrite=True,
-            )
-            (partial / ID_MAP).unlink()  # a tokenizer directory like any other base
-            (partial / ".ru-llm-output").unlink(missing_ok=True)
-            partial.rename(target)
+            small_qwen_tokenizer(root / "small-qwen.partial")  # the tokenizer of tiny_model("qwen2-small")
+            (root / "small-qwen.partial").rename(target)
     return target
 
 
