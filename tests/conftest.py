@@ -30,8 +30,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # Modules whose tests start processes of their own (torchrun ranks, benchmarks, a fresh environment) or
-# train for a minute each (parts of the module's path).
-LONG_MODULES = ("bench/", "test_bench", "memory_bench", "distributed", "zero3", "multinode", "dpo", "example_plugin")
+# train for a minute each (parts of the module's path). Every module that forks through kit.launch's server is
+# among them ("durable" too), so they run one after another at the head of the first worker's share and that
+# worker alone starts a server (about 9 CPU-seconds of imports each).
+LONG_MODULES = (
+    "bench/", "test_bench", "memory_bench", "distributed", "zero3", "multinode", "dpo", "example_plugin", "durable",
+)  # fmt: skip
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
