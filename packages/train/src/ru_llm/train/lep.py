@@ -112,7 +112,7 @@ def propagate(
     import torch
 
     from ru_llm.core.atomic import atomic_directory, check_output_dir
-    from ru_llm.tokenize.resize import plan_rows, vocab_rows
+    from ru_llm.tokenize.resize import plan_rows
 
     if mode not in MODES:
         raise ConfigError(f"--mode {mode!r}: expected one of {', '.join(MODES)}")
@@ -122,13 +122,13 @@ def propagate(
     i, tok_i = _load(instruct, "instruct")
     b2, tok_b2 = _load(adapted_base, "adapted-base")
     tied = _check_compatible({"base": b, "instruct": i, "adapted base": b2})
-    if b2.get_input_embeddings().weight.shape[0] < vocab_rows(tok_b2):
+    plan = plan_rows(tok_b, tok_b2)  # reads each vocabulary once; its sizes and the new vocabulary are reused below
+    if b2.get_input_embeddings().weight.shape[0] < plan.new_size:
         raise RuLLMError(
             f"--adapted-base {adapted_base}: {b2.get_input_embeddings().weight.shape[0]} embedding rows for a "
-            f"tokenizer of {vocab_rows(tok_b2)} ids",
+            f"tokenizer of {plan.new_size} ids",
             hint="resize it first: ru-llm tokenize resize-model",
         )
-    plan = plan_rows(tok_b, tok_b2)
     if not plan.copied:
         raise RuLLMError("--adapted-base: its vocabulary shares no token with the base's; is it an adaptation of B?")
     if plan.new_size == plan.old_size and not plan.new_ids and not plan.moved:
@@ -136,10 +136,10 @@ def propagate(
     # special and chat tokens of the instruct tokenizer keep the instruct model's rows
     special = {token: tok_i.convert_tokens_to_ids(token) for token in tok_i.all_special_tokens}
     special |= {t.content: idx for idx, t in tok_i.added_tokens_decoder.items()}
-    b2_vocab = tok_b2.get_vocab()
+    b2_vocab = plan.new_vocab
     keep = {b2_vocab[t]: old for t, old in special.items() if t in b2_vocab and isinstance(old, int)}
 
-    report = LEPReport(str(out), mode, tied, vocab_rows(tok_b), vocab_rows(tok_b2))
+    report = LEPReport(str(out), mode, tied, plan.old_size, plan.new_size)
     pairs = [("input_embeddings", b.get_input_embeddings(), i.get_input_embeddings(), b2.get_input_embeddings())]
     if not tied:
         pairs.append(("lm_head", b.get_output_embeddings(), i.get_output_embeddings(), b2.get_output_embeddings()))
