@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import yaml
 from kit.crash import max_difference, weights
-from kit.launch import LAUNCH_VARS, free_port, running
+from kit.launch import environment, free_port, running
 from kit.zero3_runs import STEPS
 
 from ru_llm.train.checkpoints import COMPLETE, STAGING, is_finished
@@ -57,8 +57,7 @@ main(sys.argv[1:])
 
 def _node(tail: list[Any], *, port: int, run_id: str, cwd: Path, log: Path, **env: str) -> subprocess.Popen[bytes]:
     """One node: ``torchrun --nnodes 2 --nproc_per_node 1 --rdzv_backend c10d ... TAIL`` in a new session."""
-    environ = {k: v for k, v in os.environ.items() if k not in LAUNCH_VARS}
-    environ.update(COLUMNS="200", OMP_NUM_THREADS="1", **env)
+    environ = environment(**env)  # no enclosing launcher's variables, one OpenMP thread
     command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc_per_node", "1"]
     command += ["--rdzv_backend", "c10d", "--rdzv_endpoint", f"127.0.0.1:{port}", "--rdzv_id", run_id]
     with log.open("ab") as out:
